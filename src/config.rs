@@ -1,0 +1,1 @@
+//! Settings: flags > MISTRAL_* environment > oslo-style mistral.conf.

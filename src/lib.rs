@@ -1,0 +1,8 @@
+//! mistral-rs: a drop-in Rust reimplementation of the OpenStack Mistral workflow service.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod expr;
+pub mod lang;
