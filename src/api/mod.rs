@@ -1,1 +1,3 @@
-//! placeholder
+pub mod error;
+pub mod pyjson;
+pub mod pyrepr;
