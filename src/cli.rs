@@ -5,7 +5,11 @@ use std::process::ExitCode;
 use crate::config::{Overrides, Settings};
 
 #[derive(Parser)]
-#[command(name = "mistral-rs", version, about = "A drop-in Rust Mistral workflow service")]
+#[command(
+    name = "mistral-rs",
+    version,
+    about = "A drop-in Rust Mistral workflow service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,7 +73,10 @@ fn settings(a: &SettingsArgs) -> Result<Settings, ExitCode> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MISTRAL_RS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn open(s: &Settings) -> Result<crate::db::Db, ExitCode> {
@@ -127,7 +134,9 @@ pub fn main() -> ExitCode {
     init_logging();
     match cli.command {
         Command::Serve(a) => serve(a),
-        Command::Db { action: DbCommand::Upgrade(a) } => {
+        Command::Db {
+            action: DbCommand::Upgrade(a),
+        } => {
             let s = match settings(&a) {
                 Ok(s) => s,
                 Err(c) => return c,
@@ -140,7 +149,9 @@ pub fn main() -> ExitCode {
                 Err(c) => c,
             }
         }
-        Command::Db { action: DbCommand::Populate(a) } => {
+        Command::Db {
+            action: DbCommand::Populate(a),
+        } => {
             let s = match settings(&a) {
                 Ok(s) => s,
                 Err(c) => return c,

@@ -149,7 +149,11 @@ impl Db {
             .connection_timeout(Duration::from_secs(30))
             .build(Manager { url: url.clone() })
             .map_err(|e| DbError::Internal(format!("cannot connect to the database {url}: {e}")))?;
-        Ok(Db { pool, url: url.clone(), write_lock: Arc::new(Mutex::new(())) })
+        Ok(Db {
+            pool,
+            url: url.clone(),
+            write_lock: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
