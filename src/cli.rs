@@ -3,7 +3,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mistral-rs", version, about = "A drop-in Rust Mistral workflow service")]
+#[command(
+    name = "mistral-rs",
+    version,
+    about = "A drop-in Rust Mistral workflow service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
