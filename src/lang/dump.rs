@@ -1,6 +1,6 @@
 //! The `definition` texts upstream stores for parts of a document:
 //! * multi-workflow uploads: `yaml.dump({'version': v, name: body})` (PyYAML defaults: block
-//!   style, sorted keys, width 80, ASCII only) — [`dump_yaml`];
+//!   style, key order kept, width 80, ASCII only) — [`dump_yaml`];
 //! * workbook sections: a line-based cut of the workbook text — [`cut_from_workbook`].
 
 use serde_json::Value;
@@ -340,9 +340,8 @@ impl Emitter {
     fn node(&mut self, v: &Value, indent: usize, in_seq: bool) {
         match v {
             Value::Object(m) if !m.is_empty() => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                for (i, k) in keys.into_iter().enumerate() {
+                // Mistral's dumper keeps the document's key order.
+                for (i, k) in m.keys().enumerate() {
                     if !(in_seq && i == 0) {
                         self.write_indent(indent);
                     }
@@ -503,7 +502,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn dumps_like_pyyaml_block_style_sorted() {
+    fn dumps_like_upstream_block_style_in_document_order() {
         let v = json!({"version": "2.0", "wfa": {"tasks": {"t1": {"action": "std.noop"}}}});
         assert_eq!(
             dump_yaml(&v),
@@ -516,7 +515,7 @@ mod tests {
         let v = json!({"b": [1, {"x": "y", "a": true}], "a": [], "c": {}, "d": null, "e": ""});
         assert_eq!(
             dump_yaml(&v),
-            "a: []\nb:\n- 1\n- a: true\n  x: y\nc: {}\nd: null\ne: ''\n"
+            "b:\n- 1\n- x: y\n  a: true\na: []\nc: {}\nd: null\ne: ''\n"
         );
     }
 

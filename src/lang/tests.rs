@@ -75,3 +75,92 @@ fn workbook_sections_are_cut_from_text() {
     assert_eq!(wb.actions[0].name, "wb.a1");
     assert_eq!(wb.actions[0].definition, "a1:\n  base: std.noop\n");
 }
+
+/// The cases recorded from upstream Mistral 23.0.0 (`testdata/upstream_cases.json`, produced
+/// by running upstream's parser on each text): the outcome, the complete error text or the
+/// names / input signatures / definitions of the created items.
+fn run_case(case: &Value) -> Vec<String> {
+    let kind = case["kind"].as_str().unwrap();
+    let text = case["text"].as_str().unwrap();
+    let mut problems = Vec::new();
+    let got: Result<Vec<Value>, DslError> = match kind {
+        "wf" => parse_workflows(text).map(|wfs| {
+            wfs.iter()
+                .map(|w| {
+                    json!({"name": w.name, "input": w.input_signature(), "definition": w.definition,
+                           "interface": w.interface()})
+                })
+                .collect()
+        }),
+        "act" => parse_actions(text).map(|acts| {
+            acts.iter()
+                .map(|a| json!({"name": a.name, "input": a.input_signature()}))
+                .collect()
+        }),
+        _ => parse_workbook(text).map(|wb| {
+            wb.workflows
+                .iter()
+                .map(|w| json!({"name": w.name, "definition": w.definition}))
+                .chain(
+                    wb.actions
+                        .iter()
+                        .map(|a| json!({"name": a.name, "definition": a.definition})),
+                )
+                .collect()
+        }),
+    };
+    match (case["ok"].as_bool().unwrap(), got) {
+        (true, Ok(items)) => {
+            if Value::Array(items.clone()) != case["items"] {
+                problems.push(format!(
+                    "items differ:\n  want {}\n  got  {}",
+                    case["items"],
+                    Value::Array(items)
+                ));
+            }
+        }
+        (true, Err(e)) => problems.push(format!("upstream accepts, we reject: {}", e.message)),
+        (false, Ok(_)) => {
+            problems.push(format!("upstream rejects ({}), we accept", case["message"]))
+        }
+        (false, Err(e)) => {
+            let want = case["message"].as_str().unwrap();
+            if e.message != want {
+                let first_want = want.lines().next().unwrap_or("");
+                let first_got = e.message.lines().next().unwrap_or("");
+                problems.push(format!(
+                    "{} message:\n  want {:?}\n  got  {:?}",
+                    if first_want == first_got {
+                        "tail of"
+                    } else {
+                        "FIRST LINE of"
+                    },
+                    want,
+                    e.message
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+#[ignore = "diagnostic: compares against a freshly generated upstream file in $UPSTREAM_CASES"]
+fn compare_with_fresh_upstream_cases() {
+    let path = std::env::var("UPSTREAM_CASES").expect("UPSTREAM_CASES");
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut bad = 0;
+    for (i, c) in cases.iter().enumerate() {
+        let p = run_case(c);
+        if !p.is_empty() {
+            bad += 1;
+            println!(
+                "--- case {i} ({}): {:?}\n{}",
+                c["kind"],
+                c["text"].as_str().unwrap(),
+                p.join("\n")
+            );
+        }
+    }
+    println!("{bad} of {} cases differ", cases.len());
+}

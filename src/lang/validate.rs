@@ -476,6 +476,10 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
         None => WorkflowType::Direct,
         Some(Value::String(s)) if s == "direct" => WorkflowType::Direct,
         Some(Value::String(s)) if s == "reverse" => WorkflowType::Reverse,
+        // Upstream uses the value as a cache key: lists and dicts are unhashable.
+        Some(v @ (Value::Array(_) | Value::Object(_))) => {
+            return Err(invalid(format!("unhashable type: '{}'", py_type_name(v))))
+        }
         Some(_) => {
             return Err(invalid(format!(
             "Failed to find a specification class to instantiate [spec_cls={WF_SPEC_CLS}, data={}]",
@@ -701,7 +705,15 @@ pub(crate) fn check_spec_version(data: &Value) -> Result<(), DslError> {
         _ => None,
     };
     match f {
-        Some(f) if truthy(&ver) && super::pyrepr::py_float(f) == "2.0" => Ok(()),
+        Some(f) if truthy(&ver) && super::pyrepr::py_float(f) == "2.0" => {
+            // Only the string '2.0' makes upstream build a spec; other accepted spellings
+            // (2, 2.0, "2") leave it with None and the service fails on it.
+            if ver == Value::String("2.0".into()) {
+                Ok(())
+            } else {
+                Err(invalid("'NoneType' object has no attribute 'get_name'"))
+            }
+        }
         _ => Err(bad()),
     }
 }

@@ -219,55 +219,125 @@ fn marked(src: &str, context: Option<(&str, Pos)>, problem: &str, pos: Pos) -> Y
     YamlError(parts.join("\n"))
 }
 
-/// Map yaml-rust2's scanner/parser wording to PyYAML's where they correspond.
-fn scan_error(src: &str, info: &str, pos: Pos) -> YamlError {
-    let (context, problem): (Option<&str>, String) = match info {
-        "mapping values are not allowed in this context" => {
-            (None, "mapping values are not allowed here".into())
+/// PyYAML's name for the token starting at `pos` (for "but found ..." texts).
+fn token_name(src: &str, pos: Pos) -> String {
+    let line: Vec<char> = src
+        .split('\n')
+        .nth(pos.line)
+        .unwrap_or("")
+        .chars()
+        .collect();
+    let rest: String = line.iter().skip(pos.col).collect();
+    let at_end = src.split('\n').count() <= pos.line + 1 && rest.trim().is_empty();
+    if at_end {
+        return "'<stream end>'".into();
+    }
+    let c = rest.chars().next().unwrap_or(' ');
+    let next = rest.chars().nth(1);
+    match c {
+        '[' | ']' | '{' | '}' | ',' => format!("'{c}'"),
+        '-' | '?' | ':' if next.map(|n| n == ' ' || n == '\t').unwrap_or(true) => format!("'{c}'"),
+        '&' => "'<anchor>'".into(),
+        '!' => "'<tag>'".into(),
+        _ => {
+            // A scalar that is followed by `: ` on its line starts a block mapping.
+            if rest.contains(": ") || rest.trim_end().ends_with(':') {
+                "'<block mapping start>'".into()
+            } else {
+                "'<scalar>'".into()
+            }
         }
-        i if i.starts_with("while parsing a flow sequence") => (
-            Some("while parsing a flow sequence"),
-            "expected ',' or ']', but got another token".into(),
-        ),
-        i if i.starts_with("while parsing a flow mapping") => (
-            Some("while parsing a flow mapping"),
-            "expected ',' or '}', but got another token".into(),
-        ),
-        "did not find expected key" => (
-            Some("while parsing a block mapping"),
-            "expected <block end>, but found another token".into(),
-        ),
-        "while parsing a block collection, did not find expected '-' indicator" => (
-            Some("while parsing a block collection"),
-            "expected <block end>, but found another token".into(),
-        ),
-        "while parsing a block mapping, did not find expected key" => (
-            Some("while parsing a block mapping"),
-            "expected <block end>, but found another token".into(),
-        ),
-        i if i.contains("found character that cannot start any token")
-            || i.contains("cannot start any token") =>
-        {
-            (
-                Some("while scanning for the next token"),
-                "found character that cannot start any token".into(),
+    }
+}
+
+fn end_pos(src: &str) -> Pos {
+    let lines: Vec<&str> = src.split('\n').collect();
+    Pos {
+        line: lines.len() - 1,
+        col: lines.last().map(|l| l.chars().count()).unwrap_or(0),
+    }
+}
+
+/// Map yaml-rust2's scanner/parser errors to PyYAML's wording: `context` is the innermost
+/// open collection (kind, start) when the error happened.
+fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> YamlError {
+    let ctx_name = |is_map: bool, flow: bool| -> &'static str {
+        match (is_map, flow) {
+            (true, false) => "while parsing a block mapping",
+            (false, false) => "while parsing a block collection",
+            (true, true) => "while parsing a flow mapping",
+            (false, true) => "while parsing a flow sequence",
+        }
+    };
+    let is_flow = |p: Pos| -> bool {
+        let line: Vec<char> = src.split('\n').nth(p.line).unwrap_or("").chars().collect();
+        matches!(line.get(p.col), Some('[') | Some('{'))
+    };
+    match info {
+        "mapping values are not allowed in this context" => {
+            marked(src, None, "mapping values are not allowed here", pos)
+        }
+        i if i.starts_with("while parsing a flow sequence") => {
+            let cpos = context.map(|c| c.1).unwrap_or(pos);
+            marked(
+                src,
+                Some(("while parsing a flow sequence", cpos)),
+                &format!("expected ',' or ']', but got {}", token_name(src, pos)),
+                pos,
             )
         }
-        i if i.contains("unexpected end of stream") || i.contains("unexpected EOF") => {
-            (None, i.to_string())
+        i if i.starts_with("while parsing a flow mapping") => {
+            let cpos = context.map(|c| c.1).unwrap_or(pos);
+            marked(
+                src,
+                Some(("while parsing a flow mapping", cpos)),
+                &format!("expected ',' or '}}', but got {}", token_name(src, pos)),
+                pos,
+            )
         }
-        other => (None, other.to_string()),
-    };
-    match context {
-        Some(ctx) => {
-            let mut s = String::from(ctx);
-            s.push('\n');
-            s.push_str(&problem);
-            s.push('\n');
-            s.push_str(&mark_text(src, pos));
-            YamlError(s)
+        "did not find expected key"
+        | "while parsing a block mapping, did not find expected key"
+        | "while parsing a block collection, did not find expected '-' indicator"
+        | "invalid indentation" => {
+            let (is_map, cpos) = context.unwrap_or((!info.contains("collection"), pos));
+            marked(
+                src,
+                Some((ctx_name(is_map, is_flow(cpos)), cpos)),
+                &format!("expected <block end>, but found {}", token_name(src, pos)),
+                pos,
+            )
         }
-        None => marked(src, None, &problem, pos),
+        i if i.starts_with("tabs disallowed") || i.starts_with("tab cannot be used") => {
+            // PyYAML points at the tab itself.
+            let line: Vec<char> = src
+                .split('\n')
+                .nth(pos.line)
+                .unwrap_or("")
+                .chars()
+                .collect();
+            let tab_col = line.iter().position(|c| *c == '\t').unwrap_or(pos.col);
+            let tpos = Pos {
+                line: pos.line,
+                col: tab_col,
+            };
+            YamlError(format!(
+                "while scanning for the next token\nfound character '\\t' that cannot start any token\n{}",
+                mark_text(src, tpos)
+            ))
+        }
+        i if i.starts_with("while scanning a quoted scalar, found unexpected end of stream") => {
+            marked(
+                src,
+                Some(("while scanning a quoted scalar", pos)),
+                "found unexpected end of stream",
+                end_pos(src),
+            )
+        }
+        i if i.starts_with("while ") && i.contains(", ") => {
+            let (ctx, problem) = i.split_once(", ").unwrap_or((i, ""));
+            marked(src, Some((ctx, pos)), problem, pos)
+        }
+        other => marked(src, None, other, pos),
     }
 }
 
@@ -609,7 +679,16 @@ pub fn load(text: &str) -> Result<Option<Value>, YamlError> {
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
-        return Err(scan_error(text, e.info(), Pos::from_marker(e.marker())));
+        let context = builder.stack.last().map(|f| match f {
+            Frame::Seq(_, p) => (false, *p),
+            Frame::Map(_, _, p) => (true, *p),
+        });
+        return Err(scan_error(
+            text,
+            e.info(),
+            Pos::from_marker(e.marker()),
+            context,
+        ));
     }
     let docs: Vec<(Option<Node>, Pos)> = builder.docs;
     if docs.len() > 1 {
