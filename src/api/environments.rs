@@ -154,7 +154,7 @@ pub async fn update(
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &Value::Object(to_json(&row, true)),
+        &Value::Object(to_json(&row, false)),
         JSON,
     ))
 }

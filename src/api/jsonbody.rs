@@ -163,6 +163,14 @@ fn python_json_error(text: &str, e: &serde_json::Error) -> String {
         + col
         - 1;
     let trimmed = text.trim_start();
+    let first = text.len() - trimmed.len();
+    if line == 1 && !trimmed.starts_with(['{', '[', '"']) {
+        // Python reports a bad top-level token at its first character.
+        return format!(
+            "Expecting value: line 1 column {} (char {first})",
+            first + 1
+        );
+    }
     let what = if trimmed.starts_with('{') && !trimmed[1..].trim_start().starts_with(['"', '}']) {
         return format!(
             "Expecting property name enclosed in double quotes: line 1 column {} (char {})",

@@ -262,6 +262,12 @@ pub async fn list(
             m
         })
         .collect();
+    // [quirk] upstream swaps `input` for the `spec` column in the very list the `next` link
+    // is rendered from.
+    if let Some(pos) = req.fields.iter().position(|f| f == "input") {
+        req.fields.remove(pos);
+        req.fields.push("spec".into());
+    }
     Ok(json_response(
         StatusCode::OK,
         &req.envelope(&app_url(&headers), &COLLECTION, items),
