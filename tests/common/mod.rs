@@ -32,12 +32,22 @@ impl Drop for TestServer {
 }
 
 fn boot(database_url: String, backend: &'static str, dir: tempfile::TempDir) -> TestServer {
+    boot_with(database_url, backend, dir, |_| {})
+}
+
+fn boot_with(
+    database_url: String,
+    backend: &'static str,
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestServer {
     let o = Overrides {
         port: Some("0".into()),
         database_url: Some(database_url),
         ..Default::default()
     };
-    let settings = Settings::load_from(&o, Vec::<(String, String)>::new()).expect("settings");
+    let mut settings = Settings::load_from(&o, Vec::<(String, String)>::new()).expect("settings");
+    tweak(&mut settings);
     let db = mistral_rs::server::open_database(&settings).expect("database");
     mistral_rs::server::populate(&db).expect("populate");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -67,6 +77,13 @@ pub fn sqlite() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:///{}", dir.path().join("t.sqlite").display());
     boot(url, "sqlite", dir)
+}
+
+/// A server on a fresh SQLite file with adjusted settings.
+pub fn sqlite_with(tweak: impl FnOnce(&mut Settings)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:///{}", dir.path().join("t.sqlite").display());
+    boot_with(url, "sqlite", dir, tweak)
 }
 
 /// A server on a fresh PostgreSQL database, when `MISTRAL_RS_TEST_PG` is set.
