@@ -152,7 +152,7 @@ pub fn json_dict_attr(
 }
 
 /// An approximation of Python's `json.JSONDecodeError` text.
-fn python_json_error(text: &str, e: &serde_json::Error) -> String {
+pub fn python_json_error(text: &str, e: &serde_json::Error) -> String {
     let line = e.line();
     let col = e.column().max(1);
     let char_idx: usize = text

@@ -112,6 +112,7 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(router)
         .layer(middleware::from_fn(normalize_path))
         .layer(middleware::from_fn(reject_xml))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
