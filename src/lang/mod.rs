@@ -172,9 +172,14 @@ fn parse_error(e: yaml::YamlError) -> DslError {
     }
 }
 
-/// `parse_yaml`: `safe_yaml.load(text) or {}`.
+/// `parse_yaml`: `safe_yaml.load(text) or {}`. Timestamps come back marked (they fail
+/// schema checks like upstream's `datetime` objects); see [`with_plain_timestamps`].
 fn load_document(text: &str) -> Result<Value, DslError> {
-    let v = yaml::load(text).map_err(parse_error)?;
+    let v = if PLAIN_TIMESTAMPS.with(|p| p.get()) {
+        yaml::load(text).map_err(parse_error)?
+    } else {
+        yaml::load_marked(text).map_err(parse_error)?.0
+    };
     Ok(match v {
         None => Value::Object(Map::new()),
         Some(v) if !truthy(&v) => Value::Object(Map::new()),
@@ -297,6 +302,10 @@ fn build_action(
 
 /// A workbook document (`version`, `name`, `workflows`, `actions`, ...).
 pub fn parse_workbook(text: &str) -> Result<WorkbookSpec, DslError> {
+    with_plain_timestamps(text, parse_workbook_inner)
+}
+
+fn parse_workbook_inner(text: &str) -> Result<WorkbookSpec, DslError> {
     let data = load_document(text)?;
     if !data.is_object() {
         // `'version' in <non-dict>` then schema validation.
@@ -352,6 +361,10 @@ pub fn parse_workbook(text: &str) -> Result<WorkbookSpec, DslError> {
 
 /// A workflows document: `version` plus one or more workflows, in document order.
 pub fn parse_workflows(text: &str) -> Result<Vec<WorkflowSpec>, DslError> {
+    with_plain_timestamps(text, parse_workflows_inner)
+}
+
+fn parse_workflows_inner(text: &str) -> Result<Vec<WorkflowSpec>, DslError> {
     let data = load_document(text)?;
     check_list(&data)?;
     let obj = data.as_object().cloned().unwrap_or_default();
@@ -384,6 +397,10 @@ pub fn parse_workflows(text: &str) -> Result<Vec<WorkflowSpec>, DslError> {
 /// An ad-hoc actions document: `version` plus one or more actions, in document order.
 /// Every action's `definition` is the whole uploaded text.
 pub fn parse_actions(text: &str) -> Result<Vec<ActionSpec>, DslError> {
+    with_plain_timestamps(text, parse_actions_inner)
+}
+
+fn parse_actions_inner(text: &str) -> Result<Vec<ActionSpec>, DslError> {
     let data = load_document(text)?;
     check_list(&data)?;
     let obj = data.as_object().cloned().unwrap_or_default();
@@ -399,6 +416,25 @@ pub fn parse_actions(text: &str) -> Result<Vec<ActionSpec>, DslError> {
         validate::check_name_no_spaces(&a.name)?;
     }
     Ok(out)
+}
+
+thread_local! {
+    static PLAIN_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Validate with timestamps marked (so they are rejected where upstream rejects `datetime`
+/// values); when the text has timestamps and is valid, build the specs again with them as
+/// plain ISO strings, which is how they appear to the engine and API.
+fn with_plain_timestamps<T>(text: &str, f: fn(&str) -> Result<T, DslError>) -> Result<T, DslError> {
+    let r = f(text)?;
+    let has_ts = yaml::load_marked(text).map(|(_, saw)| saw).unwrap_or(false);
+    if !has_ts {
+        return Ok(r);
+    }
+    PLAIN_TIMESTAMPS.with(|p| p.set(true));
+    let again = f(text);
+    PLAIN_TIMESTAMPS.with(|p| p.set(false));
+    again
 }
 
 #[cfg(test)]

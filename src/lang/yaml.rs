@@ -250,6 +250,31 @@ fn token_name(src: &str, pos: Pos) -> String {
     }
 }
 
+/// If `pos` is at a `:` value indicator, the start of the key before it.
+fn key_start(src: &str, pos: Pos) -> Pos {
+    let line: Vec<char> = src
+        .split('\n')
+        .nth(pos.line)
+        .unwrap_or("")
+        .chars()
+        .collect();
+    if line.get(pos.col) != Some(&':') {
+        return pos;
+    }
+    let mut c = pos.col;
+    while c > 0 {
+        let ch = line[c - 1];
+        if ch == ' ' || ch == '\t' {
+            break;
+        }
+        c -= 1;
+    }
+    Pos {
+        line: pos.line,
+        col: c,
+    }
+}
+
 fn end_pos(src: &str) -> Pos {
     let lines: Vec<&str> = src.split('\n').collect();
     Pos {
@@ -299,11 +324,22 @@ fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> 
         | "while parsing a block mapping, did not find expected key"
         | "while parsing a block collection, did not find expected '-' indicator"
         | "invalid indentation" => {
-            let (is_map, cpos) = context.unwrap_or((!info.contains("collection"), pos));
+            let (is_map, mut cpos) = context.unwrap_or((!info.contains("collection"), pos));
+            // yaml-rust2 marks a block mapping and a failing key at their ':'; PyYAML marks
+            // the start of the key.
+            if is_map && !is_flow(cpos) {
+                cpos = key_start(src, cpos);
+            }
+            let pos = key_start(src, pos);
+            let mut found = token_name(src, pos);
+            // A key at the same indentation as the open collection is a KEY token.
+            if found == "'<block mapping start>'" && pos.col <= cpos.col {
+                found = "'?'".into();
+            }
             marked(
                 src,
                 Some((ctx_name(is_map, is_flow(cpos)), cpos)),
-                &format!("expected <block end>, but found {}", token_name(src, pos)),
+                &format!("expected <block end>, but found {found}"),
                 pos,
             )
         }
@@ -331,6 +367,65 @@ fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> 
                 Some(("while scanning a quoted scalar", pos)),
                 "found unexpected end of stream",
                 end_pos(src),
+            )
+        }
+        "while parsing a quoted scalar, found unknown escape character" => {
+            let line: Vec<char> = src
+                .split('\n')
+                .nth(pos.line)
+                .unwrap_or("")
+                .chars()
+                .collect();
+            let mut esc = pos.col;
+            let mut i = pos.col + 1;
+            while i + 1 < line.len() {
+                if line[i] == '\\' {
+                    if "0abt\tnvfre \"/\\N_LPxuU\n".contains(line[i + 1]) {
+                        i += 2;
+                        continue;
+                    }
+                    esc = i + 1;
+                    break;
+                }
+                i += 1;
+            }
+            let bad = line.get(esc).copied().unwrap_or(' ');
+            marked(
+                src,
+                Some(("while scanning a double-quoted scalar", pos)),
+                &format!(
+                    "found unknown escape character {}",
+                    super::pyrepr::py_repr_str(&bad.to_string())
+                ),
+                Pos {
+                    line: pos.line,
+                    col: esc,
+                },
+            )
+        }
+        "simple key expect ':'" | "simple key expected" => {
+            // The key starts at the first non-blank character of the last non-empty line
+            // before the error.
+            let lines: Vec<&str> = src.split('\n').collect();
+            let mut kline = pos.line.min(lines.len().saturating_sub(1));
+            while kline > 0 && lines[kline].trim().is_empty() {
+                kline -= 1;
+            }
+            let kcol = lines
+                .get(kline)
+                .map(|l| l.chars().take_while(|c| *c == ' ').count())
+                .unwrap_or(0);
+            marked(
+                src,
+                Some((
+                    "while scanning a simple key",
+                    Pos {
+                        line: kline,
+                        col: kcol,
+                    },
+                )),
+                "could not find expected ':'",
+                pos,
             )
         }
         i if i.starts_with("while ") && i.contains(", ") => {
@@ -467,10 +562,55 @@ fn construct_float(v: &str) -> Value {
         .unwrap_or_else(|| Value::String(v.to_string()))
 }
 
-/// Timestamps (Python `date`/`datetime` in PyYAML) are kept as text: a JSON document cannot
-/// carry them and upstream cannot serialise them either.
+/// Prefix marking a string that PyYAML would have made a `date`/`datetime`. Such values
+/// are not JSON types: schema checks reject them as upstream does (see [`load_marked`]).
+pub const TIMESTAMP_MARK: char = '\u{F8F0}';
+
+thread_local! {
+    static MARK_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SAW_TIMESTAMP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn construct_timestamp(v: &str) -> Value {
-    Value::String(v.to_string())
+    SAW_TIMESTAMP.with(|s| s.set(true));
+    if MARK_TIMESTAMPS.with(|m| m.get()) {
+        Value::String(format!("{TIMESTAMP_MARK}{v}"))
+    } else {
+        Value::String(v.to_string())
+    }
+}
+
+/// Python `repr()` of a timestamp scalar (`datetime.date(2001, 12, 14)`, ...).
+pub fn timestamp_repr(text: &str) -> String {
+    let nums: Vec<u64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    if nums.len() == 3 {
+        return format!("datetime.date({}, {}, {})", nums[0], nums[1], nums[2]);
+    }
+    let mut parts: Vec<String> = nums.iter().take(6).map(|n| n.to_string()).collect();
+    if let Some(frac) = text
+        .split_once(':')
+        .and_then(|(_, rest)| rest.split_once('.'))
+        .map(|(_, f)| {
+            f.chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect::<String>()
+        })
+    {
+        let mut micro = frac.clone();
+        micro.truncate(6);
+        while micro.len() < 6 {
+            micro.push('0');
+        }
+        let m: u64 = micro.parse().unwrap_or(0);
+        if m != 0 {
+            parts.push(m.to_string());
+        }
+    }
+    format!("datetime.datetime({})", parts.join(", "))
 }
 
 /// Python `str()` of a mapping key, used because JSON object keys must be strings.
@@ -669,8 +809,113 @@ impl Constructor<'_> {
     }
 }
 
+/// Placeholders for the characters Mistral's loader lets start plain scalars (`&`, `*`,
+/// `@`): swapped in before scanning and back out of every string afterwards.
+const PLAIN_SUBST: [(char, char); 3] = [('&', '\u{F8F1}'), ('*', '\u{F8F2}'), ('@', '\u{F8F3}')];
+
+/// Replace `&`, `*`, `@` where they would start a token with placeholders.
+fn protect_plain_starts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let chars: Vec<char> = line.chars().collect();
+        let mut prev_sig: Option<char> = None;
+        let mut spaces_since = true;
+        let mut quote: Option<char> = None;
+        for (i, &c) in chars.iter().enumerate() {
+            if let Some(q) = quote {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+                prev_sig = Some(c);
+                spaces_since = false;
+                continue;
+            }
+            if c == '#' && (i == 0 || chars[i - 1] == ' ' || chars[i - 1] == '\t') {
+                out.extend(&chars[i..]);
+                break;
+            }
+            let at_token_start = match prev_sig {
+                None => true,
+                Some('-') | Some(':') | Some('?') => spaces_since,
+                Some('[') | Some('{') | Some(',') => true,
+                _ => false,
+            };
+            if at_token_start {
+                if let Some((_, sub)) = PLAIN_SUBST.iter().find(|(from, _)| *from == c) {
+                    out.push(*sub);
+                    prev_sig = Some(c);
+                    spaces_since = false;
+                    continue;
+                }
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+            }
+            out.push(c);
+            if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+                spaces_since = true;
+            } else {
+                prev_sig = Some(c);
+                spaces_since = false;
+            }
+        }
+    }
+    out
+}
+
+fn restore_text(s: &str) -> String {
+    if !s
+        .chars()
+        .any(|c| PLAIN_SUBST.iter().any(|(_, sub)| *sub == c))
+    {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            PLAIN_SUBST
+                .iter()
+                .find(|(_, sub)| *sub == c)
+                .map(|(from, _)| *from)
+                .unwrap_or(c)
+        })
+        .collect()
+}
+
+fn restore_value(v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(restore_text(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(restore_value).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (restore_text(&k), restore_value(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Like [`load`], but timestamps come out as [`TIMESTAMP_MARK`]-prefixed strings; the flag
+/// tells whether any timestamp was seen.
+pub fn load_marked(text: &str) -> Result<(Option<Value>, bool), YamlError> {
+    MARK_TIMESTAMPS.with(|m| m.set(true));
+    SAW_TIMESTAMP.with(|s| s.set(false));
+    let r = load(text);
+    MARK_TIMESTAMPS.with(|m| m.set(false));
+    let saw = SAW_TIMESTAMP.with(|s| s.get());
+    r.map(|v| (v, saw))
+}
+
 /// `yaml.load(text, SafeLoader)` of Mistral's `safe_yaml`: `None` for an empty stream.
 pub fn load(text: &str) -> Result<Option<Value>, YamlError> {
+    let protected = protect_plain_starts(text);
+    match load_protected(&protected) {
+        Ok(v) => Ok(v.map(restore_value)),
+        Err(e) => Err(YamlError(restore_text(&e.0))),
+    }
+}
+
+fn load_protected(text: &str) -> Result<Option<Value>, YamlError> {
     let mut builder = Builder {
         src: text,
         stack: Vec::new(),
@@ -767,6 +1012,25 @@ mod tests {
         );
         assert_eq!(load("").unwrap(), None);
         assert_eq!(load("# only a comment\n").unwrap(), None);
+    }
+
+    #[test]
+    fn anchors_aliases_and_at_signs_are_plain_text_like_mistral_safe_yaml() {
+        assert_eq!(
+            v("a: *x\nb: &y foo\nc: @z\nd: [*p, &q r]\ne: '*s'"),
+            json!({"a": "*x", "b": "&y foo", "c": "@z", "d": ["*p", "&q r"], "e": "*s"})
+        );
+    }
+
+    #[test]
+    fn timestamps_are_marked_when_requested() {
+        let (d, saw) = load_marked("a: 2001-12-14\nb: x").unwrap();
+        assert!(saw);
+        assert_eq!(
+            d.unwrap()["a"],
+            json!(format!("{TIMESTAMP_MARK}2001-12-14"))
+        );
+        assert_eq!(timestamp_repr("2001-12-14"), "datetime.date(2001, 12, 14)");
     }
 
     #[test]
