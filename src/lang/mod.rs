@@ -200,6 +200,26 @@ fn truthy(v: &Value) -> bool {
 
 /// `BaseListSpec` checks shared by workflow and action lists.
 fn check_list(data: &Value) -> Result<(), DslError> {
+    if !validate::validating() {
+        let obj = match data {
+            Value::Object(o) => o,
+            other => {
+                return Err(validate::invalid(format!(
+                    "'{}' object has no attribute 'items'",
+                    validate::py_type_name(other)
+                )))
+            }
+        };
+        for (k, v) in obj {
+            if k != "version" && !v.is_object() {
+                return Err(validate::invalid(format!(
+                    "'{}' object does not support item assignment",
+                    validate::py_type_name(v)
+                )));
+            }
+        }
+        return Ok(());
+    }
     validate::schema_check(data, &schemas::LIST)?;
     if data.as_object().map(|o| o.len()).unwrap_or(0) < 2 {
         return Err(validate::invalid(format!(
@@ -307,6 +327,28 @@ pub fn parse_workbook(text: &str) -> Result<WorkbookSpec, DslError> {
 
 fn parse_workbook_inner(text: &str) -> Result<WorkbookSpec, DslError> {
     let data = load_document(text)?;
+    if !validate::validating() {
+        match &data {
+            Value::Object(o) if !o.contains_key("name") => return Err(validate::invalid("'name'")),
+            Value::Object(_) => {}
+            Value::String(_) => {
+                return Err(validate::invalid(
+                    "string indices must be integers, not 'str'",
+                ))
+            }
+            Value::Array(_) => {
+                return Err(validate::invalid(
+                    "list indices must be integers or slices, not str",
+                ))
+            }
+            other => {
+                return Err(validate::invalid(format!(
+                    "'{}' object is not subscriptable",
+                    validate::py_type_name(other)
+                )))
+            }
+        }
+    }
     if !data.is_object() {
         // `'version' in <non-dict>` then schema validation.
         validate::schema_check(&data, &schemas::WORKBOOK)?;
@@ -416,6 +458,23 @@ fn parse_actions_inner(text: &str) -> Result<Vec<ActionSpec>, DslError> {
         validate::check_name_no_spaces(&a.name)?;
     }
     Ok(out)
+}
+
+/// [`parse_workbook`] with upstream's `validate` flag: `false` (the API's
+/// `skip_validation`) skips schema, expression and semantic checks; YAML errors, the version
+/// check and errors raised while building the spec (e.g. bad `with-items`) still apply.
+pub fn parse_workbook_opts(text: &str, validate: bool) -> Result<WorkbookSpec, DslError> {
+    validate::with_validation(validate, || parse_workbook(text))
+}
+
+/// [`parse_workflows`] with upstream's `validate` flag (see [`parse_workbook_opts`]).
+pub fn parse_workflows_opts(text: &str, validate: bool) -> Result<Vec<WorkflowSpec>, DslError> {
+    validate::with_validation(validate, || parse_workflows(text))
+}
+
+/// [`parse_actions`] with upstream's `validate` flag (see [`parse_workbook_opts`]).
+pub fn parse_actions_opts(text: &str, validate: bool) -> Result<Vec<ActionSpec>, DslError> {
+    validate::with_validation(validate, || parse_actions(text))
 }
 
 thread_local! {

@@ -251,3 +251,37 @@ fn every_tempest_resource_parses_as_upstream_does() {
         .message
         .starts_with("Invalid DSL: Additional properties are not allowed ('Namespaces', 'Workflow' were unexpected)"));
 }
+
+#[test]
+fn skip_validation_accepts_schema_and_semantic_violations() {
+    let text = "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.noop\n      foo: 1\n      on-success: missing\n";
+    assert!(parse_workflows(text).is_err());
+    let wfs = parse_workflows_opts(text, false).unwrap();
+    assert_eq!(
+        wfs[0].tasks[0].on_success.as_ref().unwrap().next[0].name,
+        "missing"
+    );
+    // Validation is back on afterwards.
+    assert!(parse_workflows(text).is_err());
+}
+
+#[test]
+fn skip_validation_still_reports_spec_building_errors() {
+    let text = "version: '2.0'\nwf:\n  tasks:\n    t1:\n      with-items: x in y\n";
+    let e = parse_workflows_opts(text, false).unwrap_err();
+    assert!(e
+        .message
+        .starts_with("Wrong format of 'with-items' property."));
+    assert_eq!(
+        parse_workflows_opts("version: '2.0'\nwf:\n  type: direct\n", false)
+            .unwrap_err()
+            .message,
+        "'NoneType' object has no attribute 'values'"
+    );
+    assert_eq!(
+        parse_workbook_opts("version: '1.0'\nname: wb\n", false)
+            .unwrap_err()
+            .message,
+        "Unsupported DSL version: 1.0"
+    );
+}
