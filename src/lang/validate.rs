@@ -17,7 +17,6 @@ pub(crate) fn invalid(message: impl Into<String>) -> DslError {
     }
 }
 
-/// `jsonschema.validate` wrapped like upstream: `Invalid DSL: <str(ValidationError)>`.
 thread_local! {
     static VALIDATE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
@@ -36,6 +35,7 @@ pub(crate) fn with_validation<T>(on: bool, f: impl FnOnce() -> T) -> T {
     r
 }
 
+/// `jsonschema.validate` wrapped like upstream: `Invalid DSL: <str(ValidationError)>`.
 pub(crate) fn schema_check(data: &Value, schema_v: &Value) -> Result<(), DslError> {
     if !validating() {
         return Ok(());
