@@ -17,8 +17,9 @@ pub mod validate;
 pub mod yaml;
 
 pub use model::{
-    EngineCommand, Join, OnClause, Policies, PublishSpec, RetrySpec, TaskDefaultsSpec, TaskInput,
-    TaskSpec, Transition, TransitionTarget, WorkflowType,
+    effective_policies, merge_dicts, ClauseKind, EngineCommand, Join, OnClause, Policies,
+    PublishSpec, PublishState, RetrySpec, TaskDefaultsSpec, TaskInput, TaskSpec, Transition,
+    TransitionTarget, WorkflowType,
 };
 pub use validate::{set_expression_syntax_checker, validate_expression, ExprLang, SyntaxChecker};
 
@@ -142,6 +143,79 @@ impl WorkflowSpec {
 
     pub fn task(&self, name: &str) -> Option<&TaskSpec> {
         self.tasks.iter().find(|t| t.name == name)
+    }
+
+    /// The effective transitions of one clause of a task: its own `next` list, or when that
+    /// is empty the task-defaults' list minus entries naming the task itself.
+    pub fn transitions(&self, task: &str, kind: ClauseKind) -> Vec<&Transition> {
+        let Some(t) = self.task(task) else {
+            return Vec::new();
+        };
+        let def = self.task_defaults.as_ref().map(|d| match kind {
+            ClauseKind::OnSuccess => &d.on_success,
+            ClauseKind::OnError => &d.on_error,
+            ClauseKind::OnComplete => &d.on_complete,
+            ClauseKind::OnSkip => &d.on_skip,
+        });
+        validate::effective_next(t.clause(kind), def, task)
+    }
+
+    /// Names of tasks with a transition (any clause, guards ignored) to `task`.
+    pub fn inbound_tasks(&self, task: &str) -> Vec<&TaskSpec> {
+        self.tasks
+            .iter()
+            .filter(|t| {
+                validate::outbound_names(t, self.task_defaults.as_ref())
+                    .iter()
+                    .any(|n| n == task)
+            })
+            .collect()
+    }
+
+    /// Direct workflows: tasks without inbound transitions, in document order.
+    pub fn start_tasks(&self) -> Vec<&TaskSpec> {
+        self.tasks
+            .iter()
+            .filter(|t| self.inbound_tasks(&t.name).is_empty())
+            .collect()
+    }
+
+    /// Reverse workflows: the task's `requires` united with task-defaults' (minus itself).
+    pub fn task_requires(&self, task: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .task(task)
+            .map(|t| t.requires.clone())
+            .unwrap_or_default();
+        if let Some(d) = &self.task_defaults {
+            for r in &d.requires {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out.retain(|r| r != task);
+        out
+    }
+
+    /// Policies of a task with task-defaults inheritance applied.
+    pub fn task_policies(&self, task: &str) -> Policies {
+        let own = self
+            .task(task)
+            .map(|t| t.policies.clone())
+            .unwrap_or_default();
+        effective_policies(&own, self.task_defaults.as_ref().map(|d| &d.policies))
+    }
+
+    /// `safe-rerun`: the task's value if set, else task-defaults', else `false`.
+    pub fn task_safe_rerun(&self, task: &str) -> Value {
+        self.task(task)
+            .and_then(|t| t.safe_rerun.clone())
+            .or_else(|| {
+                self.task_defaults
+                    .as_ref()
+                    .and_then(|d| d.safe_rerun.clone())
+            })
+            .unwrap_or(Value::Bool(false))
     }
 }
 
