@@ -456,7 +456,7 @@ static TIMESTAMP_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The implicit tag PyYAML's resolver gives a plain scalar.
-fn resolve_plain(v: &str) -> &'static str {
+pub(crate) fn resolve_plain(v: &str) -> &'static str {
     match v {
         "yes" | "Yes" | "YES" | "no" | "No" | "NO" | "true" | "True" | "TRUE" | "false"
         | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" => return "bool",
