@@ -376,10 +376,16 @@ fn build_action(
     validate::check_action(data)?;
     let raw_base = data.get("base").and_then(Value::as_str).unwrap_or("");
     let (base, params) = inline::parse_cmd_and_input(raw_base)?;
-    let mut base_input = model::opt_map(data.get("base-input")).unwrap_or_default();
-    for (k, v) in params {
-        base_input.insert(k, v);
-    }
+    // Inline params are merged into `base-input` with overwrite (they win), in place.
+    let mut body = data.clone();
+    let base_input = match body.get_mut("base-input") {
+        Some(Value::Object(m)) => {
+            model::merge_dicts(m, &params, true);
+            m.clone()
+        }
+        _ => params,
+    };
+    let data = &body;
     Ok(ActionSpec {
         name: full_name.to_string(),
         short_name: short_name.to_string(),

@@ -357,24 +357,6 @@ pub(crate) fn build_task_defaults(v: &Value) -> TaskDefaultsSpec {
     }
 }
 
-/// Deep merge of `src` into `dst` where keys already in `dst` win (upstream
-/// `merge_dicts(dst, src, overwrite=False)`), recursing into nested mappings.
-pub(crate) fn merge_keep_existing(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
-    for (k, v) in src {
-        match dst.get_mut(k) {
-            None => {
-                dst.insert(k.clone(), v.clone());
-            }
-            Some(Value::Object(d)) => {
-                if let Value::Object(s) = v {
-                    merge_keep_existing(d, s);
-                }
-            }
-            Some(_) => {}
-        }
-    }
-}
-
 pub(crate) fn build_task(name: &str, body: &Value) -> TaskSpec {
     let mut action = opt_string(body.get("action")).filter(|s| !s.is_empty());
     let mut workflow = opt_string(body.get("workflow")).filter(|s| !s.is_empty());
@@ -392,15 +374,19 @@ pub(crate) fn build_task(name: &str, body: &Value) -> TaskSpec {
     } else {
         action = Some("std.noop".to_string());
     }
-    let input = match body.get("input") {
+    // Upstream merges the inline params into the very `input` mapping of the spec
+    // (`merge_dicts(input, params)`, overwrite on): inline params win, and the stored
+    // body shows the merged mapping.
+    let mut body = body.clone();
+    let input = match body.get_mut("input") {
         Some(Value::String(s)) => TaskInput::Expression(s.clone()),
         Some(Value::Object(m)) => {
-            let mut m = m.clone();
-            merge_keep_existing(&mut m, &params);
-            TaskInput::Map(m)
+            merge_dicts(m, &params, true);
+            TaskInput::Map(m.clone())
         }
         _ => TaskInput::Map(params),
     };
+    let body = &body;
     let with_items = super::validate::with_items_pairs(body).unwrap_or_default();
     let join = match body.get("join") {
         Some(Value::String(s)) if s == "all" => Some(Join::All),

@@ -60,6 +60,18 @@ fn action_input_signature_renders_json_defaults() {
         json!({"output": "<% $.x %>"}).as_object().unwrap().clone()
     );
     assert_eq!(acts[0].definition, text);
+    // Inline params on `base` win over `base-input` (ERRATA).
+    let acts = parse_actions(
+        "version: '2.0'\na:\n  base: std.echo output=1\n  base-input:\n    output: 2\n    delay: 3\n",
+    )
+    .unwrap();
+    assert_eq!(
+        acts[0].base_input,
+        json!({"output": 1, "delay": 3})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
 }
 
 #[test]
@@ -379,7 +391,7 @@ fn task_action_workflow_input_with_items_join() {
     assert_eq!(
         a.input,
         TaskInput::Map(
-            json!({"output": "y", "delay": 1})
+            json!({"output": "x", "delay": 1})
                 .as_object()
                 .unwrap()
                 .clone()
@@ -392,6 +404,9 @@ fn task_action_workflow_input_with_items_join() {
             ("j".to_string(), json!("<% $.js %>"))
         ]
     );
+    // Inline params win over `input` (upstream merge_dicts overwrites) and the stored
+    // body shows the merged mapping.
+    assert_eq!(a.body["input"], json!({"output": "x", "delay": 1}));
     let b = wf.task("b").unwrap();
     assert_eq!(b.workflow.as_deref(), Some("sub"));
     assert_eq!(b.action, None);
