@@ -102,7 +102,9 @@ async fn write(
         .api
         .validation_mode
         .validate(q.has("skip_validation"));
-    let wb = parse(&text, validate).map_err(ApiError::text)?;
+    let wb = super::blocking(move || parse(&text, validate))
+        .await
+        .map_err(ApiError::text)?;
     let row = st
         .db
         .write(move |conn| {

@@ -124,7 +124,9 @@ pub async fn create(
         .api
         .validation_mode
         .validate(q.has("skip_validation"));
-    let items = parse(&text, validate).map_err(ApiError::text)?;
+    let items = super::blocking(move || parse(&text, validate))
+        .await
+        .map_err(ApiError::text)?;
     let rows = st
         .db
         .write(move |conn| definitions::create_workflows(conn, &c, &items, &scope, &namespace))
@@ -158,7 +160,9 @@ async fn do_update(
         .api
         .validation_mode
         .validate(q.has("skip_validation"));
-    let items = parse(&text, validate).map_err(ApiError::text)?;
+    let items = super::blocking(move || parse(&text, validate))
+        .await
+        .map_err(ApiError::text)?;
     st.db
         .write(move |conn| {
             definitions::update_workflows(
