@@ -252,7 +252,9 @@ fn load_document(text: &str) -> Result<Value, DslError> {
     let v = if PLAIN_TIMESTAMPS.with(|p| p.get()) {
         yaml::load(text).map_err(parse_error)?
     } else {
-        yaml::load_marked(text).map_err(parse_error)?.0
+        let (v, saw) = yaml::load_marked(text).map_err(parse_error)?;
+        SAW_TIMESTAMPS.with(|s| s.set(saw));
+        v
     };
     Ok(match v {
         None => Value::Object(Map::new()),
@@ -559,15 +561,16 @@ pub fn parse_actions_opts(text: &str, validate: bool) -> Result<Vec<ActionSpec>,
 
 thread_local! {
     static PLAIN_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SAW_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Validate with timestamps marked (so they are rejected where upstream rejects `datetime`
 /// values); when the text has timestamps and is valid, build the specs again with them as
 /// plain ISO strings, which is how they appear to the engine and API.
 fn with_plain_timestamps<T>(text: &str, f: fn(&str) -> Result<T, DslError>) -> Result<T, DslError> {
+    SAW_TIMESTAMPS.with(|s| s.set(false));
     let r = f(text)?;
-    let has_ts = yaml::load_marked(text).map(|(_, saw)| saw).unwrap_or(false);
-    if !has_ts {
+    if !SAW_TIMESTAMPS.with(|s| s.get()) {
         return Ok(r);
     }
     PLAIN_TIMESTAMPS.with(|p| p.set(true));
