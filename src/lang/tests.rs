@@ -561,13 +561,16 @@ fn large_workflow_parses_quickly() {
 
 #[test]
 fn timestamps_pass_where_upstream_does_not_type_check_and_come_out_as_text() {
-    let wf = one_wf(
-        "version: '2.0'\nwf:\n  description: 2001-12-14\n  tasks:\n    t:\n      action: std.noop\n",
-    );
-    assert_eq!(wf.description.as_deref(), Some("2001-12-14"));
-    assert_eq!(wf.body["description"], json!("2001-12-14"));
+    // Inside a workbook a workflow's `description` is not type-checked by any schema.
+    let wb = parse_workbook(
+        "version: '2.0'\nname: wb\nworkflows:\n  wf:\n    description: 2001-12-14\n    tasks:\n      t:\n        action: std.noop\n",
+    )
+    .unwrap();
+    assert_eq!(wb.workflows[0].description.as_deref(), Some("2001-12-14"));
+    assert_eq!(wb.workflows[0].body["description"], json!("2001-12-14"));
+    // In a workflow list every value is type-checked: a date is no JSON type.
     let e = parse_workflows(
-        "version: '2.0'\nwf:\n  tasks:\n    t:\n      action: std.echo\n      input:\n        output: 2001-12-14\n",
+        "version: '2.0'\nwf:\n  description: 2001-12-14\n  tasks:\n    t:\n      action: std.noop\n",
     )
     .unwrap_err();
     assert!(e.message.starts_with(
