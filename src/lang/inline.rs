@@ -56,9 +56,9 @@ pub fn parse_cmd_and_input(cmd_str: &str) -> Result<(String, Map<String, Value>)
             };
             Value::String(inner)
         } else {
-            match serde_json::from_str::<Value>(v) {
-                Ok(parsed) if json_compatible(v) => parsed,
-                _ => Value::String(v.to_string()),
+            match super::pyjson::loads(v) {
+                Ok(parsed) => parsed,
+                Err(_) => Value::String(v.to_string()),
             }
         };
         params.insert(key.to_string(), value);
@@ -69,14 +69,6 @@ pub fn parse_cmd_and_input(cmd_str: &str) -> Result<(String, Map<String, Value>)
 /// Python `str.strip()` (whitespace per `str.isspace`).
 fn python_strip(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
-}
-
-/// Python's `json.loads` rejects a few things serde accepts and vice versa; the values that
-/// reach here are `[...]`, `true`/`false`/`null`, digit runs or expressions. Digit runs with
-/// a leading zero (`012`) are invalid JSON in both; serde agrees. Nothing to special-case
-/// beyond the shared grammar.
-fn json_compatible(_v: &str) -> bool {
-    true
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod dump;
 pub mod inline;
 pub mod model;
 mod pprint;
+pub mod pyjson;
 pub mod pyrepr;
 mod schema;
 mod schemas;
