@@ -135,3 +135,35 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod upstream_tests {
+    use super::*;
+
+    /// `[text, command or null, params or error text]` recorded from upstream's
+    /// `BaseSpec._parse_cmd_and_input`.
+    #[test]
+    fn inline_params_match_recorded_upstream_splits() {
+        let cases: Vec<Value> =
+            serde_json::from_str(include_str!("testdata/inline_cases.json")).unwrap();
+        let mut bad = Vec::new();
+        for c in &cases {
+            let text = c[0].as_str().unwrap();
+            let got = parse_cmd_and_input(text);
+            let ok = match (&c[1], got) {
+                (Value::String(cmd), Ok((gc, gp))) => *cmd == gc && c[2] == Value::Object(gp),
+                (Value::Null, Err(e)) => c[2] == Value::String(e.message),
+                _ => false,
+            };
+            if !ok {
+                bad.push(format!(
+                    "{text:?}: want {} {}, got {:?}",
+                    c[1],
+                    c[2],
+                    parse_cmd_and_input(text)
+                ));
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+}
