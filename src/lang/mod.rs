@@ -1,8 +1,19 @@
 //! The Mistral workflow language v2: YAML text -> validated, typed specs. No I/O.
 //!
-//! Public contract used by the API layer (and later the engine):
-//! `parse_workbook`, `parse_workflows`, `parse_actions` return typed specs or a [`DslError`]
-//! whose `Display` is exactly upstream's fault string.
+//! Read exactly as upstream Mistral 23.0.0 reads it:
+//! * YAML: PyYAML `SafeLoader` semantics with Mistral's `safe_yaml` tweaks (YAML 1.1 typing,
+//!   `&`/`*`/`@` start plain text, tabs rejected, PyYAML error texts) — [`yaml`];
+//! * validation: the upstream JSON schemas checked with jsonschema 4.x semantics, so
+//!   `Invalid DSL: ...` texts (message, schema and instance dumps) match; then upstream's
+//!   spec-building and semantic checks in the same order — [`validate`];
+//! * `definition` texts, `input` signatures and `interface` as the API stores them.
+//!
+//! Entry points: [`parse_workflows`], [`parse_actions`], [`parse_workbook`] (and the
+//! `*_opts` variants taking upstream's `validate` flag for `skip_validation`). Errors are a
+//! [`DslError`] whose `Display` is upstream's fault string. The engine-facing model is in
+//! [`model`] (typed tasks, transitions, policies, publish merging, task-defaults rules).
+//! Expression grammar checks at upload come from the expression layer through
+//! [`set_expression_syntax_checker`].
 
 use serde_json::{Map, Value};
 
