@@ -577,3 +577,32 @@ fn timestamps_pass_where_upstream_does_not_type_check_and_come_out_as_text() {
         "Invalid DSL: datetime.date(2001, 12, 14) is not valid under any of the given schemas"
     ));
 }
+
+#[test]
+fn single_guarded_task_mapping_is_read_as_advanced_form_without_next() {
+    // Upstream quirk: `on-success: {t2: <% $.x %>}` passes the schema but yields no
+    // transition, so t2 is a start task too.
+    let wf = one_wf(
+        "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.noop\n      on-success:\n        t2: <% $.x %>\n    t2:\n      action: std.noop\n",
+    );
+    assert!(wf
+        .task("t1")
+        .unwrap()
+        .on_success
+        .as_ref()
+        .unwrap()
+        .next
+        .is_empty());
+    assert_eq!(wf.start_tasks().len(), 2);
+}
+
+#[test]
+fn next_written_as_mapping_loses_its_guard_like_upstream() {
+    let wf = one_wf(
+        "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.noop\n      on-success:\n        next:\n          t2: <% $.x %>\n    t2:\n      action: std.noop\n",
+    );
+    let next = &wf.task("t1").unwrap().on_success.as_ref().unwrap().next;
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].name, "t2");
+    assert_eq!(next[0].guard, None);
+}

@@ -295,8 +295,7 @@ fn check_on_clause(v: &Value) -> Result<OnClause, DslError> {
         }
     }
     let next_src = match v {
-        Value::Object(m) if m.contains_key("next") || m.contains_key("publish") => m.get("next"),
-        Value::Object(_) => Some(v),
+        Value::Object(m) => m.get("next"),
         other => Some(other),
     };
     // Surface "Invalid action/workflow task property" errors from entry parsing.
