@@ -262,8 +262,12 @@ pub async fn list(
         .db
         .read(move |conn| crate::db::list::list(conn, &WORKFLOWS, &spec))
         .await?;
+    // `input` and `interface` derive from the stored spec: both appear exactly when `input`
+    // is requested (upstream selects the `spec` column for it).
     let mut fields = req.fields.clone();
-    if fields.iter().any(|f| f == "input") && !fields.iter().any(|f| f == "interface") {
+    let wants_input = fields.iter().any(|f| f == "input");
+    fields.retain(|f| f != "interface");
+    if wants_input {
         fields.push("interface".into());
     }
     let items = rows
