@@ -83,7 +83,7 @@ fn query_errors_use_wsme_messages() {
         let (st, v) = sj(s.get("/v2/workflows?sort_keys=bogus"));
         assert_eq!(
             (st, v["faultstring"].clone()),
-            (500, json!("Sort key supplied is invalid: bogus"))
+            (400, json!("Sort key supplied is invalid: bogus"))
         );
         let (st, v) = sj(s.get("/v2/workflows?marker=abc"));
         assert_eq!(st, 400);
