@@ -606,3 +606,92 @@ fn next_written_as_mapping_loses_its_guard_like_upstream() {
     assert_eq!(next[0].name, "t2");
     assert_eq!(next[0].guard, None);
 }
+
+fn policies_json(p: &Policies) -> Value {
+    json!({
+        "retry": p.retry.as_ref().map(|r| json!({"count": r.count, "delay": r.delay, "break_on": r.break_on, "continue_on": r.continue_on})),
+        "wait_before": p.wait_before, "wait_after": p.wait_after, "timeout": p.timeout,
+        "pause_before": p.pause_before, "concurrency": p.concurrency, "fail_on": p.fail_on,
+    })
+}
+
+fn publish_json(p: Option<PublishSpec>) -> Value {
+    match p {
+        None => Value::Null,
+        Some(p) => json!({"branch": p.branch, "global": p.global, "atomic": p.atomic}),
+    }
+}
+
+/// The typed model as upstream's spec objects expose it (see testdata/model_cases.json,
+/// recorded from upstream's getters: effective clauses with task-defaults, publish per
+/// state, start tasks, requires, policies, inputs, with-items).
+fn model_json(wf: &WorkflowSpec) -> Value {
+    let starts: Vec<String> = wf.start_tasks().iter().map(|t| t.name.clone()).collect();
+    let tasks: Vec<Value> = wf
+        .tasks
+        .iter()
+        .map(|t| {
+            let mut d = json!({
+                "name": t.name, "action": t.action, "workflow": t.workflow,
+                "input": match &t.input { TaskInput::Map(m) => Value::Object(m.clone()), TaskInput::Expression(s) => json!(s) },
+                "with_items": t.with_items.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                "policies": policies_json(&t.policies),
+                "keep_result": t.keep_result, "safe_rerun": t.safe_rerun, "type": t.task_type(), "target": t.target,
+            });
+            if wf.wf_type == WorkflowType::Direct {
+                d["join"] = t.body.get("join").cloned().unwrap_or(Value::Null);
+                for (k, kind) in [
+                    ("on_success", ClauseKind::OnSuccess),
+                    ("on_error", ClauseKind::OnError),
+                    ("on_complete", ClauseKind::OnComplete),
+                    ("on_skip", ClauseKind::OnSkip),
+                ] {
+                    d[k] = wf
+                        .transitions(&t.name, kind)
+                        .iter()
+                        .map(|tr| json!([tr.name, tr.guard, tr.params]))
+                        .collect();
+                }
+                d["publish_success"] = publish_json(t.publish_for(PublishState::Success));
+                d["publish_error"] = publish_json(t.publish_for(PublishState::Error));
+                d["publish_skipped"] = publish_json(t.publish_for(PublishState::Skipped));
+                d["start"] = json!(starts.contains(&t.name));
+            } else {
+                let mut r = wf.task_requires(&t.name);
+                r.sort();
+                d["requires"] = json!(r);
+            }
+            d
+        })
+        .collect();
+    json!({"name": wf.name, "type": wf.wf_type.as_str(), "tasks": tasks})
+}
+
+#[test]
+fn typed_model_matches_recorded_upstream_spec_getters() {
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("testdata/model_cases.json")).unwrap();
+    let mut bad = Vec::new();
+    for c in &cases {
+        let text = c["text"].as_str().unwrap();
+        let got: Vec<Value> = parse_workflows(text)
+            .unwrap()
+            .iter()
+            .map(model_json)
+            .collect();
+        if Value::Array(got.clone()) != c["workflows"] {
+            bad.push(format!(
+                "{text}\n want {}\n got  {}",
+                c["workflows"],
+                Value::Array(got)
+            ));
+        }
+    }
+    assert!(cases.len() >= 70);
+    assert!(
+        bad.is_empty(),
+        "{} differ:\n{}",
+        bad.len(),
+        bad.join("\n\n")
+    );
+}
