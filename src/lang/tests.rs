@@ -695,3 +695,32 @@ fn typed_model_matches_recorded_upstream_spec_getters() {
         bad.join("\n\n")
     );
 }
+
+#[test]
+fn action_model_matches_recorded_upstream_spec_getters() {
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("testdata/action_cases.json")).unwrap();
+    for c in &cases {
+        let text = c["text"].as_str().unwrap();
+        let got: Vec<Value> = parse_actions(text)
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let input: Map<String, Value> = a
+                    .input
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            p.default.clone().map(|d| json!([d])).unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect();
+                json!({"name": a.name, "base": a.base, "base_input": a.base_input, "input": input,
+                       "output": a.output, "description": a.description, "tags": a.tags})
+            })
+            .collect();
+        assert_eq!(Value::Array(got), c["actions"], "{text}");
+    }
+    assert!(cases.len() >= 5);
+}
