@@ -724,3 +724,70 @@ fn action_model_matches_recorded_upstream_spec_getters() {
     }
     assert!(cases.len() >= 5);
 }
+
+#[test]
+fn hostile_inputs_never_panic() {
+    let deep_flow = "[".repeat(5000);
+    let deep_block: String = (0..400)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    let nested_json = format!(
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      input:\n        a: {}1{}\n",
+        "[".repeat(300),
+        "]".repeat(300)
+    );
+    let inputs: Vec<String> = vec![
+        deep_flow,
+        deep_block,
+        nested_json,
+        "\u{feff}version: '2.0'\nwf:\n  tasks:\n    t: {action: std.noop}\n".into(),
+        "version: '2.0'\r\nwf:\r\n  tasks:\r\n    t:\r\n      action: std.noop\r\n".into(),
+        "\0".into(),
+        "---".into(),
+        "...".into(),
+        "- - - -".into(),
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      action: \"\\uD800\"\n".into(),
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      with-items: x in [\"\\ud800\"]\n".into(),
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      action: a x=\"\n".into(),
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      on-success: [\"\", {}, {\"\": \"\"}]\n"
+            .into(),
+        "version: '2.0'\nwf:\n  input: [{}, [], null]\n  tasks:\n    t: {action: std.noop}\n"
+            .into(),
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      retry: ' '\n".into(),
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      action: ' '\n".into(),
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      action: 'é ü'\n".into(),
+        "name: [\nversion: {".into(),
+        "a: !!binary aGVsbG8=\n".into(),
+        "a: !!python/object:os.system x\n".into(),
+        "? [a, b]\n: c\n".into(),
+        "<<: 5\n".into(),
+        "a:\n  <<: [1, 2]\n".into(),
+        "version: 99999999999999999999999\nwf: {tasks: {t: {action: std.noop}}}\n".into(),
+        "version: -0.0\nname: x\n".into(),
+        "version: .nan\nname: x\n".into(),
+    ];
+    for text in &inputs {
+        let _ = parse_workflows(text);
+        let _ = parse_actions(text);
+        let _ = parse_workbook(text);
+        let _ = parse_workflows_opts(text, false);
+        let _ = parse_workbook_opts(text, false);
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for n in [399usize, 400, 401, 5000, 100_000] {
+        let text = format!("{}x", "- ".repeat(n));
+        let r = parse_workflows(&text);
+        assert!(r.is_err());
+        if n > 400 {
+            assert_eq!(r.unwrap_err().message, "maximum recursion depth exceeded");
+        }
+        let text = format!(
+            "version: '2.0'\nwf:\n  tasks:\n    t:\n      input:\n        a: {}1\n",
+            "- ".repeat(n)
+        );
+        assert!(parse_workflows(&text).is_err());
+    }
+}
