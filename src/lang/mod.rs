@@ -4,7 +4,23 @@
 //! `parse_workbook`, `parse_workflows`, `parse_actions` return typed specs or a [`DslError`]
 //! whose `Display` is exactly upstream's fault string.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+mod dump;
+pub mod inline;
+pub mod model;
+mod pprint;
+pub mod pyrepr;
+mod schema;
+mod schemas;
+pub mod validate;
+pub mod yaml;
+
+pub use model::{
+    EngineCommand, Join, OnClause, Policies, PublishSpec, RetrySpec, TaskDefaultsSpec, TaskInput,
+    TaskSpec, Transition, TransitionTarget, WorkflowType,
+};
+pub use validate::{set_expression_syntax_checker, validate_expression, ExprLang, SyntaxChecker};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DslErrorKind {
@@ -41,25 +57,43 @@ pub struct InputParam {
 pub struct WorkflowSpec {
     /// Fully qualified name (`wb.wf` for workbook workflows).
     pub name: String,
+    /// The name inside its document (`wf` for `wb.wf`).
+    pub short_name: String,
     pub tags: Vec<String>,
     pub description: Option<String>,
     pub input: Vec<InputParam>,
-    /// The workflow body as read from YAML (JSON-like), for the engine and for `interface`.
+    /// The workflow body as upstream stores it in `spec` (JSON-like, with the injected
+    /// `name`, `version` and per-task `type`/`name`/`version` keys).
     pub body: Value,
     /// The text upstream stores as this workflow's `definition`.
     pub definition: String,
+    pub wf_type: WorkflowType,
+    pub vars: Map<String, Value>,
+    pub output: Map<String, Value>,
+    pub output_on_error: Map<String, Value>,
+    pub task_defaults: Option<TaskDefaultsSpec>,
+    /// Tasks in document order.
+    pub tasks: Vec<TaskSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionSpec {
     /// Fully qualified name (`wb.action` for workbook actions).
     pub name: String,
+    pub short_name: String,
     pub tags: Vec<String>,
     pub description: Option<String>,
     pub input: Vec<InputParam>,
+    /// The action body as upstream stores it in `spec` (with injected `name`/`version`).
     pub body: Value,
     /// The text upstream stores as this action's `definition`.
     pub definition: String,
+    /// Base action name without inline params.
+    pub base: String,
+    /// `base-input` with the inline params of `base` merged in (inline params win, ERRATA).
+    pub base_input: Map<String, Value>,
+    /// `output` transformation (`None` when absent or null).
+    pub output: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,41 +103,303 @@ pub struct WorkbookSpec {
     pub description: Option<String>,
     pub workflows: Vec<WorkflowSpec>,
     pub actions: Vec<ActionSpec>,
+    /// The workbook document as parsed.
+    pub body: Value,
 }
 
 impl WorkflowSpec {
     /// The `input` string of the workflow resource: `param1, param2="2"` (Python `str()` of defaults).
     pub fn input_signature(&self) -> String {
-        todo!("lang")
+        let mut parts = Vec::new();
+        if let Some(Value::Array(items)) = self.body.get("input") {
+            for item in items {
+                match item {
+                    Value::Object(m) => {
+                        for (k, v) in m {
+                            parts.push(format!("{k}=\"{}\"", pyrepr::py_str(v)));
+                        }
+                    }
+                    other => parts.push(pyrepr::py_str(other)),
+                }
+            }
+        }
+        parts.join(", ")
     }
 
     /// The `interface` of the workflow resource: `{"input": [raw DSL input list], "output": [keys]}`.
     pub fn interface(&self) -> Value {
-        todo!("lang")
+        let input = self
+            .body
+            .get("input")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new()));
+        let output: Vec<Value> = match self.body.get("output") {
+            Some(Value::Object(m)) => m.keys().map(|k| Value::String(k.clone())).collect(),
+            _ => Vec::new(),
+        };
+        serde_json::json!({"input": input, "output": output})
+    }
+
+    pub fn task(&self, name: &str) -> Option<&TaskSpec> {
+        self.tasks.iter().find(|t| t.name == name)
     }
 }
 
 impl ActionSpec {
     /// The `input` string of the action resource: `x, y=1, z="a"` (JSON of defaults).
     pub fn input_signature(&self) -> String {
-        todo!("lang")
+        let mut parts = Vec::new();
+        if let Some(Value::Array(items)) = self.body.get("input") {
+            for item in items {
+                match item {
+                    Value::Object(m) => {
+                        for (k, v) in m {
+                            parts.push(format!("{k}={}", pyrepr::py_json_dumps(v)));
+                        }
+                    }
+                    other => parts.push(pyrepr::py_str(other)),
+                }
+            }
+        }
+        parts.join(", ")
     }
+}
+
+fn parse_error(e: yaml::YamlError) -> DslError {
+    DslError {
+        kind: DslErrorKind::Parse,
+        message: format!("Definition could not be parsed: {e}\n"),
+    }
+}
+
+/// `parse_yaml`: `safe_yaml.load(text) or {}`.
+fn load_document(text: &str) -> Result<Value, DslError> {
+    let v = yaml::load(text).map_err(parse_error)?;
+    Ok(match v {
+        None => Value::Object(Map::new()),
+        Some(v) if !truthy(&v) => Value::Object(Map::new()),
+        Some(v) => v,
+    })
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0).unwrap_or(true),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// `BaseListSpec` checks shared by workflow and action lists.
+fn check_list(data: &Value) -> Result<(), DslError> {
+    validate::schema_check(data, &schemas::LIST)?;
+    if data.as_object().map(|o| o.len()).unwrap_or(0) < 2 {
+        return Err(validate::invalid(format!(
+            "At least one item must be in the list [data={}].",
+            pyrepr::py_repr(data)
+        )));
+    }
+    Ok(())
+}
+
+/// Inject `name` and `version` into an item mapping (upstream mutates the parsed dict).
+fn inject_name_version(v: &Value, name: &str) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        m.insert("name".into(), Value::String(name.into()));
+        m.insert("version".into(), Value::String("2.0".into()));
+    }
+    v
+}
+
+fn input_params(body: &Value) -> Vec<InputParam> {
+    let mut out: Vec<InputParam> = Vec::new();
+    if let Some(Value::Array(items)) = body.get("input") {
+        for item in items {
+            let pairs: Vec<(String, Option<Value>)> = match item {
+                Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Some(v.clone())))
+                    .collect(),
+                Value::String(s) => vec![(s.clone(), None)],
+                other => vec![(pyrepr::py_str(other), None)],
+            };
+            for (name, default) in pairs {
+                if let Some(p) = out.iter_mut().find(|p| p.name == name) {
+                    p.default = default;
+                } else {
+                    out.push(InputParam { name, default });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn build_workflow(
+    short_name: &str,
+    full_name: &str,
+    data: &Value,
+    definition: String,
+) -> Result<WorkflowSpec, DslError> {
+    let parts = validate::check_workflow(short_name, data)?;
+    let body = parts.body;
+    Ok(WorkflowSpec {
+        name: full_name.to_string(),
+        short_name: short_name.to_string(),
+        tags: model::string_list(body.get("tags")),
+        description: body.get("description").and_then(|d| match d {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(pyrepr::py_str(other)),
+        }),
+        input: input_params(&body),
+        wf_type: parts.wf_type,
+        vars: model::opt_map(body.get("vars")).unwrap_or_default(),
+        output: model::opt_map(body.get("output")).unwrap_or_default(),
+        output_on_error: model::opt_map(body.get("output-on-error")).unwrap_or_default(),
+        task_defaults: parts.task_defaults,
+        tasks: parts.tasks,
+        body,
+        definition,
+    })
+}
+
+fn build_action(
+    short_name: &str,
+    full_name: &str,
+    data: &Value,
+    definition: String,
+) -> Result<ActionSpec, DslError> {
+    validate::check_action(data)?;
+    let raw_base = data.get("base").and_then(Value::as_str).unwrap_or("");
+    let (base, params) = inline::parse_cmd_and_input(raw_base)?;
+    let mut base_input = model::opt_map(data.get("base-input")).unwrap_or_default();
+    for (k, v) in params {
+        base_input.insert(k, v);
+    }
+    Ok(ActionSpec {
+        name: full_name.to_string(),
+        short_name: short_name.to_string(),
+        tags: model::string_list(data.get("tags")),
+        description: model::opt_string(data.get("description")),
+        input: input_params(data),
+        body: data.clone(),
+        definition,
+        base,
+        base_input,
+        output: data.get("output").filter(|o| !o.is_null()).cloned(),
+    })
 }
 
 /// A workbook document (`version`, `name`, `workflows`, `actions`, ...).
 pub fn parse_workbook(text: &str) -> Result<WorkbookSpec, DslError> {
-    let _ = text;
-    todo!("lang")
+    let data = load_document(text)?;
+    if !data.is_object() {
+        // `'version' in <non-dict>` then schema validation.
+        validate::schema_check(&data, &schemas::WORKBOOK)?;
+    }
+    validate::check_spec_version(&data)?;
+    validate::schema_check(&data, &schemas::WORKBOOK)?;
+    let name = data
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let mut actions = Vec::new();
+    if let Some(Value::Object(section)) = data.get("actions") {
+        for (k, v) in section {
+            if k == "version" {
+                continue;
+            }
+            let item = inject_name_version(v, k);
+            let full = format!("{name}.{k}");
+            let def = dump::cut_from_workbook(text, "actions:", k);
+            actions.push(build_action(k, &full, &item, def)?);
+        }
+    }
+    let mut workflows = Vec::new();
+    if let Some(Value::Object(section)) = data.get("workflows") {
+        for (k, v) in section {
+            if k == "version" {
+                continue;
+            }
+            let item = inject_name_version(v, k);
+            let full = format!("{name}.{k}");
+            let def = dump::cut_from_workbook(text, "workflows:", k);
+            workflows.push(build_workflow(k, &full, &item, def)?);
+        }
+    }
+    validate::check_name_no_spaces(&name)?;
+    for a in &actions {
+        validate::check_name_no_spaces(&a.name)?;
+    }
+    for w in &workflows {
+        validate::check_name_no_spaces(&w.name)?;
+    }
+    Ok(WorkbookSpec {
+        tags: model::string_list(data.get("tags")),
+        description: model::opt_string(data.get("description")),
+        name,
+        workflows,
+        actions,
+        body: data,
+    })
 }
 
 /// A workflows document: `version` plus one or more workflows, in document order.
 pub fn parse_workflows(text: &str) -> Result<Vec<WorkflowSpec>, DslError> {
-    let _ = text;
-    todo!("lang")
+    let data = load_document(text)?;
+    check_list(&data)?;
+    let obj = data.as_object().cloned().unwrap_or_default();
+    let count = obj.keys().filter(|k| *k != "version").count();
+    let mut out = Vec::new();
+    for (k, v) in &obj {
+        if k == "version" {
+            continue;
+        }
+        let item = inject_name_version(v, k);
+        let definition = if count == 1 {
+            text.to_string()
+        } else {
+            let mut doc = Map::new();
+            doc.insert(
+                "version".into(),
+                obj.get("version").cloned().unwrap_or(Value::Null),
+            );
+            doc.insert(k.clone(), v.clone());
+            dump::dump_yaml(&Value::Object(doc))
+        };
+        out.push(build_workflow(k, k, &item, definition)?);
+    }
+    for w in &out {
+        validate::check_name_no_spaces(&w.name)?;
+    }
+    Ok(out)
 }
 
 /// An ad-hoc actions document: `version` plus one or more actions, in document order.
+/// Every action's `definition` is the whole uploaded text.
 pub fn parse_actions(text: &str) -> Result<Vec<ActionSpec>, DslError> {
-    let _ = text;
-    todo!("lang")
+    let data = load_document(text)?;
+    check_list(&data)?;
+    let obj = data.as_object().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (k, v) in &obj {
+        if k == "version" {
+            continue;
+        }
+        let item = inject_name_version(v, k);
+        out.push(build_action(k, k, &item, text.to_string())?);
+    }
+    for a in &out {
+        validate::check_name_no_spaces(&a.name)?;
+    }
+    Ok(out)
 }
+
+#[cfg(test)]
+mod tests;
