@@ -2,7 +2,7 @@
 //! Python `str()` conversions, case-insensitive sorting, error texts), replacing minijinja's
 //! variants where those differ.
 
-use super::methods::{bind, capitalize, pad, split_args, title, type_error};
+use super::methods::{bind, capitalize, pad, split_args, type_error};
 use super::values::{py_repr, py_str, py_type_name, to_json, tuple, PyTuple};
 use crate::expr::pyfmt::json_dumps;
 use crate::expr::pystr::float_repr;
@@ -241,10 +241,108 @@ fn tojson(v: &Value, indent: Option<usize>) -> Result<String, Error> {
 fn apply_test(state: &State, name: &str, item: &Value, args: &[Value]) -> Result<bool, Error> {
     let mut full = vec![item.clone()];
     full.extend_from_slice(args);
-    state.perform_test(name, &full)
+    state.perform_test(name, &full).map_err(|e| {
+        if e.kind() == ErrorKind::UnknownTest {
+            Error::new(ErrorKind::InvalidOperation, format!("No test named '{name}'."))
+        } else {
+            e
+        }
+    })
+}
+
+/// Jinja2's `title`: capitalise each chunk after `-`, whitespace, `(`, `{`, `[`, `<`.
+fn jinja_title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        let sep = c == '-' || c.is_whitespace() || "({[<".contains(c);
+        if sep {
+            out.push(c);
+            start = true;
+        } else if start {
+            out.extend(c.to_uppercase());
+            start = false;
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// A copy with every dict's keys sorted (pprint's `sort_dicts=True`).
+fn sorted_dicts(v: &Value) -> Result<Value, Error> {
+    match v.kind() {
+        ValueKind::Map => {
+            let mut pairs = Vec::new();
+            for k in v.try_iter()? {
+                let item = v.get_item(&k)?;
+                pairs.push((k, sorted_dicts(&item)?));
+            }
+            let keys: Vec<Value> = pairs.iter().map(|p| p.0.clone()).collect();
+            let mut dummy = keys.clone();
+            let idx = sort_values(&mut dummy, &keys)?;
+            Ok(Value::from_iter(idx.into_iter().map(|i| pairs[i].clone())))
+        }
+        ValueKind::Seq if v.downcast_object_ref::<PyTuple>().is_none() => {
+            Ok(Value::from(v.try_iter()?.map(|i| sorted_dicts(&i)).collect::<Result<Vec<_>, _>>()?))
+        }
+        _ => Ok(v.clone()),
+    }
+}
+
+/// Python `urllib.parse.quote(s, safe)`, with `+` for spaces when `plus`.
+fn url_quote(s: &str, safe: &str, plus: bool) -> String {
+    let mut out = String::new();
+    for b in s.as_bytes() {
+        let c = *b as char;
+        if b.is_ascii_alphanumeric() || "_.-~".contains(c) || safe.contains(c) {
+            out.push(c);
+        } else if plus && c == ' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{:02X}", b));
+        }
+    }
+    out
+}
+
+fn urlize(s: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in s.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let (head, core, tail) = {
+            let core = word.trim_start_matches(['(', '<']);
+            let head = &word[..word.len() - core.len()];
+            let trimmed = core.trim_end_matches(['.', ',', ')', '>', '\n', ';', ':', '!', '?']);
+            (head, trimmed, &core[trimmed.len()..])
+        };
+        let href = if core.starts_with("http://") || core.starts_with("https://") {
+            Some(core.to_string())
+        } else if core.starts_with("www.") {
+            Some(format!("https://{core}"))
+        } else if core.contains('@') && !core.starts_with('@') && !core.ends_with('@') && !core.contains(':') {
+            Some(format!("mailto:{core}"))
+        } else {
+            None
+        };
+        match href {
+            Some(h) => {
+                let rel = if h.starts_with("mailto:") { "" } else { " rel=\"noopener\"" };
+                out.push_str(&format!("{head}<a href=\"{}\"{rel}>{}</a>{tail}", html_escape(&h), html_escape(core)));
+            }
+            None => out.push_str(&html_escape(word)),
+        }
+    }
+    out
 }
 
 fn select_like(state: &State, value: Value, args: Args, attr: bool, keep: bool) -> Result<Value, Error> {
+    undefined_check(&value)?;
+    if !value.is_true() {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
     let items = items_of(&value)?;
     let PyArgs2 { pos, .. } = split2(&args);
     let (attribute, test, test_args) = if attr {
@@ -549,6 +647,10 @@ pub fn install(env: &mut Environment<'static>) {
         let a = bind("round", &args, &[("precision", Some(Value::from(0))), ("method", Some(Value::from("common")))])?;
         let x = num_f64(&v, "round")?;
         let p = a[0].as_i64().unwrap_or(0);
+        if (v.is_integer() || v.kind() == ValueKind::Bool) && a[1].as_str() == Some("common") && p >= 0 {
+            // round(int, n) keeps the int
+            return Ok(Value::from(i128::try_from(v.clone()).unwrap_or(i128::from(v.is_true()))));
+        }
         let m = 10f64.powi(p as i32);
         let r = match a[1].as_str().unwrap_or("") {
             "common" => py_round(x, p),
@@ -657,7 +759,7 @@ pub fn install(env: &mut Environment<'static>) {
     });
     env.add_filter("last", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
-        if v.kind() == ValueKind::Map || v.kind() == ValueKind::Iterable {
+        if v.kind() == ValueKind::Iterable {
             return Err(type_error(format!("'{}' object is not reversible", py_type_name(&v))));
         }
         Ok(items_of(&v)?.into_iter().last().unwrap_or(Value::UNDEFINED))
@@ -692,7 +794,7 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("upper", str_filter(|s| s.to_uppercase()));
     env.add_filter("lower", str_filter(|s| s.to_lowercase()));
     env.add_filter("capitalize", str_filter(capitalize));
-    env.add_filter("title", str_filter(title));
+    env.add_filter("title", str_filter(jinja_title));
     env.add_filter("trim", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
         let a = bind("trim", &args, &[("chars", none())])?;
@@ -837,7 +939,13 @@ pub fn install(env: &mut Environment<'static>) {
         for item in items {
             let mut full = vec![item];
             full.extend(rest.iter().cloned());
-            out.push(state.apply_filter(&name, &full)?);
+            out.push(state.apply_filter(&name, &full).map_err(|e| {
+                if e.kind() == ErrorKind::UnknownFilter {
+                    Error::new(ErrorKind::InvalidOperation, format!("No filter named '{name}'."))
+                } else {
+                    e
+                }
+            })?);
         }
         Ok(Value::from(out))
     });
@@ -909,7 +1017,7 @@ pub fn install(env: &mut Environment<'static>) {
     });
     env.add_filter("pprint", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
-        Ok(Value::from(py_repr(&v)?))
+        Ok(Value::from(py_repr(&sorted_dicts(&v)?)?))
     });
     env.add_filter("wordwrap", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
@@ -949,6 +1057,35 @@ pub fn install(env: &mut Environment<'static>) {
             s.insert(0, ' ');
         }
         Ok(Value::from_safe_string(s))
+    });
+    env.add_filter("urlencode", |v: Value| -> Result<Value, Error> {
+        undefined_check(&v)?;
+        match v.kind() {
+            ValueKind::String => Ok(Value::from(url_quote(v.as_str().unwrap_or_default(), "/", false))),
+            ValueKind::Map | ValueKind::Seq | ValueKind::Iterable => {
+                let mut parts = Vec::new();
+                if v.kind() == ValueKind::Map {
+                    for k in v.try_iter()? {
+                        let item = v.get_item(&k)?;
+                        parts.push(format!("{}={}", url_quote(&py_str(&k)?, "", true), url_quote(&py_str(&item)?, "", true)));
+                    }
+                } else {
+                    for pair in v.try_iter()? {
+                        let kv: Vec<Value> = pair.try_iter()?.collect();
+                        if kv.len() != 2 {
+                            return Err(type_error("too many values to unpack (expected 2)"));
+                        }
+                        parts.push(format!("{}={}", url_quote(&py_str(&kv[0])?, "", true), url_quote(&py_str(&kv[1])?, "", true)));
+                    }
+                }
+                Ok(Value::from(parts.join("&")))
+            }
+            _ => Ok(Value::from(url_quote(&py_str(&v)?, "/", false))),
+        }
+    });
+    env.add_filter("urlize", |v: Value| -> Result<Value, Error> {
+        undefined_check(&v)?;
+        Ok(Value::from_safe_string(urlize(&py_str(&v)?)))
     });
     env.add_filter("random", |v: Value| -> Result<Value, Error> {
         let items = items_of(&v)?;
@@ -1085,6 +1222,44 @@ fn install_globals(env: &mut Environment<'static>) {
         let items: Vec<Value> = (0..len as i64).map(|i| Value::from(start + i * step)).collect();
         Ok(Value::from(items))
     });
+    env.add_function("joiner", |args: Args| -> Result<Value, Error> {
+        let a = bind("joiner", &args, &[("sep", Some(Value::from(", ")))])?;
+        let sep = py_str(&a[0])?;
+        let used = std::sync::atomic::AtomicBool::new(false);
+        Ok(Value::from_function(move |_: Args| -> Result<Value, Error> {
+            if used.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                Ok(Value::from(sep.clone()))
+            } else {
+                Ok(Value::from(""))
+            }
+        }))
+    });
+    env.add_function("cycler", |args: Args| -> Result<Value, Error> {
+        let items = split2(&args).pos;
+        if items.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidOperation, "at least one item has to be provided"));
+        }
+        Ok(Value::from_object(Cycler { items, pos: std::sync::atomic::AtomicUsize::new(0) }))
+    });
+    env.add_function("lipsum", |args: Args| -> Result<Value, Error> {
+        let a = bind("lipsum", &args, &[("n", Some(Value::from(5))), ("html", Some(Value::from(true))), ("min", Some(Value::from(20))), ("max", Some(Value::from(100)))])?;
+        let n = a[0].as_i64().unwrap_or(5).clamp(0, 1000) as usize;
+        let min = a[2].as_i64().unwrap_or(20).clamp(1, 10_000) as usize;
+        let words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit"];
+        let mut paras = Vec::new();
+        for _ in 0..n {
+            let mut p: Vec<&str> = (0..min).map(|i| words[i % words.len()]).collect();
+            if let Some(first) = p.first_mut() {
+                *first = "Lorem";
+            }
+            paras.push(format!("{}.", p.join(" ")));
+        }
+        if a[1].is_true() {
+            Ok(Value::from_safe_string(paras.iter().map(|p| format!("<p>{p}</p>")).collect::<Vec<_>>().join("\n")))
+        } else {
+            Ok(Value::from(paras.join("\n\n")))
+        }
+    });
     env.add_function("dict", |args: Args| -> Result<Value, Error> {
         let PyArgs2 { pos, kw } = split2(&args);
         if !pos.is_empty() {
@@ -1094,9 +1269,56 @@ fn install_globals(env: &mut Environment<'static>) {
     });
 }
 
+/// Jinja2's `cycler(...)`: `next()`, `current`, `reset()`.
+#[derive(Debug)]
+struct Cycler {
+    items: Vec<Value>,
+    pos: std::sync::atomic::AtomicUsize,
+}
+
+impl minijinja::value::Object for Cycler {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "current" => Some(self.items[self.pos.load(std::sync::atomic::Ordering::SeqCst) % self.items.len()].clone()),
+            _ => None,
+        }
+    }
+
+    fn call_method(
+        self: &std::sync::Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        use std::sync::atomic::Ordering::SeqCst;
+        match method {
+            "next" => {
+                let i = self.pos.fetch_add(1, SeqCst);
+                Ok(self.items[i % self.items.len()].clone())
+            }
+            "reset" => {
+                self.pos.store(0, SeqCst);
+                Ok(Value::from(()))
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jinja_title_and_quote_match_python() {
+        assert_eq!(jinja_title("hello-world foo_bar"), "Hello-World Foo_bar");
+        assert_eq!(url_quote("a b/c", "/", false), "a%20b/c");
+        assert_eq!(url_quote("x y", "", true), "x+y");
+    }
 
     #[test]
     fn percent_format_matches_python() {

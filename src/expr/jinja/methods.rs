@@ -200,7 +200,7 @@ fn prefixes(v: &Value, method: &str) -> Result<Vec<String>, Error> {
     if v.kind() == ValueKind::String {
         return Ok(vec![v.as_str().unwrap_or_default().to_string()]);
     }
-    if py_type_name(v) == "tuple" {
+    if py_type_name(v) == "tuple" || v.kind() == ValueKind::Seq {
         return v
             .try_iter()?
             .map(|p| expect_str(&p, "tuple for startswith").map(str::to_string))
