@@ -368,11 +368,15 @@ impl Evaluator {
         Ok(Value::String(text.to_string()))
     }
 
-    fn jinja_failure(text: &str, e: jinja::JinjaError) -> ExprError {
+    fn jinja_failure(text: &str, inner: &str, e: jinja::JinjaError) -> ExprError {
+        if e.kind == jinja::JinjaErrorKind::Memory {
+            let m = format!("Expression evaluation exceeded the available memory [expression={inner}]");
+            return ExprError { kind: ExprErrorKind::Limit, message: m, detail: e.message };
+        }
         let kind = match e.kind {
             jinja::JinjaErrorKind::Syntax => ExprErrorKind::Syntax,
             jinja::JinjaErrorKind::Evaluation => ExprErrorKind::Evaluation,
-            jinja::JinjaErrorKind::Limit => ExprErrorKind::Limit,
+            jinja::JinjaErrorKind::Limit | jinja::JinjaErrorKind::Memory => ExprErrorKind::Limit,
             jinja::JinjaErrorKind::Data => {
                 return ExprError {
                     kind: ExprErrorKind::Data,
@@ -399,6 +403,11 @@ impl Evaluator {
         view: bool,
     ) -> Result<Value, ExprError> {
         let first = jinja_expr_re().captures(text);
+        let inner = first
+            .as_ref()
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| text.to_string());
         let result = match first {
             None => Err(jinja::JinjaError {
                 kind: jinja::JinjaErrorKind::Evaluation,
@@ -412,7 +421,7 @@ impl Evaluator {
                 .guard(|| self.inner.jinja.render(text, context, data, view))
                 .map(Value::String),
         };
-        result.map_err(|e| Self::jinja_failure(text, e))
+        result.map_err(|e| Self::jinja_failure(text, &inner, e))
     }
 
     /// Runs a Jinja evaluation, turning an unexpected panic into an evaluation error.

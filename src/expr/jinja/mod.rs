@@ -19,6 +19,8 @@ pub enum JinjaErrorKind {
     Syntax,
     Evaluation,
     Limit,
+    /// The result grew beyond the size budget (upstream: MemoryError).
+    Memory,
     /// A retryable data-source failure (propagated unchanged).
     Data,
 }
@@ -309,6 +311,7 @@ impl Jinja {
         view: bool,
     ) -> Result<serde_json::Value, JinjaError> {
         values::clear_miss();
+        values::reset_budget(self.limits.max_size);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let compiled = self
@@ -332,6 +335,7 @@ impl Jinja {
         view: bool,
     ) -> Result<String, JinjaError> {
         values::clear_miss();
+        values::reset_budget(self.limits.max_size);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let tmpl = self
@@ -348,6 +352,9 @@ impl Jinja {
                 kind: JinjaErrorKind::Data,
                 message: d.message,
             };
+        }
+        if values::budget_exhausted() {
+            return JinjaError { kind: JinjaErrorKind::Memory, message: "result too large".into() };
         }
         let detail = e.detail().map(str::to_string);
         let (kind, message) = match e.kind() {
@@ -498,6 +505,16 @@ mod tests {
         assert_eq!(e.kind, JinjaErrorKind::Limit);
         let e = eval("range(1000000)", json!({})).unwrap_err();
         assert!(e.message.contains("MAX_RANGE"), "{}", e.message);
+    }
+
+    #[test]
+    fn huge_results_hit_the_size_budget() {
+        let j = Jinja::new(Limits { max_size: 100_000, ..Limits::default() });
+        let e = j.eval_expression("[0] * 2000000000 | list", &json!({}), &NoData, false).unwrap_err();
+        assert_eq!(e.kind, JinjaErrorKind::Memory);
+        let e = j.eval_expression("[0] * 2000000000", &json!({}), &NoData, false).unwrap_err();
+        assert_eq!(e.kind, JinjaErrorKind::Memory);
+        assert!(j.eval_expression("[0] * 10 | list", &json!({}), &NoData, false).is_ok());
     }
 
     #[test]

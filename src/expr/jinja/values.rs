@@ -15,6 +15,38 @@ thread_local! {
     static LAST_MISS: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+thread_local! {
+    /// Remaining size budget (items + string bytes) of the current evaluation.
+    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    static BUDGET_HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Starts a new size budget for one evaluation.
+pub fn reset_budget(limit: usize) {
+    BUDGET.with(|b| b.set(limit));
+    BUDGET_HIT.with(|h| h.set(false));
+}
+
+/// Was the size budget exhausted during this evaluation?
+pub fn budget_exhausted() -> bool {
+    BUDGET_HIT.with(|h| h.get())
+}
+
+/// Spends `n` units of the size budget; fails once it is exhausted, so huge results
+/// (`[0] * 2000000000 | list`) end with an error instead of exhausting memory.
+pub fn charge(n: usize) -> Result<(), Error> {
+    BUDGET.with(|b| {
+        let left = b.get();
+        if n > left {
+            BUDGET_HIT.with(|h| h.set(true));
+            Err(Error::new(ErrorKind::InvalidOperation, "result too large"))
+        } else {
+            b.set(left - n);
+            Ok(())
+        }
+    })
+}
+
 /// Records the message for a failed lookup (read back when minijinja raises UndefinedError).
 pub fn record_miss(msg: String) {
     LAST_MISS.with(|m| *m.borrow_mut() = Some(msg));
@@ -312,6 +344,7 @@ fn number_repr(v: &Value) -> String {
 }
 
 fn write_repr(v: &Value, out: &mut String, depth: usize) -> Result<(), Error> {
+    charge(1 + v.as_str().map_or(0, str::len))?;
     if depth > 200 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -412,6 +445,7 @@ pub fn to_json(v: &Value) -> Result<serde_json::Value, Error> {
 }
 
 fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, Error> {
+    charge(1 + v.as_str().map_or(0, str::len))?;
     if depth > 500 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
