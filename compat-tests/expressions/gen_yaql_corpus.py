@@ -291,7 +291,11 @@ many([
     "[1, 2].join(',')", "','.join([1, 2])", "','.join(['a', 'b'])", "['a', 'b'].join(', ')",
     "[].join(',')", "['a', null, true].join('-')", "$.ls.join('')", "','.join('abc')", "'-'.join($.l)",
     "[1.5, [1]].join(';')",
+])
+many([
     "characters(digits => true)", "characters(octdigits => true)", "characters(hexdigits => true)",
+], note="unordered: characters() builds its list from a set")
+many([
     "characters(asciiLowercase => true).len()", "characters(punctuation => true).len()",
     "characters().len()",
     "hex(255)", "hex(0)", "hex(-1)", "hex(1.5)", "hex('a')",
@@ -400,7 +404,7 @@ many([
     "datetime(2020, 1, 31).replace(month => 2)", "str(datetime(2020, 1, 2, offset => timespan(hours => -5)))",
     "datetime(2020, 1, 2, offset => timespan(hours => 2)).format('%z')",
     "datetime(2020, 1, 1).format('%Y-%m-%dT%H:%M:%S')", "now().year >= 2024",
-    "(now() - now()).days", "localtz() = localtz()",
+    "localtz() = localtz()",
 ])
 
 # ---------------------------------------------------------------- errors of each kind and limits

@@ -124,6 +124,7 @@ pub enum Expr {
     /// `recv.(expr)` - expr evaluated with `$` bound to the receiver.
     DotExpr {
         recv: Box<Expr>,
+        #[allow(dead_code)]
         expr: Box<Expr>,
         safe: bool,
     },

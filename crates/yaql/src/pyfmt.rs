@@ -262,7 +262,7 @@ fn repr_into(v: &V, out: &mut String, depth: usize) {
             out.push_str(&str_repr(&r.pattern));
             out.push(')');
         }
-        V::Gen(_) => out.push_str("<generator object>"),
+        V::Gen(_) | V::Iter(_) => out.push_str("<generator object>"),
     }
 }
 
@@ -284,7 +284,7 @@ fn json_repr_into(v: &V, out: &mut String, depth: usize) {
         return;
     }
     match v {
-        V::List(l) => {
+        V::List(l) | V::Iter(l) => {
             out.push('[');
             for (i, x) in l.iter().enumerate() {
                 if i > 0 {

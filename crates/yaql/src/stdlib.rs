@@ -56,7 +56,8 @@ pub fn lookup(name: &str) -> Option<(Builtin, Kind)> {
         "sum" => (q_sum, M),
         "min" => (q_min, MF),
         "max" => (q_max, MF),
-        "aggregate" | "accumulate" | "reduce" => (q_aggregate, M),
+        "aggregate" | "reduce" => (q_aggregate, M),
+        "accumulate" => (q_accumulate, M),
         "indexOf" => (q_index_of, M),
         "lastIndexOf" => (q_last_index_of, M),
         "indexWhere" => (q_index_where, M),
@@ -218,6 +219,15 @@ fn int_arg(c: &CallInfo, s: &Slot, default: i64) -> R<i64> {
     }
 }
 
+/// yaql `Integer` parameter: ints (and bools) only, anything else is no match.
+fn int_param(c: &CallInfo, s: &Slot) -> R<i64> {
+    match s {
+        Slot::Val(V::Int(i)) => Ok(*i),
+        Slot::Val(V::Bool(b)) => Ok(*b as i64),
+        _ => Err(c.nomatch()),
+    }
+}
+
 fn strict_int(s: &Slot) -> R<i64> {
     match s {
         Slot::Val(V::Int(i)) => Ok(*i),
@@ -226,7 +236,7 @@ fn strict_int(s: &Slot) -> R<i64> {
             "'{}' object cannot be interpreted as an integer",
             v.type_name()
         ))),
-        _ => Err(eval_err("missing argument")),
+        _ => Err(nofunc("missing argument")),
     }
 }
 
@@ -336,7 +346,7 @@ fn q_select<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     for x in items {
         out.push(ev.lambda(sc, f, &[x])?);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -349,7 +359,7 @@ fn q_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_select_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -366,7 +376,7 @@ fn q_select_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
         }
         check_items(out.len())?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn first_of(ev: &mut Ev, c: &CallInfo, a: &[Slot], last: bool) -> R<V> {
@@ -417,7 +427,10 @@ fn gen_or_items(ev: &mut Ev, c: &CallInfo, s: &Slot, n: Option<usize>) -> R<Vec<
 
 fn q_skip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "count"])?;
-    let n = strict_int(&a[1])?;
+    let n = int_param(c, &a[1])?;
+    if n < 0 {
+        return Err(eval_err("Indices for islice() must be None or an integer: 0 <= x <= sys.maxsize."));
+    }
     if let Some(V::Gen(g)) = val(&a[0]) {
         // skip on an endless generator stays endless: materialise lazily not supported
         return match g.as_ref() {
@@ -427,14 +440,18 @@ fn q_skip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     }
     let items = iterable(ev, c, &a[0])?;
     let n = n.max(0) as usize;
-    Ok(V::list(items.into_iter().skip(n).collect()))
+    Ok(V::iter(items.into_iter().skip(n).collect()))
 }
 
 fn q_take<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "count"])?;
-    let n = strict_int(&a[1])?.max(0) as usize;
+    let n = int_param(c, &a[1])?;
+    if n < 0 {
+        return Err(eval_err("Stop argument for islice() must be None or an integer: 0 <= x <= sys.maxsize."));
+    }
+    let n = n as usize;
     let items = gen_or_items(ev, c, &a[0], Some(n))?;
-    Ok(V::list(items.into_iter().take(n).collect()))
+    Ok(V::iter(items.into_iter().take(n).collect()))
 }
 
 fn q_skip_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -450,7 +467,7 @@ fn q_skip_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
         skipping = false;
         out.push(x);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_take_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -470,7 +487,7 @@ fn q_take_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
             i += 1;
             check_items(i)?;
         }
-        return Ok(V::list(out));
+        return Ok(V::iter(out));
     }
     let items = iterable(ev, c, &a[0])?;
     for x in items {
@@ -479,7 +496,7 @@ fn q_take_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
         }
         out.push(x);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_distinct<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -496,7 +513,7 @@ fn q_distinct<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn order<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, desc: bool) -> R<V> {
@@ -519,7 +536,7 @@ pub fn multi_sort<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, items: Vec<V>, keys: 
     let desc: Vec<bool> = keys.iter().map(|k| k.1).collect();
     stable_sort(&mut keyed, &desc)?;
     let out: Vec<V> = keyed.into_iter().map(|(_, v)| v).collect();
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_order_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -569,12 +586,12 @@ fn q_group_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
         };
         out.push(V::list(vec![k, vs]));
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     // string join: sequence.join(separator) / separator.join(sequence)
-    if let Some(V::Str(_)) | Some(V::List(_)) | Some(V::Set(_)) = &c.recv {
+    if let Some(V::Str(_)) | Some(V::List(_)) | Some(V::Set(_)) | Some(V::Iter(_)) = &c.recv {
         if c.args.len() == 1 {
             let a = ev.bind(sc, c, &["a", "b"])?;
             let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
@@ -604,7 +621,7 @@ fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             }
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn collect_iterables(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Vec<Vec<V>>> {
@@ -623,7 +640,7 @@ fn q_zip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["*collections"])?;
     let lists = collect_iterables(ev, c, &a[0])?;
     let n = lists.iter().map(|l| l.len()).min().unwrap_or(0);
-    Ok(V::list((0..n).map(|i| V::list(lists.iter().map(|l| l[i].clone()).collect())).collect()))
+    Ok(V::iter((0..n).map(|i| V::list(lists.iter().map(|l| l[i].clone()).collect())).collect()))
 }
 
 fn q_zip_longest<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -631,7 +648,7 @@ fn q_zip_longest<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let lists = collect_iterables(ev, c, &a[0])?;
     let d = val(&a[1]).unwrap_or(V::Null);
     let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
-    Ok(V::list(
+    Ok(V::iter(
         (0..n)
             .map(|i| V::list(lists.iter().map(|l| l.get(i).cloned().unwrap_or(d.clone())).collect()))
             .collect(),
@@ -648,7 +665,7 @@ fn q_enumerate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
         out.push(V::list(vec![i.clone(), x]));
         i = binary(Op::Add, i, V::Int(1))?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn any_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool) -> R<V> {
@@ -657,7 +674,7 @@ fn any_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool)
     for x in items {
         let t = match lazy(&a[1]) {
             Some(f) => ev.lambda(sc, f, &[x])?.truthy(),
-            None => x.truthy(),
+            None => (all && x.truthy()) || !all,
         };
         if all && !t {
             return Ok(V::Bool(false));
@@ -686,7 +703,7 @@ fn q_len<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection"])?;
     Ok(V::Int(match need(c, &a[0])? {
         V::Str(s) => s.chars().count(),
-        V::List(l) => l.len(),
+        V::List(l) | V::Iter(l) => l.len(),
         V::Set(s) => s.len(),
         V::Dict(d) => d.len(),
         V::Gen(_) => return Err(limit_err("cannot materialise an endless generator")),
@@ -697,8 +714,12 @@ fn q_len<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn q_sum<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "initial"])?;
     let items = iterable(ev, c, &a[0])?;
-    let mut acc = val(&a[1]).unwrap_or(V::Int(0));
-    for x in items {
+    let mut it = items.into_iter();
+    let mut acc = match val(&a[1]) {
+        Some(v) => v,
+        None => it.next().ok_or_else(|| eval_err("reduce() of empty iterable with no initial value"))?,
+    };
+    for x in it {
         acc = binary(Op::Add, acc, x)?;
     }
     Ok(acc)
@@ -759,6 +780,23 @@ fn q_aggregate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
     Ok(acc)
 }
 
+fn q_accumulate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
+    let a = ev.bind(sc, c, &["collection", "&selector", "seed"])?;
+    let items = iterable(ev, c, &a[0])?;
+    let f = need_lazy(c, &a[1])?;
+    let mut it = items.into_iter();
+    let mut acc = match val(&a[2]) {
+        Some(s) => s,
+        None => it.next().ok_or_else(|| eval_err("accumulate() of empty sequence with no initial value"))?,
+    };
+    let mut out = vec![acc.clone()];
+    for x in it {
+        acc = ev.lambda(sc, f, &[acc, x])?;
+        out.push(acc.clone());
+    }
+    Ok(V::iter(out))
+}
+
 fn q_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::Str(_)) = &c.recv {
         return s_index_of(ev, sc, c, false);
@@ -809,12 +847,15 @@ fn q_append<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::List(rest)) = val(&a[1]) {
         items.extend(rest.iter().cloned());
     }
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["*args"])?;
     let V::List(all) = need(c, &a[0])? else { return Err(c.nomatch()) };
+    if all.is_empty() && !c.method {
+        return Err(eval_err("Ambiguous function \"concat\""));
+    }
     if !all.is_empty() && all.iter().all(|x| matches!(x, V::Str(_))) && !c.method {
         let mut s = String::new();
         for x in all.iter() {
@@ -833,7 +874,7 @@ fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         out.extend(ev.items(x)?);
         check_items(out.len())?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_default_if_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -844,16 +885,16 @@ fn q_default_if_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
         if !d.is_iterable() {
             return Err(c.nomatch());
         }
-        return Ok(V::list(ev.items(&d)?));
+        return Ok(V::iter(ev.items(&d)?));
     }
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_reverse<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection"])?;
     let mut items = iterable(ev, c, &a[0])?;
     items.reverse();
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_memorize<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -882,18 +923,21 @@ fn q_repeat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         return Ok(V::Gen(Arc::new(Gen::Repeat(v))));
     }
     check_items(n as usize)?;
-    Ok(V::list(vec![v; n as usize]))
+    Ok(V::iter(vec![v; n as usize]))
 }
 
 fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "stop", "step"])?;
     let (start, stop) = match (&a[0], &a[1]) {
-        (Slot::Val(_), Slot::Missing) => (0, strict_int(&a[0])?),
-        _ => (strict_int(&a[0])?, strict_int(&a[1])?),
+        (Slot::Val(_), Slot::Missing) => (0, int_param(c, &a[0])?),
+        _ => (int_param(c, &a[0])?, int_param(c, &a[1])?),
     };
+    if !matches!(a[2], Slot::Missing) && matches!(a[1], Slot::Missing) {
+        return Err(c.nomatch());
+    }
     let step = match &a[2] {
         Slot::Missing => 1,
-        s => strict_int(s)?,
+        s => int_param(c, s)?,
     };
     if step == 0 {
         return Err(eval_err("range() arg 3 must not be zero"));
@@ -912,13 +956,19 @@ fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n > crate::MAX_ITEMS as u128 {
         return Err(limit_err("collection exceeds the size limit"));
     }
-    Ok(V::list((0..n as i64).map(|i| V::Int(start + i * step)).collect()))
+    Ok(V::iter((0..n as i64).map(|i| V::Int(start + i * step)).collect()))
 }
 
 fn q_sequence<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "step"])?;
-    let start = val(&a[0]).unwrap_or(V::Int(0));
-    let step = val(&a[1]).unwrap_or(V::Int(1));
+    let start = V::Int(match &a[0] {
+        Slot::Missing => 0,
+        s => int_param(c, s)?,
+    });
+    let step = V::Int(match &a[1] {
+        Slot::Missing => 1,
+        s => int_param(c, s)?,
+    });
     Ok(V::Gen(Arc::new(Gen::Sequence { start, step })))
 }
 
@@ -941,7 +991,7 @@ fn q_generate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
         check_items(out.len())?;
         cur = ev.lambda(sc, prod, &[cur])?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_slice<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -951,7 +1001,7 @@ fn q_slice<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n <= 0 {
         return Err(eval_err("slice length must be positive"));
     }
-    Ok(V::list(items.chunks(n as usize).map(|ch| V::list(ch.to_vec())).collect()))
+    Ok(V::iter(items.chunks(n as usize).map(|ch| V::list(ch.to_vec())).collect()))
 }
 
 fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -974,7 +1024,7 @@ fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     if !cur.is_empty() {
         out.push(V::list(cur));
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_split_at<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1000,7 +1050,7 @@ fn q_split_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
         }
     }
     out.push(V::list(cur));
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_is_iterable<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1029,7 +1079,7 @@ fn c_flatten<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     for x in items {
         rec(ev, x, &mut out, 0)?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 // ---------------------------------------------------------------- collections
@@ -1050,12 +1100,14 @@ fn c_dict<'e>(ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             return Err(c.nomatch());
         }
         for item in ev.items(&v)? {
-            let pair = if item.is_iterable() { ev.items(&item)? } else { return Err(eval_err("cannot convert dictionary update sequence element to a sequence")) };
-            if pair.len() != 2 {
-                return Err(eval_err(format!(
-                    "dictionary update sequence element has length {}; 2 is required",
-                    pair.len()
-                )));
+            let pair: Vec<V> = match &item {
+                V::Str(s) => s.chars().take(2).map(|ch| V::string(ch.to_string())).collect(),
+                V::Dict(d) => d.keys().take(2).cloned().collect(),
+                x if x.is_iterable() => ev.items(x)?,
+                x => return Err(eval_err(format!("'{}' object is not iterable", x.type_name()))),
+            };
+            if pair.len() < 2 {
+                return Err(eval_err(""));
             }
             m.insert(pair[0].clone(), pair[1].clone());
         }
@@ -1207,7 +1259,7 @@ fn c_keys<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn c_values<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dict"])?;
     let d = dict_arg(c, &a[0])?;
-    Ok(V::list(d.values().cloned().collect()))
+    Ok(V::iter(d.values().cloned().collect()))
 }
 
 fn c_items<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1237,7 +1289,7 @@ fn c_delete<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn c_delete_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1257,13 +1309,8 @@ fn c_insert<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let pos = strict_int(&a[1])?;
     let v = need(c, &a[2])?;
     let n = items.len() as i64;
-    if pos < 0 {
-        // yaql yields the value first for negative positions... (itertools semantics)
-        let p = 0usize;
-        items.insert(p, v);
-    } else {
-        items.insert(pos.min(n) as usize, v);
-    }
+    let p = if pos < 0 { (pos + n).max(0) } else { pos.min(n) };
+    items.insert(p as usize, v);
     Ok(V::list(items))
 }
 
@@ -1276,7 +1323,7 @@ fn c_insert_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let mut out = items[..pos].to_vec();
     out.extend(vals);
     out.extend(items[pos..].iter().cloned());
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn c_replace_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1298,7 +1345,7 @@ fn c_replace_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> 
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn set_arg(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Set> {
@@ -1333,7 +1380,7 @@ fn c_remove<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn setop<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, op: u8) -> R<V> {
     let a = ev.bind(sc, c, &["left", "right"])?;
-    let Some(V::Set(_)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let (Some(V::Set(_)), Some(V::Set(_))) = (val(&a[0]), val(&a[1])) else { return Err(c.nomatch()) };
     let l = set_arg(ev, c, &a[0])?;
     let r = set_arg(ev, c, &a[1])?;
     let out: Set = match op {
@@ -1605,9 +1652,6 @@ fn affix<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, starts: bool
     let a = ev.bind(sc, c, &["string", "*prefixes"])?;
     let s = string(c, &a[0])?;
     let V::List(ps) = need(c, &a[1])? else { return Err(c.nomatch()) };
-    if ps.is_empty() {
-        return Err(c.nomatch());
-    }
     for p in ps.iter() {
         let V::Str(p) = p else { return Err(c.nomatch()) };
         if (starts && s.starts_with(p.as_ref())) || (!starts && s.ends_with(p.as_ref())) {
@@ -1670,6 +1714,7 @@ fn s_hex<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     match need(c, &a[0])? {
         V::Int(i) => Ok(V::string(if i < 0 { format!("-0x{:x}", -(i as i128)) } else { format!("0x{:x}", i) })),
         V::Float(_) => Err(eval_err("'float' object cannot be interpreted as an integer")),
+        V::Null => Err(eval_err("'NoneType' object cannot be interpreted as an integer")),
         _ => Err(c.nomatch()),
     }
 }
@@ -1826,6 +1871,7 @@ fn m_float<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     match num1(ev, sc, c)? {
         V::Int(i) => Ok(V::Float(i as f64)),
         V::Bool(b) => Ok(V::Float(b as i64 as f64)),
+        V::Null => Ok(V::Float(0.0)),
         V::Float(f) => Ok(V::Float(f)),
         V::Str(s) => parse_py_float(&s)
             .map(V::Float)
@@ -2130,7 +2176,11 @@ fn b_examine<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
 
 fn b_switch_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let case = c.recv.clone().ok_or_else(|| c.nomatch())?;
-    let V::Int(i) = case else { return Err(c.nomatch()) };
+    let i = match case {
+        V::Int(i) => i,
+        V::Bool(b) => b as i64,
+        _ => return Err(c.nomatch()),
+    };
     let pos: Vec<&Expr> = c
         .args
         .iter()
@@ -2139,8 +2189,11 @@ fn b_switch_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     if pos.len() != c.args.len() {
         return Err(c.nomatch());
     }
-    if i < 0 || i as usize >= pos.len() {
+    if pos.is_empty() {
         return Ok(V::Null);
+    }
+    if i < 0 || i as usize >= pos.len() {
+        return ev.eval(sc, pos[pos.len() - 1]);
     }
     ev.eval(sc, pos[i as usize])
 }
@@ -2167,8 +2220,18 @@ fn sys_context_only<'e>(_ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
 }
 
 fn sys_call<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let _ = (ev, sc);
-    Err(eval_err(format!("{}() is not supported", c.name)))
+    let a = ev.bind(sc, c, &["name", "args", "kwargs"])?;
+    let name = string(c, &a[0])?;
+    let Some(V::List(args)) = val(&a[1]) else { return Err(c.nomatch()) };
+    let Some(V::Dict(kwargs)) = val(&a[2]) else { return Err(c.nomatch()) };
+    let mut owned: Vec<Arg> = args.iter().map(|v| Arg::Pos(Expr::Const(v.clone()))).collect();
+    for (k, v) in kwargs.iter() {
+        let V::Str(k) = k else { return Err(c.nomatch()) };
+        owned.push(Arg::Named(k.clone(), Expr::Const(v.clone())));
+    }
+    let mut inner = Ev { engine: ev.engine, data: ev.data, user: ev.user, depth: ev.depth };
+    let scope: Rc<Scope<'_>> = sc.clone();
+    inner.call(&scope, &name, None, &owned)
 }
 
 // ---------------------------------------------------------------- regex
@@ -2239,21 +2302,25 @@ fn r_matches<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
     let (re, s) = match (&x, &y) {
         (V::Regex(r), V::Str(s)) => (r.clone(), s.clone()),
-        (V::Str(s), V::Regex(r)) => (r.clone(), s.clone()),
         (V::Str(s), V::Str(p)) => (compile_regex(p, 0)?, s.clone()),
         _ => return Err(c.nomatch()),
     };
     Ok(V::Bool(re.re.is_match(&s).map_err(|e| eval_err(e.to_string()))?))
 }
 
-fn match_dict(caps: &fancy_regex::Captures, s: &str) -> V {
-    let _ = s;
+fn group_dict(caps: &fancy_regex::Captures, s: &str, i: usize) -> V {
     let mut m = Map::new();
-    let whole = caps.get(0);
-    m.insert(V::str("value"), whole.map(|x| V::str(x.as_str())).unwrap_or(V::Null));
-    m.insert(V::str("start"), V::Int(whole.map(|x| s[..x.start()].chars().count() as i64).unwrap_or(-1)));
-    m.insert(V::str("end"), V::Int(whole.map(|x| s[..x.end()].chars().count() as i64).unwrap_or(-1)));
+    let g = caps.get(i);
+    m.insert(V::str("value"), g.map(|x| V::str(x.as_str())).unwrap_or(V::Null));
+    m.insert(V::str("start"), V::Int(g.map(|x| s[..x.start()].chars().count() as i64).unwrap_or(-1)));
+    m.insert(V::str("end"), V::Int(g.map(|x| s[..x.end()].chars().count() as i64).unwrap_or(-1)));
     V::dict(m)
+}
+
+/// The lambda arguments yaql publishes for a match: `$1` (= `$`) the whole match, `$2`...
+/// each group, all as `{value, start, end}`.
+fn match_args(caps: &fancy_regex::Captures, s: &str) -> Vec<V> {
+    (0..caps.len()).map(|i| group_dict(caps, s, i)).collect()
 }
 
 fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool) -> R<V> {
@@ -2266,11 +2333,7 @@ fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: b
         let v = match lazy(&a[2]) {
             None => caps.get(0).map(|m| V::str(m.as_str())).unwrap_or(V::Null),
             Some(f) => {
-                let md = match_dict(&caps, &s);
-                let mut groups = vec![md];
-                for i in 1..caps.len() {
-                    groups.push(caps.get(i).map(|m| V::str(m.as_str())).unwrap_or(V::Null));
-                }
+                let groups = match_args(&caps, &s);
                 ev.lambda(sc, f, &groups)?
             }
         };
@@ -2282,7 +2345,7 @@ fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: b
     if !all {
         return Ok(V::Null);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn r_search<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -2385,11 +2448,7 @@ fn r_replace_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
         }
         let Some(m) = caps.get(0) else { continue };
         out.push_str(&s[last..m.start()]);
-        let md = match_dict(&caps, &s);
-        let mut groups = vec![md];
-        for i in 1..caps.len() {
-            groups.push(caps.get(i).map(|m| V::str(m.as_str())).unwrap_or(V::Null));
-        }
+        let groups = match_args(&caps, &s);
         let r = ev.lambda(sc, f, &groups)?;
         let V::Str(r) = r else { return Err(eval_err("expected str instance")) };
         out.push_str(&r);
@@ -2600,7 +2659,7 @@ fn d_timespan<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     for (i, m) in mult.iter().enumerate() {
         match val(&a[i]) {
             None => {}
-            Some(v) if v.is_number() || matches!(v, V::Bool(_)) => total += v.as_f64().unwrap_or(0.0) * m,
+            Some(V::Int(_) | V::Bool(_)) => total += val(&a[i]).and_then(|v| v.as_f64()).unwrap_or(0.0) * m,
             Some(_) => return Err(c.nomatch()),
         }
     }
@@ -2744,9 +2803,9 @@ pub fn property(v: &V, name: &str) -> R<V> {
             _ => return Err(unknown()),
         }),
         V::TimeSpan(t) => Ok(match name {
-            "days" => V::Int(t.div_euclid(86_400_000_000)),
-            "seconds" => V::Int(t.rem_euclid(86_400_000_000) / US_PER_SEC),
-            "microseconds" => V::Int(t.rem_euclid(US_PER_SEC)),
+            "days" => V::Float(*t as f64 / 8.64e10),
+            "seconds" => V::Float(*t as f64 / 1e6),
+            "microseconds" => V::Int(*t),
             "hours" => V::Float(*t as f64 / 3.6e9),
             "minutes" => V::Float(*t as f64 / 6e7),
             "milliseconds" => V::Float(*t as f64 / 1e3),
