@@ -124,7 +124,9 @@ impl<'e> Ev<'e> {
             self.depth -= 1;
             return Err(limit_err("maximum recursion depth exceeded"));
         }
-        let r = self.eval_inner(sc, e);
+        // grow the stack on demand so deep (but within-limit) nesting never overflows a small
+        // thread stack
+        let r = stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || self.eval_inner(sc, e));
         self.depth -= 1;
         r
     }

@@ -180,3 +180,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -496,7 +496,7 @@ impl<'a> Parser<'a> {
                 "expression is nested too deeply",
             ));
         }
-        let mut left = self.prefix()?;
+        let mut left = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.prefix())?;
         loop {
             let Some(t) = self.peek() else { break };
             match &t.tok {
