@@ -619,7 +619,7 @@ impl<'e> Ev<'e> {
 
 fn is_ordering(e: &Expr) -> bool {
     matches!(e, Expr::Method { name, .. }
-        if matches!(name.as_ref(), "orderBy" | "orderByDescending" | "thenBy" | "thenByDescending"))
+        if matches!(name.as_ref(), "orderBy" | "orderByDescending" | "thenBy" | "thenByDescending" | "values"))
 }
 
 fn unknown(name: &str, recv: Option<&V>) -> Error {

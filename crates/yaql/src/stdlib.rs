@@ -433,10 +433,22 @@ fn q_skip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     }
     if let Some(V::Gen(g)) = val(&a[0]) {
         // skip on an endless generator stays endless: materialise lazily not supported
-        return match g.as_ref() {
-            Gen::Repeat(_) => Ok(V::Gen(g)),
-            _ => Err(limit_err("cannot materialise an endless generator")),
-        };
+        return Ok(V::Gen(Arc::new(match g.as_ref() {
+            Gen::Repeat(v) => Gen::Repeat(v.clone()),
+            Gen::Cycle(items) => {
+                let k = (n as usize) % items.len().max(1);
+                let mut rotated = items[k..].to_vec();
+                rotated.extend(items[..k].iter().cloned());
+                Gen::Cycle(Arc::new(rotated))
+            }
+            Gen::Sequence { start, step } => {
+                let offset = binary(Op::Mul, step.clone(), V::Int(n))?;
+                Gen::Sequence {
+                    start: binary(Op::Add, start.clone(), offset)?,
+                    step: step.clone(),
+                }
+            }
+        })));
     }
     let items = iterable(ev, c, &a[0])?;
     let n = n.max(0) as usize;
