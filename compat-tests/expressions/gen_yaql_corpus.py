@@ -291,7 +291,11 @@ many([
     "[1, 2].join(',')", "','.join([1, 2])", "','.join(['a', 'b'])", "['a', 'b'].join(', ')",
     "[].join(',')", "['a', null, true].join('-')", "$.ls.join('')", "','.join('abc')", "'-'.join($.l)",
     "[1.5, [1]].join(';')",
+])
+many([
     "characters(digits => true)", "characters(octdigits => true)", "characters(hexdigits => true)",
+], note="unordered: characters() builds its list from a set")
+many([
     "characters(asciiLowercase => true).len()", "characters(punctuation => true).len()",
     "characters().len()",
     "hex(255)", "hex(0)", "hex(-1)", "hex(1.5)", "hex('a')",
@@ -400,7 +404,7 @@ many([
     "datetime(2020, 1, 31).replace(month => 2)", "str(datetime(2020, 1, 2, offset => timespan(hours => -5)))",
     "datetime(2020, 1, 2, offset => timespan(hours => 2)).format('%z')",
     "datetime(2020, 1, 1).format('%Y-%m-%dT%H:%M:%S')", "now().year >= 2024",
-    "(now() - now()).days", "localtz() = localtz()",
+    "localtz() = localtz()",
 ])
 
 # ---------------------------------------------------------------- errors of each kind and limits
@@ -460,6 +464,91 @@ add("def(f, $ + f($)) -> f(1)", {}, note="runaway recursion")
 add("$.k", {"k": "x" * 1000})
 add("$.k.len()", {"k": "é" * 3000})
 add("$.k.toUpper().len()", {"k": "ab" * 5000})
+
+
+# ---------------------------------------------------------------- second round of corner cases
+many([
+    "[[1], [1]].distinct()", "set([1])", "[[1, 2]].toSet()", "{[1] => 2}", "[1, 2] in set([1, 2])",
+    "$.l.toSet().add([1])", "dict([[[1], 2]])", "$.people.groupBy($.dept).toDict($[0], $[1].len())",
+    "range(,5)", "range(1,,2)", "len(,)", "null.len()", "null.select($)", "$.l.select($, 1)",
+    "'abc'.len(1)", "$.d.get()", "$.d.keys(x)", "dict(a => 1).a", "{a => 1}.get(a)",
+    "$.l.select($1 * 2)", "$.l.select([$, $1])", "$.l.aggregate($2)", "$.l.select($2)",
+    "let(x => 10) -> $.l.select($ + $x)", "$.people.select($.name).select($.toUpper())",
+    "$.ls.selectMany($)", "$.ls.selectMany([$, $])", "$.people.selectMany($.name)",
+    "$.lm.orderBy($)", "['b', 'a', null].orderBy($)", "['b', 'a'].max()", "[null, 1].max()",
+    "[datetime(2020, 1, 1), datetime(2019, 1, 1)].max()", "[timespan(), timespan(days => 1)].min()",
+    "'a1b2'.replace(regex('\\d'), '#')", "regex('(?i)A').matches('a')", "'abc' =~ '\\Aa'",
+    "'abc' =~ 'c\\Z'", "'x y' =~ '\\s'", "'é' =~ '\\w'", "'٣' =~ '\\d'", "'ab' =~ '(?P<x>a)(?P=x)'",
+    "'aa' =~ '(?P<x>a)(?P=x)'", "'abc' =~ 'a(?=b)'", "'abc' =~ '(?<=a)b'", "'a\\nb' =~ '^b'",
+    "'a\\nb' =~ '(?m)^b'", "regex('a{2,}').searchAll('aaa a aa')", "'a.b'.split(regex('.'))",
+    "'aXbXc'.split(regex('x', ignoreCase => true))", "regex('(a)|(b)').searchAll('ab', $2.value)",
+    "'hello world'.replaceBy(regex('o'), '0')", "'hello'.replaceBy(regex('l'), $.value + $.value)",
+    "regex('l').replaceBy('hello', str($.start))", "escapeRegex('[x]')",
+    "pow(2, 62)", "abs(-9223372036854775807)", "int(1e18)", "int(9.3e18)",
+    "float(9223372036854775807)", "1000000 * 1000000 * 1000000",
+    "str(1e16)", "str(1.0e15)", "str(123456789.123456789)", "str(-1e-7)", "str(float('nan'))",
+    "float('nan') = float('nan')", "float('inf') > 1", "str(float('-inf'))", "round(1e20)",
+    "1 / 3", "-1 / 3", "1 mod 3", "-1 mod -3", "0.1 mod 0.03", "5.5 / 0.5", "2.5 * 4",
+    "10 / 3 * 3", "(10 / 3) * 3.0", "7 / 7.0", "round(0.125, 2)", "round(0.375, 2)", "round(-1.5)",
+    "round(2.5, 0)", "round(1.25, 1)", "round(123, -1)", "round(125, -1)", "round(135, -1)",
+    "'%d'.len()", "'a' * 2 * 3", "('a' + 'b') * 2", "'x'.repeat(3)", "'ab'.toCharArray().reverse()",
+    "'  a  b  '.split(' ')", "'a  b'.split(' ', 1)", "'a b c d'.split(null, 2)", "' a b '.rightSplit(null, 1)",
+    "'a\\tb\\nc'.split()", "'a\\u3000b'.split()", "'\\u00a0a\\u00a0'.trim()", "'abc'.trim('')",
+    "'abc'.substring(1, 0)", "'abc'.substring(1, 100)", "'abc'.indexOf('b', 5)", "'abc'.indexOf('', 3)",
+    "'abcabc'.lastIndexOf('c', 3)", "'abcabc'.lastIndexOf('a', 1, 2)", "'abc'.startsWith('')",
+    "'abc'.endsWith('abcd')", "'ABC'.toLower().toUpper()", "'ǈ'.toLower()", "'ﬀ'.len()",
+    "str([[1, 2], {a => [3]}])", "str({a => set(1)})", "str([1.5, 2.0, -0.0])", "str('a\\\\b')",
+    "str(['\\u00e9', '\\x07'])", "str(['a\\rb'])", "str([\"'\", '\"'])", "str(['\\u200b'])",
+    "str(range(2).toList())", "str(1 = 1)", "str([null])", "str({})", "str([{}])",
+    "isDict(dict())", "isList([])", "isList(list())", "isSet(set())", "isString(str(1))",
+    "isInteger(int('5'))", "isNumber(float('1'))", "isBoolean(not 1)", "isBoolean(bool(1))",
+    "$.d.containsKey(null)", "{null => 1}.containsKey(null)", "{1 => 2}.containsKey(1.0)",
+    "{1 => 2}.containsKey(true)", "{true => 1, 1 => 2}", "set(1, 1.0, true).len()", "[1, 1.0, true].toSet().len()",
+    "$.people.where($.age > 30).select($.name).join(', ')", "$.people.orderBy($.name).reverse().name",
+    "$.people.max($.age)", "$.people.select($.age).max()", "$.people.sum($.age)",
+    "$.people.where($.dept = 'eng').count()", "$.people.any($.age > 35)", "$.people.all($.age > 20)",
+    "$.people.first().name", "$.people.last().get(dept)", "$.people.select($.get(missing, 'n/a'))",
+    "$.people.indexWhere($.name = 'cid')", "$.people.select($.name).indexOf('bob')",
+    "switch($.a = 1 => [1, 2], true => {})", "coalesce($.n, $.z, 5)", "selectCase($.a = 0, $.a = 1)",
+    "$.l.zip($.ls).toDict($[1], $[0])", "dict($.l.zip($.ls))", "$.ls.enumerate().select($[1] + str($[0]))",
+    "$.d.mergeWith($.d)", "$.d.mergeWith({y => [3]})", "$.d.mergeWith({z => {q => 1}})",
+    "{a => [1, {b => 1}]}.mergeWith({a => [{b => 1}, 2]})", "{a => 1}.mergeWith({a => null})",
+    "$.d.values().len()", "$.d.values().select(str($))", "$.keyed.keys().orderBy($)",
+    "$.keyed.values().orderBy($)", "$.keyed.items().orderBy($[1]).select($[0])",
+    "let(a => 1, b => 2) -> [$a, $b, $]", "let($.l) -> $1.len()", "with($.a, $.b) -> $1 + $2",
+    "def(add, $1 + $2) -> def(twice, add($, $)) -> twice(21)", "def(f, $) -> [1, 2].select(f($))",
+    "def(f, $x) -> let(x => 7) -> f()", "let(x => 1) -> def(f, $x) -> let(x => 2) -> f()",
+    "$.l.select(let(y => $ * 2) -> $y + 1)", "[1, 2].unpack() -> $2", "[1].unpack(a, b) -> $a",
+    "generate(1, $ < 50, $ * 3, str($))", "generate([1], $.len() < 4, $ + [1]).select($.len())",
+    "$.l.cycle().skip(2).take(4)", "$.l.repeat(2)", "sequence(10, -3).takeWhile($ > 0)",
+    "sequence(5).skip(2).take(2)", "5.repeat().skip(3).take(2)",
+    "$.ints.slice(4).select($.sum())", "$.ints.splitAt(2).select($.len())", "$.ints.sliceWhere($ > 10).len()",
+    "zip([1, 2], [3, 4])", "[1, 2].zip('ab')", "[1].zipLongest([2, 3], default => 'x')",
+    "[3, 1, 2].orderBy($).thenBy(-$)", "[[2, 'b'], [1, 'a'], [2, 'a']].orderBy($[0]).thenBy($[1])",
+    "[[2, 'b'], [1, 'a'], [2, 'a']].orderByDescending($[0]).thenByDescending($[1])",
+    "[1, 2, 3].orderBy($ mod 2).thenBy($).select($ * 10)", "[].orderBy($).thenBy($)",
+    "[1, 2, 3, 4].groupBy($ mod 2, $ * 10, $.sum()).orderBy($[0])", "['aa', 'b', 'cc'].groupBy($.len())",
+    "$.people.groupBy($.age > 30, $.name).toDict($[0], $[1])",
+    "'a,b'.split(',').toSet().len()", "[1, 2, 3].toSet().intersect(set(2, 3, 4)).toList().orderBy($)",
+    "set(1, 2).remove(1, 2)", "set().add(1)", "set(1, 2) = set(2, 1) and set(1) != set(2)",
+    "set(1, 2) < set(1, 2, 3)", "set(1, 2) > set(1)", "set(1) <= set(2)", "set(1) < [1]",
+    "[3, 1].concat([2]).orderBy($)", "concat([1], [2], [3])", "concat('a', 'b', 'c')", "concat(['a'], 'b')",
+    "[1, 2].append([3])", "[].append()", "[1, null].where($ != null)", "[1, null].where($)",
+    "$.nested.select($.len())", "$.nested.where($.len() > 1).flatten()", "$.nested.flatten().sum()",
+    "[[1, [2]], [[3]]].flatten()", "['ab', ['cd']].flatten()", "[{a => 1}, [{b => 2}]].flatten()",
+], ctx=None)
+
+# Known differences (kept in the corpus, reported apart by compare.py):
+KNOWN = "known difference: "
+for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",
+          "2 * 4611686018427387904", "123456789012 * 1000000000"]:
+    add(e, {}, note=KNOWN + "integers are 64-bit; Python yaql has arbitrary precision (ours: limit error)")
+for e in ["sequence().select($ * 2).take(3)", "sequence().where($ > 2).first()",
+          "$.l.cycle().select($).take(2)"]:
+    add(e, note=KNOWN + "endless generators are lazy only through take/skip/first/takeWhile; other "
+                        "query functions on them stop with a limit error")
+for e in ["range(3).repeat(2).take(4)", "let(x => $.l.select($)) -> [$x.len(), $x.len()]"]:
+    add(e, note=KNOWN + "Python iterators are single-use (a second pass sees nothing); ours are re-iterable")
 
 # dict ordering cases (order matters)
 many([

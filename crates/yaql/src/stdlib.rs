@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Timelike};
 
-use crate::eval::{
-    binary, compare, eval_err, limit_err, nofunc, CallInfo, Ev, Scope, Slot, R,
-};
+use crate::eval::{binary, compare, eval_err, limit_err, nofunc, CallInfo, Ev, Scope, Slot, R};
 use crate::parser::{Arg, Expr, Op};
 use crate::pyfmt;
 use crate::value::{Gen, Map, Regex, Set, V};
@@ -56,7 +54,8 @@ pub fn lookup(name: &str) -> Option<(Builtin, Kind)> {
         "sum" => (q_sum, M),
         "min" => (q_min, MF),
         "max" => (q_max, MF),
-        "aggregate" | "accumulate" | "reduce" => (q_aggregate, M),
+        "aggregate" | "reduce" => (q_aggregate, M),
+        "accumulate" => (q_accumulate, M),
         "indexOf" => (q_index_of, M),
         "lastIndexOf" => (q_last_index_of, M),
         "indexWhere" => (q_index_where, M),
@@ -218,6 +217,15 @@ fn int_arg(c: &CallInfo, s: &Slot, default: i64) -> R<i64> {
     }
 }
 
+/// yaql `Integer` parameter: ints (and bools) only, anything else is no match.
+fn int_param(c: &CallInfo, s: &Slot) -> R<i64> {
+    match s {
+        Slot::Val(V::Int(i)) => Ok(*i),
+        Slot::Val(V::Bool(b)) => Ok(*b as i64),
+        _ => Err(c.nomatch()),
+    }
+}
+
 fn strict_int(s: &Slot) -> R<i64> {
     match s {
         Slot::Val(V::Int(i)) => Ok(*i),
@@ -226,7 +234,7 @@ fn strict_int(s: &Slot) -> R<i64> {
             "'{}' object cannot be interpreted as an integer",
             v.type_name()
         ))),
-        _ => Err(eval_err("missing argument")),
+        _ => Err(nofunc("missing argument")),
     }
 }
 
@@ -336,7 +344,7 @@ fn q_select<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     for x in items {
         out.push(ev.lambda(sc, f, &[x])?);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -345,11 +353,11 @@ fn q_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let f = need_lazy(c, &a[1])?;
     let mut out = Vec::new();
     for x in items {
-        if ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_select_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -366,7 +374,7 @@ fn q_select_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
         }
         check_items(out.len())?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn first_of(ev: &mut Ev, c: &CallInfo, a: &[Slot], last: bool) -> R<V> {
@@ -417,24 +425,47 @@ fn gen_or_items(ev: &mut Ev, c: &CallInfo, s: &Slot, n: Option<usize>) -> R<Vec<
 
 fn q_skip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "count"])?;
-    let n = strict_int(&a[1])?;
+    let n = int_param(c, &a[1])?;
+    if n < 0 {
+        return Err(eval_err(
+            "Indices for islice() must be None or an integer: 0 <= x <= sys.maxsize.",
+        ));
+    }
     if let Some(V::Gen(g)) = val(&a[0]) {
         // skip on an endless generator stays endless: materialise lazily not supported
-        return match g.as_ref() {
-            Gen::Repeat(_) => Ok(V::Gen(g)),
-            _ => Err(limit_err("cannot materialise an endless generator")),
-        };
+        return Ok(V::Gen(Arc::new(match g.as_ref() {
+            Gen::Repeat(v) => Gen::Repeat(v.clone()),
+            Gen::Cycle(items) => {
+                let k = (n as usize) % items.len().max(1);
+                let mut rotated = items[k..].to_vec();
+                rotated.extend(items[..k].iter().cloned());
+                Gen::Cycle(Arc::new(rotated))
+            }
+            Gen::Sequence { start, step } => {
+                let offset = binary(Op::Mul, step.clone(), V::Int(n))?;
+                Gen::Sequence {
+                    start: binary(Op::Add, start.clone(), offset)?,
+                    step: step.clone(),
+                }
+            }
+        })));
     }
     let items = iterable(ev, c, &a[0])?;
     let n = n.max(0) as usize;
-    Ok(V::list(items.into_iter().skip(n).collect()))
+    Ok(V::iter(items.into_iter().skip(n).collect()))
 }
 
 fn q_take<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "count"])?;
-    let n = strict_int(&a[1])?.max(0) as usize;
+    let n = int_param(c, &a[1])?;
+    if n < 0 {
+        return Err(eval_err(
+            "Stop argument for islice() must be None or an integer: 0 <= x <= sys.maxsize.",
+        ));
+    }
+    let n = n as usize;
     let items = gen_or_items(ev, c, &a[0], Some(n))?;
-    Ok(V::list(items.into_iter().take(n).collect()))
+    Ok(V::iter(items.into_iter().take(n).collect()))
 }
 
 fn q_skip_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -444,13 +475,13 @@ fn q_skip_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
     let mut out = Vec::new();
     let mut skipping = true;
     for x in items {
-        if skipping && ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if skipping && ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             continue;
         }
         skipping = false;
         out.push(x);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_take_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -463,23 +494,23 @@ fn q_take_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
         loop {
             let chunk = gen_take(g, Some(i))?;
             let x = chunk[i - 1].clone();
-            if !ev.lambda(sc, f, &[x.clone()])?.truthy() {
+            if !ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
                 break;
             }
             out.push(x);
             i += 1;
             check_items(i)?;
         }
-        return Ok(V::list(out));
+        return Ok(V::iter(out));
     }
     let items = iterable(ev, c, &a[0])?;
     for x in items {
-        if !ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if !ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             break;
         }
         out.push(x);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_distinct<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -489,14 +520,14 @@ fn q_distinct<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let mut out = Vec::new();
     for x in items {
         let k = match lazy(&a[1]) {
-            Some(f) => ev.lambda(sc, f, &[x.clone()])?,
+            Some(f) => ev.lambda(sc, f, std::slice::from_ref(&x))?,
             None => x.clone(),
         };
         if seen.insert(k) {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn order<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, desc: bool) -> R<V> {
@@ -507,19 +538,24 @@ fn order<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, desc: bool) 
 }
 
 /// Sorts by several selectors (orderBy + thenBy chain), stable like Python's sort.
-pub fn multi_sort<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, items: Vec<V>, keys: &[(&'e Expr, bool)]) -> R<V> {
+pub fn multi_sort<'e>(
+    ev: &mut Ev<'e>,
+    sc: &Rc<Scope<'e>>,
+    items: Vec<V>,
+    keys: &[(&'e Expr, bool)],
+) -> R<V> {
     let mut keyed = Vec::with_capacity(items.len());
     for x in items {
         let mut ks = Vec::with_capacity(keys.len());
         for (f, _) in keys {
-            ks.push(ev.lambda(sc, f, &[x.clone()])?);
+            ks.push(ev.lambda(sc, f, std::slice::from_ref(&x))?);
         }
         keyed.push((ks, x));
     }
     let desc: Vec<bool> = keys.iter().map(|k| k.1).collect();
     stable_sort(&mut keyed, &desc)?;
     let out: Vec<V> = keyed.into_iter().map(|(_, v)| v).collect();
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_order_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -544,12 +580,21 @@ fn q_then_by_desc<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> 
 }
 
 fn q_group_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["collection", "&keySelector", "&valueSelector", "&aggregator"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &[
+            "collection",
+            "&keySelector",
+            "&valueSelector",
+            "&aggregator",
+        ],
+    )?;
     let items = iterable(ev, c, &a[0])?;
     let kf = need_lazy(c, &a[1])?;
     let mut groups: Map = Map::new();
     for x in items {
-        let k = ev.lambda(sc, kf, &[x.clone()])?;
+        let k = ev.lambda(sc, kf, std::slice::from_ref(&x))?;
         let v = match lazy(&a[2]) {
             Some(f) => ev.lambda(sc, f, &[x])?,
             None => x,
@@ -569,12 +614,12 @@ fn q_group_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
         };
         out.push(V::list(vec![k, vs]));
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     // string join: sequence.join(separator) / separator.join(sequence)
-    if let Some(V::Str(_)) | Some(V::List(_)) | Some(V::Set(_)) = &c.recv {
+    if let Some(V::Str(_)) | Some(V::List(_)) | Some(V::Set(_)) | Some(V::Iter(_)) = &c.recv {
         if c.args.len() == 1 {
             let a = ev.bind(sc, c, &["a", "b"])?;
             let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
@@ -590,7 +635,11 @@ fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             return Ok(V::string(parts.join(&sep)));
         }
     }
-    let a = ev.bind(sc, c, &["collection1", "collection2", "&predicate", "&selector"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &["collection1", "collection2", "&predicate", "&selector"],
+    )?;
     let l1 = iterable(ev, c, &a[0])?;
     let l2 = iterable(ev, c, &a[1])?;
     let p = need_lazy(c, &a[2])?;
@@ -604,11 +653,13 @@ fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             }
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn collect_iterables(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Vec<Vec<V>>> {
-    let V::List(all) = need(c, s)? else { return Err(c.nomatch()) };
+    let V::List(all) = need(c, s)? else {
+        return Err(c.nomatch());
+    };
     let mut lists = vec![];
     for x in all.iter() {
         if !x.is_iterable() {
@@ -623,7 +674,11 @@ fn q_zip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["*collections"])?;
     let lists = collect_iterables(ev, c, &a[0])?;
     let n = lists.iter().map(|l| l.len()).min().unwrap_or(0);
-    Ok(V::list((0..n).map(|i| V::list(lists.iter().map(|l| l[i].clone()).collect())).collect()))
+    Ok(V::iter(
+        (0..n)
+            .map(|i| V::list(lists.iter().map(|l| l[i].clone()).collect()))
+            .collect(),
+    ))
 }
 
 fn q_zip_longest<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -631,9 +686,16 @@ fn q_zip_longest<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let lists = collect_iterables(ev, c, &a[0])?;
     let d = val(&a[1]).unwrap_or(V::Null);
     let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
-    Ok(V::list(
+    Ok(V::iter(
         (0..n)
-            .map(|i| V::list(lists.iter().map(|l| l.get(i).cloned().unwrap_or(d.clone())).collect()))
+            .map(|i| {
+                V::list(
+                    lists
+                        .iter()
+                        .map(|l| l.get(i).cloned().unwrap_or(d.clone()))
+                        .collect(),
+                )
+            })
             .collect(),
     ))
 }
@@ -648,7 +710,7 @@ fn q_enumerate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
         out.push(V::list(vec![i.clone(), x]));
         i = binary(Op::Add, i, V::Int(1))?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn any_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool) -> R<V> {
@@ -657,7 +719,7 @@ fn any_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool)
     for x in items {
         let t = match lazy(&a[1]) {
             Some(f) => ev.lambda(sc, f, &[x])?.truthy(),
-            None => x.truthy(),
+            None => !all || x.truthy(),
         };
         if all && !t {
             return Ok(V::Bool(false));
@@ -686,7 +748,7 @@ fn q_len<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection"])?;
     Ok(V::Int(match need(c, &a[0])? {
         V::Str(s) => s.chars().count(),
-        V::List(l) => l.len(),
+        V::List(l) | V::Iter(l) => l.len(),
         V::Set(s) => s.len(),
         V::Dict(d) => d.len(),
         V::Gen(_) => return Err(limit_err("cannot materialise an endless generator")),
@@ -697,8 +759,14 @@ fn q_len<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn q_sum<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "initial"])?;
     let items = iterable(ev, c, &a[0])?;
-    let mut acc = val(&a[1]).unwrap_or(V::Int(0));
-    for x in items {
+    let mut it = items.into_iter();
+    let mut acc = match val(&a[1]) {
+        Some(v) => v,
+        None => it
+            .next()
+            .ok_or_else(|| eval_err("reduce() of empty iterable with no initial value"))?,
+    };
+    for x in it {
         acc = binary(Op::Add, acc, x)?;
     }
     Ok(acc)
@@ -713,7 +781,11 @@ fn minmax<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, max: bool) 
             acc = Some(match acc {
                 None => x,
                 Some(cur) => {
-                    let better = if max { compare(Op::Gt, &x, &cur)? } else { compare(Op::Lt, &x, &cur)? };
+                    let better = if max {
+                        compare(Op::Gt, &x, &cur)?
+                    } else {
+                        compare(Op::Lt, &x, &cur)?
+                    };
                     if better {
                         x
                     } else {
@@ -722,7 +794,12 @@ fn minmax<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, max: bool) 
                 }
             });
         }
-        return acc.ok_or_else(|| eval_err(format!("{}() arg is an empty sequence", if max { "max" } else { "min" })));
+        return acc.ok_or_else(|| {
+            eval_err(format!(
+                "{}() arg is an empty sequence",
+                if max { "max" } else { "min" }
+            ))
+        });
     }
     let a = ev.bind(sc, c, &["a", "b"])?;
     let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
@@ -759,6 +836,25 @@ fn q_aggregate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
     Ok(acc)
 }
 
+fn q_accumulate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
+    let a = ev.bind(sc, c, &["collection", "&selector", "seed"])?;
+    let items = iterable(ev, c, &a[0])?;
+    let f = need_lazy(c, &a[1])?;
+    let mut it = items.into_iter();
+    let mut acc = match val(&a[2]) {
+        Some(s) => s,
+        None => it
+            .next()
+            .ok_or_else(|| eval_err("accumulate() of empty sequence with no initial value"))?,
+    };
+    let mut out = vec![acc.clone()];
+    for x in it {
+        acc = ev.lambda(sc, f, &[acc, x])?;
+        out.push(acc.clone());
+    }
+    Ok(V::iter(out))
+}
+
 fn q_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::Str(_)) = &c.recv {
         return s_index_of(ev, sc, c, false);
@@ -766,7 +862,13 @@ fn q_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let a = ev.bind(sc, c, &["collection", "item"])?;
     let items = iterable(ev, c, &a[0])?;
     let item = need(c, &a[1])?;
-    Ok(V::Int(items.iter().position(|x| *x == item).map(|i| i as i64).unwrap_or(-1)))
+    Ok(V::Int(
+        items
+            .iter()
+            .position(|x| *x == item)
+            .map(|i| i as i64)
+            .unwrap_or(-1),
+    ))
 }
 
 fn q_last_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -776,7 +878,13 @@ fn q_last_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) ->
     let a = ev.bind(sc, c, &["collection", "item"])?;
     let items = iterable(ev, c, &a[0])?;
     let item = need(c, &a[1])?;
-    Ok(V::Int(items.iter().rposition(|x| *x == item).map(|i| i as i64).unwrap_or(-1)))
+    Ok(V::Int(
+        items
+            .iter()
+            .rposition(|x| *x == item)
+            .map(|i| i as i64)
+            .unwrap_or(-1),
+    ))
 }
 
 fn index_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: bool) -> R<V> {
@@ -809,12 +917,17 @@ fn q_append<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::List(rest)) = val(&a[1]) {
         items.extend(rest.iter().cloned());
     }
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["*args"])?;
-    let V::List(all) = need(c, &a[0])? else { return Err(c.nomatch()) };
+    let V::List(all) = need(c, &a[0])? else {
+        return Err(c.nomatch());
+    };
+    if all.is_empty() && !c.method {
+        return Err(eval_err("Ambiguous function \"concat\""));
+    }
     if !all.is_empty() && all.iter().all(|x| matches!(x, V::Str(_))) && !c.method {
         let mut s = String::new();
         for x in all.iter() {
@@ -833,7 +946,7 @@ fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         out.extend(ev.items(x)?);
         check_items(out.len())?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_default_if_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -844,16 +957,16 @@ fn q_default_if_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
         if !d.is_iterable() {
             return Err(c.nomatch());
         }
-        return Ok(V::list(ev.items(&d)?));
+        return Ok(V::iter(ev.items(&d)?));
     }
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_reverse<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection"])?;
     let mut items = iterable(ev, c, &a[0])?;
     items.reverse();
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_memorize<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -882,18 +995,21 @@ fn q_repeat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         return Ok(V::Gen(Arc::new(Gen::Repeat(v))));
     }
     check_items(n as usize)?;
-    Ok(V::list(vec![v; n as usize]))
+    Ok(V::iter(vec![v; n as usize]))
 }
 
 fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "stop", "step"])?;
     let (start, stop) = match (&a[0], &a[1]) {
-        (Slot::Val(_), Slot::Missing) => (0, strict_int(&a[0])?),
-        _ => (strict_int(&a[0])?, strict_int(&a[1])?),
+        (Slot::Val(_), Slot::Missing) => (0, int_param(c, &a[0])?),
+        _ => (int_param(c, &a[0])?, int_param(c, &a[1])?),
     };
+    if !matches!(a[2], Slot::Missing) && matches!(a[1], Slot::Missing) {
+        return Err(c.nomatch());
+    }
     let step = match &a[2] {
         Slot::Missing => 1,
-        s => strict_int(s)?,
+        s => int_param(c, s)?,
     };
     if step == 0 {
         return Err(eval_err("range() arg 3 must not be zero"));
@@ -912,36 +1028,48 @@ fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n > crate::MAX_ITEMS as u128 {
         return Err(limit_err("collection exceeds the size limit"));
     }
-    Ok(V::list((0..n as i64).map(|i| V::Int(start + i * step)).collect()))
+    Ok(V::iter(
+        (0..n as i64).map(|i| V::Int(start + i * step)).collect(),
+    ))
 }
 
 fn q_sequence<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "step"])?;
-    let start = val(&a[0]).unwrap_or(V::Int(0));
-    let step = val(&a[1]).unwrap_or(V::Int(1));
+    let start = V::Int(match &a[0] {
+        Slot::Missing => 0,
+        s => int_param(c, s)?,
+    });
+    let step = V::Int(match &a[1] {
+        Slot::Missing => 1,
+        s => int_param(c, s)?,
+    });
     Ok(V::Gen(Arc::new(Gen::Sequence { start, step })))
 }
 
 fn q_generate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["initial", "&predicate", "&producer", "&selector", "decycle"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &["initial", "&predicate", "&producer", "&selector", "decycle"],
+    )?;
     let mut cur = need(c, &a[0])?;
     let p = need_lazy(c, &a[1])?;
     let prod = need_lazy(c, &a[2])?;
     let decycle = val(&a[4]).map(|v| v.truthy()).unwrap_or(false);
     let mut seen = Set::new();
     let mut out = vec![];
-    while ev.lambda(sc, p, &[cur.clone()])?.truthy() {
+    while ev.lambda(sc, p, std::slice::from_ref(&cur))?.truthy() {
         if decycle && !seen.insert(cur.clone()) {
             break;
         }
         out.push(match lazy(&a[3]) {
-            Some(s) => ev.lambda(sc, s, &[cur.clone()])?,
+            Some(s) => ev.lambda(sc, s, std::slice::from_ref(&cur))?,
             None => cur.clone(),
         });
         check_items(out.len())?;
         cur = ev.lambda(sc, prod, &[cur])?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_slice<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -951,7 +1079,12 @@ fn q_slice<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n <= 0 {
         return Err(eval_err("slice length must be positive"));
     }
-    Ok(V::list(items.chunks(n as usize).map(|ch| V::list(ch.to_vec())).collect()))
+    Ok(V::iter(
+        items
+            .chunks(n as usize)
+            .map(|ch| V::list(ch.to_vec()))
+            .collect(),
+    ))
 }
 
 fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -962,7 +1095,7 @@ fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let mut cur: Vec<V> = vec![];
     let mut prev: Option<V> = None;
     for x in items {
-        let k = ev.lambda(sc, f, &[x.clone()])?;
+        let k = ev.lambda(sc, f, std::slice::from_ref(&x))?;
         if let Some(p) = &prev {
             if *p != k {
                 out.push(V::list(std::mem::take(&mut cur)));
@@ -974,7 +1107,7 @@ fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     if !cur.is_empty() {
         out.push(V::list(cur));
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_split_at<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -983,7 +1116,10 @@ fn q_split_at<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let i = strict_int(&a[1])?;
     let n = items.len() as i64;
     let i = if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
-    Ok(V::list(vec![V::list(items[..i].to_vec()), V::list(items[i..].to_vec())]))
+    Ok(V::list(vec![
+        V::list(items[..i].to_vec()),
+        V::list(items[i..].to_vec()),
+    ]))
 }
 
 fn q_split_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -993,14 +1129,14 @@ fn q_split_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let mut out = vec![];
     let mut cur = vec![];
     for x in items {
-        if ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             out.push(V::list(std::mem::take(&mut cur)));
         } else {
             cur.push(x);
         }
     }
     out.push(V::list(cur));
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_is_iterable<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1029,7 +1165,7 @@ fn c_flatten<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     for x in items {
         rec(ev, x, &mut out, 0)?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 // ---------------------------------------------------------------- collections
@@ -1044,18 +1180,31 @@ fn c_dict<'e>(ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut m = Map::new();
     let only_pos = c.args.len() == 1 && matches!(c.args[0], Arg::Pos(_));
     if only_pos {
-        let Arg::Pos(x) = &c.args[0] else { unreachable!() };
+        let Arg::Pos(x) = &c.args[0] else {
+            unreachable!()
+        };
         let v = ev.eval(sc, x)?;
         if !v.is_iterable() {
             return Err(c.nomatch());
         }
         for item in ev.items(&v)? {
-            let pair = if item.is_iterable() { ev.items(&item)? } else { return Err(eval_err("cannot convert dictionary update sequence element to a sequence")) };
-            if pair.len() != 2 {
-                return Err(eval_err(format!(
-                    "dictionary update sequence element has length {}; 2 is required",
-                    pair.len()
-                )));
+            let pair: Vec<V> = match &item {
+                V::Str(s) => s
+                    .chars()
+                    .take(2)
+                    .map(|ch| V::string(ch.to_string()))
+                    .collect(),
+                V::Dict(d) => d.keys().take(2).cloned().collect(),
+                x if x.is_iterable() => ev.items(x)?,
+                x => {
+                    return Err(eval_err(format!(
+                        "'{}' object is not iterable",
+                        x.type_name()
+                    )))
+                }
+            };
+            if pair.len() < 2 {
+                return Err(eval_err(""));
             }
             m.insert(pair[0].clone(), pair[1].clone());
         }
@@ -1081,7 +1230,9 @@ fn c_dict<'e>(ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn c_set<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if c.method {
         // dict.set(key, value) / dict.set(dict) / dict.set(k => v, ...)
-        let Some(V::Dict(d)) = &c.recv else { return Err(c.nomatch()) };
+        let Some(V::Dict(d)) = &c.recv else {
+            return Err(c.nomatch());
+        };
         let mut m = d.as_ref().clone();
         let mut pos = vec![];
         for a in c.args.iter() {
@@ -1117,7 +1268,9 @@ fn c_set<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         return Ok(V::dict(m));
     }
     let a = ev.bind(sc, c, &["*args"])?;
-    let V::List(items) = need(c, &a[0])? else { return Err(c.nomatch()) };
+    let V::List(items) = need(c, &a[0])? else {
+        return Err(c.nomatch());
+    };
     Ok(V::set(items.iter().cloned().collect()))
 }
 
@@ -1137,7 +1290,7 @@ fn c_to_dict<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     let kf = need_lazy(c, &a[1])?;
     let mut m = Map::new();
     for x in items {
-        let k = ev.lambda(sc, kf, &[x.clone()])?;
+        let k = ev.lambda(sc, kf, std::slice::from_ref(&x))?;
         let v = match lazy(&a[2]) {
             Some(f) => ev.lambda(sc, f, &[x])?,
             None => x,
@@ -1147,7 +1300,12 @@ fn c_to_dict<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     Ok(V::dict(m))
 }
 
-fn type_check<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, f: fn(&V) -> bool) -> R<V> {
+fn type_check<'e>(
+    ev: &mut Ev<'e>,
+    sc: &Rc<Scope<'e>>,
+    c: &CallInfo<'e>,
+    f: fn(&V) -> bool,
+) -> R<V> {
     let a = ev.bind(sc, c, &["arg"])?;
     Ok(V::Bool(f(&need(c, &a[0])?)))
 }
@@ -1195,7 +1353,9 @@ fn c_get<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dict", "key", "default"])?;
     let d = dict_arg(c, &a[0])?;
     let k = need(c, &a[1])?;
-    Ok(d.get(&k).cloned().unwrap_or_else(|| val(&a[2]).unwrap_or(V::Null)))
+    Ok(d.get(&k)
+        .cloned()
+        .unwrap_or_else(|| val(&a[2]).unwrap_or(V::Null)))
 }
 
 fn c_keys<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1207,19 +1367,25 @@ fn c_keys<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn c_values<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dict"])?;
     let d = dict_arg(c, &a[0])?;
-    Ok(V::list(d.values().cloned().collect()))
+    Ok(V::iter(d.values().cloned().collect()))
 }
 
 fn c_items<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dict"])?;
     let d = dict_arg(c, &a[0])?;
-    Ok(V::set(d.iter().map(|(k, v)| V::list(vec![k.clone(), v.clone()])).collect()))
+    Ok(V::set(
+        d.iter()
+            .map(|(k, v)| V::list(vec![k.clone(), v.clone()]))
+            .collect(),
+    ))
 }
 
 fn c_delete<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::Dict(d)) = &c.recv {
         let a = ev.bind(sc, c, &["dict", "*keys"])?;
-        let V::List(keys) = need(c, &a[1])? else { return Err(c.nomatch()) };
+        let V::List(keys) = need(c, &a[1])? else {
+            return Err(c.nomatch());
+        };
         let mut m = d.as_ref().clone();
         for k in keys.iter() {
             m.shift_remove(k);
@@ -1237,7 +1403,7 @@ fn c_delete<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn c_delete_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1257,13 +1423,12 @@ fn c_insert<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let pos = strict_int(&a[1])?;
     let v = need(c, &a[2])?;
     let n = items.len() as i64;
-    if pos < 0 {
-        // yaql yields the value first for negative positions... (itertools semantics)
-        let p = 0usize;
-        items.insert(p, v);
+    let p = if pos < 0 {
+        (pos + n).max(0)
     } else {
-        items.insert(pos.min(n) as usize, v);
-    }
+        pos.min(n)
+    };
+    items.insert(p as usize, v);
     Ok(V::list(items))
 }
 
@@ -1276,7 +1441,7 @@ fn c_insert_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let mut out = items[..pos].to_vec();
     out.extend(vals);
     out.extend(items[pos..].iter().cloned());
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn c_replace_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1298,7 +1463,7 @@ fn c_replace_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> 
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn set_arg(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Set> {
@@ -1311,7 +1476,9 @@ fn set_arg(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Set> {
 
 fn c_add<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["set", "*values"])?;
-    let Some(V::Set(s)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let Some(V::Set(s)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let mut s = s.as_ref().clone();
     if let Some(V::List(vs)) = val(&a[1]) {
         s.extend(vs.iter().cloned());
@@ -1321,7 +1488,9 @@ fn c_add<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn c_remove<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["set", "*values"])?;
-    let Some(V::Set(s)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let Some(V::Set(s)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let mut s = s.as_ref().clone();
     if let Some(V::List(vs)) = val(&a[1]) {
         for v in vs.iter() {
@@ -1333,7 +1502,9 @@ fn c_remove<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn setop<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, op: u8) -> R<V> {
     let a = ev.bind(sc, c, &["left", "right"])?;
-    let Some(V::Set(_)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let (Some(V::Set(_)), Some(V::Set(_))) = (val(&a[0]), val(&a[1])) else {
+        return Err(c.nomatch());
+    };
     let l = set_arg(ev, c, &a[0])?;
     let r = set_arg(ev, c, &a[1])?;
     let out: Set = match op {
@@ -1393,7 +1564,11 @@ fn merge(a: &V, b: &V, depth: usize, max_levels: i64) -> R<V> {
 }
 
 fn c_merge_with<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["dict", "another", "&listMerger", "&itemMerger", "maxLevels"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &["dict", "another", "&listMerger", "&itemMerger", "maxLevels"],
+    )?;
     let d = need(c, &a[0])?;
     let o = need(c, &a[1])?;
     if !matches!(d, V::Dict(_)) || !matches!(o, V::Dict(_)) {
@@ -1431,7 +1606,13 @@ fn is_py_space(ch: char) -> bool {
     ch.is_whitespace() || matches!(ch, '\x1c'..='\x1f')
 }
 
-fn trim_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, left: bool, right: bool) -> R<V> {
+fn trim_impl<'e>(
+    ev: &mut Ev<'e>,
+    sc: &Rc<Scope<'e>>,
+    c: &CallInfo<'e>,
+    left: bool,
+    right: bool,
+) -> R<V> {
     let a = ev.bind(sc, c, &["string", "chars"])?;
     let s = string(c, &a[0])?;
     let chars = opt_string(c, &a[1])?;
@@ -1509,7 +1690,10 @@ fn py_rsplit(s: &str, sep: Option<&str>, max: i64) -> R<Vec<V>> {
                     out.push(V::str(rest));
                     break;
                 }
-                let start = rest.rfind(is_py_space).map(|i| i + rest[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1)).unwrap_or(0);
+                let start = rest
+                    .rfind(is_py_space)
+                    .map(|i| i + rest[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1))
+                    .unwrap_or(0);
                 out.push(V::str(&rest[start..]));
                 n += 1;
                 rest = rest[..start].trim_end_matches(is_py_space);
@@ -1524,7 +1708,9 @@ fn s_split<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     // regex receiver: re.split(string, maxSplit)
     if let Some(V::Regex(_)) = &c.recv {
         let a = ev.bind(sc, c, &["regexp", "string", "maxSplit"])?;
-        let Some(V::Regex(re)) = val(&a[0]) else { return Err(c.nomatch()) };
+        let Some(V::Regex(re)) = val(&a[0]) else {
+            return Err(c.nomatch());
+        };
         let s = string(c, &a[1])?;
         let max = int_arg(c, &a[2], 0)?;
         return regex_split(&re, &s, max);
@@ -1567,7 +1753,11 @@ fn s_substring<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
     let length = int_arg(c, &a[2], -1)?;
     let n = s.chars().count() as i64;
     let start = if start < 0 { start + n } else { start };
-    let end = if length < 0 { None } else { Some(start + length) };
+    let end = if length < 0 {
+        None
+    } else {
+        Some(start + length)
+    };
     Ok(V::string(char_slice(&s, start, end)))
 }
 
@@ -1578,7 +1768,11 @@ fn s_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: b
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len() as i64;
     let start = int_arg(c, &a[2], 0)?;
-    let start = if start < 0 { (start + n).max(0) } else { start.min(n) };
+    let start = if start < 0 {
+        (start + n).max(0)
+    } else {
+        start.min(n)
+    };
     let end = match &a[3] {
         Slot::Missing => n,
         sl => {
@@ -1594,7 +1788,11 @@ fn s_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: b
         return Ok(V::Int(-1));
     }
     let hay: String = chars[start as usize..end as usize].iter().collect();
-    let found = if last { hay.rfind(sub.as_ref()) } else { hay.find(sub.as_ref()) };
+    let found = if last {
+        hay.rfind(sub.as_ref())
+    } else {
+        hay.find(sub.as_ref())
+    };
     Ok(V::Int(match found {
         Some(b) => hay[..b].chars().count() as i64 + start,
         None => -1,
@@ -1604,12 +1802,13 @@ fn s_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: b
 fn affix<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, starts: bool) -> R<V> {
     let a = ev.bind(sc, c, &["string", "*prefixes"])?;
     let s = string(c, &a[0])?;
-    let V::List(ps) = need(c, &a[1])? else { return Err(c.nomatch()) };
-    if ps.is_empty() {
+    let V::List(ps) = need(c, &a[1])? else {
         return Err(c.nomatch());
-    }
+    };
     for p in ps.iter() {
-        let V::Str(p) = p else { return Err(c.nomatch()) };
+        let V::Str(p) = p else {
+            return Err(c.nomatch());
+        };
         if (starts && s.starts_with(p.as_ref())) || (!starts && s.ends_with(p.as_ref())) {
             return Ok(V::Bool(true));
         }
@@ -1627,7 +1826,9 @@ fn s_ends_with<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
 fn s_to_char_array<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["string"])?;
     let s = string(c, &a[0])?;
-    Ok(V::list(s.chars().map(|ch| V::string(ch.to_string())).collect()))
+    Ok(V::list(
+        s.chars().map(|ch| V::string(ch.to_string())).collect(),
+    ))
 }
 
 fn s_is_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1668,16 +1869,35 @@ fn s_norm<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn s_hex<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["num"])?;
     match need(c, &a[0])? {
-        V::Int(i) => Ok(V::string(if i < 0 { format!("-0x{:x}", -(i as i128)) } else { format!("0x{:x}", i) })),
-        V::Float(_) => Err(eval_err("'float' object cannot be interpreted as an integer")),
+        V::Int(i) => Ok(V::string(if i < 0 {
+            format!("-0x{:x}", -(i as i128))
+        } else {
+            format!("0x{:x}", i)
+        })),
+        V::Float(_) => Err(eval_err(
+            "'float' object cannot be interpreted as an integer",
+        )),
+        V::Null => Err(eval_err(
+            "'NoneType' object cannot be interpreted as an integer",
+        )),
         _ => Err(c.nomatch()),
     }
 }
 
 fn s_characters<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let names = [
-        "digits", "hexdigits", "asciiLowercase", "asciiUppercase", "asciiLetters", "letters",
-        "octdigits", "punctuation", "printable", "lowercase", "uppercase", "whitespace",
+        "digits",
+        "hexdigits",
+        "asciiLowercase",
+        "asciiUppercase",
+        "asciiLetters",
+        "letters",
+        "octdigits",
+        "punctuation",
+        "printable",
+        "lowercase",
+        "uppercase",
+        "whitespace",
     ];
     let a = ev.bind(sc, c, &names)?;
     let lower = "abcdefghijklmnopqrstuvwxyz";
@@ -1711,7 +1931,9 @@ fn s_replace<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     match &c.recv {
         Some(V::Regex(_)) => {
             let a = ev.bind(sc, c, &["regexp", "string", "repl", "count"])?;
-            let Some(V::Regex(re)) = val(&a[0]) else { return Err(c.nomatch()) };
+            let Some(V::Regex(re)) = val(&a[0]) else {
+                return Err(c.nomatch());
+            };
             let s = string(c, &a[1])?;
             let repl = string(c, &a[2])?;
             let count = int_arg(c, &a[3], 0)?;
@@ -1802,7 +2024,10 @@ fn num1<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn m_abs<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     match num1(ev, sc, c)? {
-        V::Int(i) => i.checked_abs().map(V::Int).ok_or_else(|| limit_err("integer overflow")),
+        V::Int(i) => i
+            .checked_abs()
+            .map(V::Int)
+            .ok_or_else(|| limit_err("integer overflow")),
         V::Float(f) => Ok(V::Float(f.abs())),
         _ => Err(c.nomatch()),
     }
@@ -1816,7 +2041,9 @@ fn parse_py_float(s: &str) -> Option<f64> {
         "nan" | "+nan" | "-nan" => return Some(f64::NAN),
         _ => {}
     }
-    if t.chars().any(|ch| ch.is_alphabetic() && ch != 'e' && ch != 'E') {
+    if t.chars()
+        .any(|ch| ch.is_alphabetic() && ch != 'e' && ch != 'E')
+    {
         return None;
     }
     t.parse::<f64>().ok()
@@ -1826,10 +2053,14 @@ fn m_float<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     match num1(ev, sc, c)? {
         V::Int(i) => Ok(V::Float(i as f64)),
         V::Bool(b) => Ok(V::Float(b as i64 as f64)),
+        V::Null => Ok(V::Float(0.0)),
         V::Float(f) => Ok(V::Float(f)),
-        V::Str(s) => parse_py_float(&s)
-            .map(V::Float)
-            .ok_or_else(|| eval_err(format!("could not convert string to float: {}", pyfmt::str_repr(&s)))),
+        V::Str(s) => parse_py_float(&s).map(V::Float).ok_or_else(|| {
+            eval_err(format!(
+                "could not convert string to float: {}",
+                pyfmt::str_repr(&s)
+            ))
+        }),
         v => Err(eval_err(format!(
             "float() argument must be a string or a real number, not '{}'",
             v.type_name()
@@ -1857,7 +2088,10 @@ fn m_int<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         V::Str(s) => {
             let t = s.trim().replace('_', "");
             t.parse::<i64>().map(V::Int).map_err(|_| {
-                eval_err(format!("invalid literal for int() with base 10: {}", pyfmt::str_repr(&s)))
+                eval_err(format!(
+                    "invalid literal for int() with base 10: {}",
+                    pyfmt::str_repr(&s)
+                ))
             })
         }
         v => Err(eval_err(format!(
@@ -1884,8 +2118,11 @@ fn m_pow<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let m = val(&a[2]).unwrap_or(V::Null);
     match (&x, &y, &m) {
         (V::Int(b), V::Int(e), V::Null) if *e >= 0 => {
-            let e32 = u32::try_from(*e).map_err(|_| limit_err("integer result out of the supported range"))?;
-            b.checked_pow(e32).map(V::Int).ok_or_else(|| limit_err("integer result out of the supported range"))
+            let e32 = u32::try_from(*e)
+                .map_err(|_| limit_err("integer result out of the supported range"))?;
+            b.checked_pow(e32)
+                .map(V::Int)
+                .ok_or_else(|| limit_err("integer result out of the supported range"))
         }
         (V::Int(b), V::Int(e), V::Int(md)) if *e >= 0 => {
             if *md == 0 {
@@ -1903,7 +2140,11 @@ fn m_pow<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
                 e >>= 1;
             }
             let r = result.rem_euclid(mdi);
-            Ok(V::Int(if r != 0 && mdi < 0 { (r + mdi) as i64 } else { r as i64 }))
+            Ok(V::Int(if r != 0 && mdi < 0 {
+                (r + mdi) as i64
+            } else {
+                r as i64
+            }))
         }
         (_, _, V::Null) => {
             let (b, e) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
@@ -1916,7 +2157,9 @@ fn m_pow<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             }
             Ok(V::Float(r))
         }
-        _ => Err(eval_err("pow() 3rd argument not allowed unless all arguments are integers")),
+        _ => Err(eval_err(
+            "pow() 3rd argument not allowed unless all arguments are integers",
+        )),
     }
 }
 
@@ -1942,7 +2185,11 @@ fn m_round<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             let q = i.div_euclid(p);
             let r = i.rem_euclid(p);
             let twice = r.saturating_mul(2);
-            let q = if twice > p || (twice == p && q % 2 != 0) { q + 1 } else { q };
+            let q = if twice > p || (twice == p && q % 2 != 0) {
+                q + 1
+            } else {
+                q
+            };
             Ok(V::Int(q.saturating_mul(p)))
         }
         V::Float(f) => {
@@ -2026,7 +2273,15 @@ fn m_shr<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if b < 0 {
         return Err(eval_err("negative shift count"));
     }
-    Ok(V::Int(if b >= 64 { if a < 0 { -1 } else { 0 } } else { a >> b }))
+    Ok(V::Int(if b >= 64 {
+        if a < 0 {
+            -1
+        } else {
+            0
+        }
+    } else {
+        a >> b
+    }))
 }
 
 fn m_random<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -2099,7 +2354,9 @@ fn b_switch<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn b_select_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut i = 0;
     for a in c.args.iter() {
-        let Arg::Pos(x) = a else { return Err(c.nomatch()) };
+        let Arg::Pos(x) = a else {
+            return Err(c.nomatch());
+        };
         if ev.eval(sc, x)?.truthy() {
             return Ok(V::Int(i));
         }
@@ -2111,7 +2368,9 @@ fn b_select_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
 fn b_select_all_cases<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut out = vec![];
     for (i, a) in c.args.iter().enumerate() {
-        let Arg::Pos(x) = a else { return Err(c.nomatch()) };
+        let Arg::Pos(x) = a else {
+            return Err(c.nomatch());
+        };
         if ev.eval(sc, x)?.truthy() {
             out.push(V::Int(i as i64));
         }
@@ -2122,7 +2381,9 @@ fn b_select_all_cases<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
 fn b_examine<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut out = vec![];
     for a in c.args.iter() {
-        let Arg::Pos(x) = a else { return Err(c.nomatch()) };
+        let Arg::Pos(x) = a else {
+            return Err(c.nomatch());
+        };
         out.push(V::Bool(ev.eval(sc, x)?.truthy()));
     }
     Ok(V::list(out))
@@ -2130,7 +2391,11 @@ fn b_examine<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
 
 fn b_switch_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let case = c.recv.clone().ok_or_else(|| c.nomatch())?;
-    let V::Int(i) = case else { return Err(c.nomatch()) };
+    let i = match case {
+        V::Int(i) => i,
+        V::Bool(b) => b as i64,
+        _ => return Err(c.nomatch()),
+    };
     let pos: Vec<&Expr> = c
         .args
         .iter()
@@ -2139,8 +2404,11 @@ fn b_switch_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     if pos.len() != c.args.len() {
         return Err(c.nomatch());
     }
-    if i < 0 || i as usize >= pos.len() {
+    if pos.is_empty() {
         return Ok(V::Null);
+    }
+    if i < 0 || i as usize >= pos.len() {
+        return ev.eval(sc, pos[pos.len() - 1]);
     }
     ev.eval(sc, pos[i as usize])
 }
@@ -2153,7 +2421,7 @@ fn b_assert<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         Slot::Missing => Arc::from("Assertion failed"),
         s => string(c, s)?,
     };
-    if !ev.lambda(sc, cond, &[obj.clone()])?.truthy() {
+    if !ev.lambda(sc, cond, std::slice::from_ref(&obj))?.truthy() {
         return Err(eval_err(msg.to_string()));
     }
     Ok(obj)
@@ -2167,8 +2435,32 @@ fn sys_context_only<'e>(_ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
 }
 
 fn sys_call<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let _ = (ev, sc);
-    Err(eval_err(format!("{}() is not supported", c.name)))
+    let a = ev.bind(sc, c, &["name", "args", "kwargs"])?;
+    let name = string(c, &a[0])?;
+    let Some(V::List(args)) = val(&a[1]) else {
+        return Err(c.nomatch());
+    };
+    let Some(V::Dict(kwargs)) = val(&a[2]) else {
+        return Err(c.nomatch());
+    };
+    let mut owned: Vec<Arg> = args
+        .iter()
+        .map(|v| Arg::Pos(Expr::Const(v.clone())))
+        .collect();
+    for (k, v) in kwargs.iter() {
+        let V::Str(k) = k else {
+            return Err(c.nomatch());
+        };
+        owned.push(Arg::Named(k.clone(), Expr::Const(v.clone())));
+    }
+    let mut inner = Ev {
+        engine: ev.engine,
+        data: ev.data,
+        user: ev.user,
+        depth: ev.depth,
+    };
+    let scope: Rc<Scope<'_>> = sc.clone();
+    inner.call(&scope, &name, None, &owned)
 }
 
 // ---------------------------------------------------------------- regex
@@ -2193,7 +2485,11 @@ pub fn compile_regex(p: &str, flags: u8) -> R<Arc<Regex>> {
         .backtrack_limit(1_000_000)
         .build()
         .map_err(|e| eval_err(e.to_string()))?;
-    Ok(Arc::new(Regex { pattern: p.to_string(), flags, re }))
+    Ok(Arc::new(Regex {
+        pattern: p.to_string(),
+        flags,
+        re,
+    }))
 }
 
 /// Python `re` syntax differences: `(?P=name)` backreferences, `\Z`.
@@ -2239,21 +2535,39 @@ fn r_matches<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
     let (re, s) = match (&x, &y) {
         (V::Regex(r), V::Str(s)) => (r.clone(), s.clone()),
-        (V::Str(s), V::Regex(r)) => (r.clone(), s.clone()),
         (V::Str(s), V::Str(p)) => (compile_regex(p, 0)?, s.clone()),
         _ => return Err(c.nomatch()),
     };
-    Ok(V::Bool(re.re.is_match(&s).map_err(|e| eval_err(e.to_string()))?))
+    Ok(V::Bool(
+        re.re.is_match(&s).map_err(|e| eval_err(e.to_string()))?,
+    ))
 }
 
-fn match_dict(caps: &fancy_regex::Captures, s: &str) -> V {
-    let _ = s;
+fn group_dict(caps: &fancy_regex::Captures, s: &str, i: usize) -> V {
     let mut m = Map::new();
-    let whole = caps.get(0);
-    m.insert(V::str("value"), whole.map(|x| V::str(x.as_str())).unwrap_or(V::Null));
-    m.insert(V::str("start"), V::Int(whole.map(|x| s[..x.start()].chars().count() as i64).unwrap_or(-1)));
-    m.insert(V::str("end"), V::Int(whole.map(|x| s[..x.end()].chars().count() as i64).unwrap_or(-1)));
+    let g = caps.get(i);
+    m.insert(
+        V::str("value"),
+        g.map(|x| V::str(x.as_str())).unwrap_or(V::Null),
+    );
+    m.insert(
+        V::str("start"),
+        V::Int(
+            g.map(|x| s[..x.start()].chars().count() as i64)
+                .unwrap_or(-1),
+        ),
+    );
+    m.insert(
+        V::str("end"),
+        V::Int(g.map(|x| s[..x.end()].chars().count() as i64).unwrap_or(-1)),
+    );
     V::dict(m)
+}
+
+/// The lambda arguments yaql publishes for a match: `$1` (= `$`) the whole match, `$2`...
+/// each group, all as `{value, start, end}`.
+fn match_args(caps: &fancy_regex::Captures, s: &str) -> Vec<V> {
+    (0..caps.len()).map(|i| group_dict(caps, s, i)).collect()
 }
 
 fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool) -> R<V> {
@@ -2266,11 +2580,7 @@ fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: b
         let v = match lazy(&a[2]) {
             None => caps.get(0).map(|m| V::str(m.as_str())).unwrap_or(V::Null),
             Some(f) => {
-                let md = match_dict(&caps, &s);
-                let mut groups = vec![md];
-                for i in 1..caps.len() {
-                    groups.push(caps.get(i).map(|m| V::str(m.as_str())).unwrap_or(V::Null));
-                }
+                let groups = match_args(&caps, &s);
                 ev.lambda(sc, f, &groups)?
             }
         };
@@ -2282,7 +2592,7 @@ fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: b
     if !all {
         return Ok(V::Null);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn r_search<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -2322,7 +2632,11 @@ fn expand_py_repl(repl: &str, caps: &fancy_regex::Captures) -> R<String> {
         if n == 'g' && i + 2 < chars.len() && chars[i + 2] == '<' {
             if let Some(end) = chars[i + 3..].iter().position(|c| *c == '>') {
                 let name: String = chars[i + 3..i + 3 + end].iter().collect();
-                let m = if let Ok(k) = name.parse::<usize>() { caps.get(k) } else { caps.name(&name) };
+                let m = if let Ok(k) = name.parse::<usize>() {
+                    caps.get(k)
+                } else {
+                    caps.name(&name)
+                };
                 out.push_str(m.map(|m| m.as_str()).unwrap_or(""));
                 i = i + 4 + end;
                 continue;
@@ -2385,13 +2699,11 @@ fn r_replace_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
         }
         let Some(m) = caps.get(0) else { continue };
         out.push_str(&s[last..m.start()]);
-        let md = match_dict(&caps, &s);
-        let mut groups = vec![md];
-        for i in 1..caps.len() {
-            groups.push(caps.get(i).map(|m| V::str(m.as_str())).unwrap_or(V::Null));
-        }
+        let groups = match_args(&caps, &s);
         let r = ev.lambda(sc, f, &groups)?;
-        let V::Str(r) = r else { return Err(eval_err("expected str instance")) };
+        let V::Str(r) = r else {
+            return Err(eval_err("expected str instance"));
+        };
         out.push_str(&r);
         last = m.end();
         n += 1;
@@ -2482,7 +2794,19 @@ fn d_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let a = ev.bind(
         sc,
         c,
-        &["year", "month", "day", "hour", "minute", "second", "microsecond", "offset", "timestamp", "string", "format"],
+        &[
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+            "offset",
+            "timestamp",
+            "string",
+            "format",
+        ],
     )?;
     // datetime(string, format=null)
     if let Some(V::Str(s)) = val(&a[0]) {
@@ -2503,14 +2827,22 @@ fn d_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     // datetime(timestamp, offset)
     let ts = match (&a[8], &a[1]) {
         (Slot::Val(t), _) => Some(t.clone()),
-        (Slot::Missing, Slot::Missing) if matches!(a[0], Slot::Val(_)) && matches!(a[2], Slot::Missing) => val(&a[0]),
+        (Slot::Missing, Slot::Missing)
+            if matches!(a[0], Slot::Val(_)) && matches!(a[2], Slot::Missing) =>
+        {
+            val(&a[0])
+        }
         _ => None,
     };
     if let Some(t) = ts {
-        let secs = t.as_f64().filter(|_| t.is_number()).ok_or_else(|| c.nomatch())?;
+        let secs = t
+            .as_f64()
+            .filter(|_| t.is_number())
+            .ok_or_else(|| c.nomatch())?;
         let off = offset_of(val(&a[7]))?;
         let us = (secs * 1e6).round() as i64;
-        let d = chrono::DateTime::from_timestamp_micros(us).ok_or_else(|| eval_err("year is out of range"))?;
+        let d = chrono::DateTime::from_timestamp_micros(us)
+            .ok_or_else(|| eval_err("year is out of range"))?;
         return Ok(V::DateTime(d.with_timezone(&off)));
     }
     let gi = |s: &Slot, d: i64| -> R<i64> {
@@ -2518,11 +2850,17 @@ fn d_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
             Slot::Missing => Ok(d),
             Slot::Val(V::Int(i)) => Ok(*i),
             Slot::Val(V::Bool(b)) => Ok(*b as i64),
-            Slot::Val(v) => Err(eval_err(format!("'{}' object cannot be interpreted as an integer", v.type_name()))),
+            Slot::Val(v) => Err(eval_err(format!(
+                "'{}' object cannot be interpreted as an integer",
+                v.type_name()
+            ))),
             _ => Ok(d),
         }
     };
-    if matches!(a[0], Slot::Missing) || matches!(a[1], Slot::Missing) || matches!(a[2], Slot::Missing) {
+    if matches!(a[0], Slot::Missing)
+        || matches!(a[1], Slot::Missing)
+        || matches!(a[2], Slot::Missing)
+    {
         return Err(c.nomatch());
     }
     let (y, mo, d) = (gi(&a[0], 0)?, gi(&a[1], 0)?, gi(&a[2], 0)?);
@@ -2564,23 +2902,44 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
         }
         return chrono::NaiveDateTime::parse_from_str(s, f)
             .or_else(|_| {
-                chrono::NaiveDate::parse_from_str(s, f).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                chrono::NaiveDate::parse_from_str(s, f)
+                    .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
             })
             .map(|n| utc().from_utc_datetime(&n))
-            .map_err(|_| eval_err(format!("time data {} does not match format {}", pyfmt::str_repr(s), pyfmt::str_repr(f))));
+            .map_err(|_| {
+                eval_err(format!(
+                    "time data {} does not match format {}",
+                    pyfmt::str_repr(s),
+                    pyfmt::str_repr(f)
+                ))
+            });
     }
     // dateutil-like parsing of common ISO forms
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d);
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%z"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%:z",
+        "%Y-%m-%d %H:%M:%S%:z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(t, f) {
             return Ok(d);
         }
     }
     let t2 = t.trim_end_matches('Z');
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = chrono::NaiveDateTime::parse_from_str(t2, f) {
             return Ok(utc().from_utc_datetime(&n));
         }
@@ -2594,13 +2953,26 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
 }
 
 fn d_timespan<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["days", "hours", "minutes", "seconds", "milliseconds", "microseconds"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &[
+            "days",
+            "hours",
+            "minutes",
+            "seconds",
+            "milliseconds",
+            "microseconds",
+        ],
+    )?;
     let mult = [86_400e6, 3_600e6, 60e6, 1e6, 1e3, 1.0];
     let mut total = 0f64;
     for (i, m) in mult.iter().enumerate() {
         match val(&a[i]) {
             None => {}
-            Some(v) if v.is_number() || matches!(v, V::Bool(_)) => total += v.as_f64().unwrap_or(0.0) * m,
+            Some(V::Int(_) | V::Bool(_)) => {
+                total += val(&a[i]).and_then(|v| v.as_f64()).unwrap_or(0.0) * m
+            }
             Some(_) => return Err(c.nomatch()),
         }
     }
@@ -2628,7 +3000,14 @@ fn strftime(d: &DateTime<FixedOffset>, f: &str) -> R<String> {
             'm' => format!("{:02}", d.month()),
             'd' => format!("{:02}", d.day()),
             'H' => format!("{:02}", d.hour()),
-            'I' => format!("{:02}", if d.hour() % 12 == 0 { 12 } else { d.hour() % 12 }),
+            'I' => format!(
+                "{:02}",
+                if d.hour().is_multiple_of(12) {
+                    12
+                } else {
+                    d.hour() % 12
+                }
+            ),
             'M' => format!("{:02}", d.minute()),
             'S' => format!("{:02}", d.second()),
             'f' => format!("{:06}", d.nanosecond() / 1000),
@@ -2676,14 +3055,32 @@ fn strftime(d: &DateTime<FixedOffset>, f: &str) -> R<String> {
 
 fn d_format<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dt", "format"])?;
-    let Some(V::DateTime(d)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let Some(V::DateTime(d)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let f = string(c, &a[1])?;
     Ok(V::string(strftime(&d, &f)?))
 }
 
 fn d_replace<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["dt", "year", "month", "day", "hour", "minute", "second", "microsecond", "offset"])?;
-    let Some(V::DateTime(d)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let a = ev.bind(
+        sc,
+        c,
+        &[
+            "dt",
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+            "offset",
+        ],
+    )?;
+    let Some(V::DateTime(d)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let g = |i: usize, cur: i64| -> R<i64> {
         match val(&a[i]) {
             None | Some(V::Null) => Ok(cur),
@@ -2705,9 +3102,17 @@ fn d_replace<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     let date = NaiveDate::from_ymd_opt(y as i32, mo.clamp(0, 13) as u32, day.clamp(0, 40) as u32)
         .ok_or_else(|| eval_err("day is out of range for month"))?;
     let naive = date
-        .and_hms_micro_opt(h.clamp(0, 99) as u32, mi.clamp(0, 99) as u32, s.clamp(0, 99) as u32, us.clamp(0, 9_999_999) as u32)
+        .and_hms_micro_opt(
+            h.clamp(0, 99) as u32,
+            mi.clamp(0, 99) as u32,
+            s.clamp(0, 99) as u32,
+            us.clamp(0, 9_999_999) as u32,
+        )
         .ok_or_else(|| eval_err("invalid time"))?;
-    off.from_local_datetime(&naive).single().map(V::DateTime).ok_or_else(|| eval_err("invalid datetime"))
+    off.from_local_datetime(&naive)
+        .single()
+        .map(V::DateTime)
+        .ok_or_else(|| eval_err("invalid datetime"))
 }
 
 fn d_is_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -2735,18 +3140,24 @@ pub fn property(v: &V, name: &str) -> R<V> {
             "timestamp" => V::Float(d.timestamp_micros() as f64 / 1e6),
             "date" => {
                 let n = d.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
-                V::DateTime(d.offset().from_local_datetime(&n).single().ok_or_else(unknown)?)
+                V::DateTime(
+                    d.offset()
+                        .from_local_datetime(&n)
+                        .single()
+                        .ok_or_else(unknown)?,
+                )
             }
             "time" => V::TimeSpan(
-                (d.num_seconds_from_midnight() as i64) * US_PER_SEC + (d.nanosecond() / 1000) as i64,
+                (d.num_seconds_from_midnight() as i64) * US_PER_SEC
+                    + (d.nanosecond() / 1000) as i64,
             ),
             "utc" => V::DateTime(d.with_timezone(&utc())),
             _ => return Err(unknown()),
         }),
         V::TimeSpan(t) => Ok(match name {
-            "days" => V::Int(t.div_euclid(86_400_000_000)),
-            "seconds" => V::Int(t.rem_euclid(86_400_000_000) / US_PER_SEC),
-            "microseconds" => V::Int(t.rem_euclid(US_PER_SEC)),
+            "days" => V::Float(*t as f64 / 8.64e10),
+            "seconds" => V::Float(*t as f64 / 1e6),
+            "microseconds" => V::Int(*t),
             "hours" => V::Float(*t as f64 / 3.6e9),
             "minutes" => V::Float(*t as f64 / 6e7),
             "milliseconds" => V::Float(*t as f64 / 1e3),
