@@ -89,7 +89,10 @@ fn settings(a: &SettingsArgs) -> Result<Settings, ExitCode> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MISTRAL_RS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn open(s: &Settings) -> Result<crate::db::Db, ExitCode> {
@@ -119,7 +122,7 @@ fn serve(a: SettingsArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(async move {
+    let code = rt.block_on(async move {
         let bind = s.bind_address();
         let db_url = s.database.connection.to_string();
         match crate::server::start(s, db).await {
@@ -131,7 +134,10 @@ fn serve(a: SettingsArgs) -> ExitCode {
                         Ok(Err(e)) => { eprintln!("mistral-rs: server error: {e}"); ExitCode::from(1) }
                         Err(e) => { eprintln!("mistral-rs: server task failed: {e}"); ExitCode::from(1) }
                     },
-                    _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+                    _ = shutdown_signal() => {
+                        tracing::info!("mistral-rs API shutting down");
+                        ExitCode::SUCCESS
+                    }
                 }
             }
             Err(e) => {
@@ -139,7 +145,32 @@ fn serve(a: SettingsArgs) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-    })
+    });
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -147,7 +178,9 @@ pub fn main() -> ExitCode {
     init_logging();
     match cli.command {
         Command::Serve(a) => serve(a),
-        Command::Db { action: DbCommand::Upgrade(a) } => {
+        Command::Db {
+            action: DbCommand::Upgrade(a),
+        } => {
             let s = match settings(&a) {
                 Ok(s) => s,
                 Err(c) => return c,
@@ -160,7 +193,9 @@ pub fn main() -> ExitCode {
                 Err(c) => c,
             }
         }
-        Command::Db { action: DbCommand::Populate(a) } => {
+        Command::Db {
+            action: DbCommand::Populate(a),
+        } => {
             let s = match settings(&a) {
                 Ok(s) => s,
                 Err(c) => return c,

@@ -71,7 +71,11 @@ impl Op {
     ];
 
     pub fn as_str(self) -> &'static str {
-        Op::ALL.iter().find(|(_, o)| *o == self).map(|(s, _)| *s).unwrap_or("eq")
+        Op::ALL
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map(|(s, _)| *s)
+            .unwrap_or("eq")
     }
 }
 
@@ -96,19 +100,33 @@ impl Filter {
         for (name, op) in Op::ALL {
             if let Some(rest) = raw.strip_prefix(name).and_then(|r| r.strip_prefix(':')) {
                 let value = match op {
-                    Op::In | Op::Nin => FilterValue::Many(rest.split(',').map(str::to_string).collect()),
+                    Op::In | Op::Nin => {
+                        FilterValue::Many(rest.split(',').map(str::to_string).collect())
+                    }
                     _ => FilterValue::One(rest.to_string()),
                 };
-                return Filter { column: column.to_string(), op, value };
+                return Filter {
+                    column: column.to_string(),
+                    op,
+                    value,
+                };
             }
         }
         // Upstream checks startswith(("in", "nin")) on the whole value; only reachable with an
         // operator prefix, handled above.
-        Filter { column: column.to_string(), op: Op::Eq, value: FilterValue::One(raw.to_string()) }
+        Filter {
+            column: column.to_string(),
+            op: Op::Eq,
+            value: FilterValue::One(raw.to_string()),
+        }
     }
 
     pub fn eq(column: &str, value: &str) -> Filter {
-        Filter { column: column.into(), op: Op::Eq, value: FilterValue::One(value.into()) }
+        Filter {
+            column: column.into(),
+            op: Op::Eq,
+            value: FilterValue::One(value.into()),
+        }
     }
 
     /// How the filter appears in a `next` link: `name=eq:x`, `name=in:['a', 'b']`.
@@ -183,7 +201,12 @@ impl Sql {
 /// or a bare date.
 pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t);
         }
@@ -192,25 +215,30 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = NaiveDateTime::parse_from_str(s2, "%Y-%m-%dT%H:%M:%S%.f") {
         return Some(t);
     }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 fn typed(col: &Column, v: &str) -> Result<Bind, DbError> {
     match col.kind {
         ColKind::Text => Ok(Bind::Text(v.to_string())),
-        ColKind::Timestamp => parse_timestamp(v).map(Bind::Ts).ok_or_else(|| {
-            DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))
-        }),
+        ColKind::Timestamp => parse_timestamp(v)
+            .map(Bind::Ts)
+            .ok_or_else(|| DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))),
         ColKind::Bool => match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" | "t" | "y" => Ok(Bind::Bool(true)),
             "false" | "0" | "no" | "off" | "f" | "n" => Ok(Bind::Bool(false)),
-            _ => Err(DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))),
+            _ => Err(DbError::Invalid(format!(
+                "Invalid value for filter {}: {v}",
+                col.name
+            ))),
         },
-        ColKind::Int => v
-            .trim()
-            .parse::<i64>()
-            .map(Bind::Int)
-            .map_err(|_| DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))),
+        ColKind::Int => {
+            v.trim().parse::<i64>().map(Bind::Int).map_err(|_| {
+                DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))
+            })
+        }
     }
 }
 
@@ -258,7 +286,15 @@ fn filter_sql(sql: &mut Sql, table: &Table, f: &Filter) -> Result<(), DbError> {
         (FilterValue::Many(items), op) => {
             // A list with a scalar operator: compare with the first element.
             let v = items.first().cloned().unwrap_or_default();
-            return filter_sql(sql, table, &Filter { column: f.column.clone(), op, value: FilterValue::One(v) });
+            return filter_sql(
+                sql,
+                table,
+                &Filter {
+                    column: f.column.clone(),
+                    op,
+                    value: FilterValue::One(v),
+                },
+            );
         }
     }
     Ok(())
@@ -270,7 +306,11 @@ pub fn list<T>(conn: &mut DbConnection, table: &Table, spec: &ListSpec) -> Resul
 where
     T: QueryableByName<Backend> + 'static,
 {
-    let mut sql = Sql { text: format!("SELECT * FROM {}", table.name), binds: vec![], pg: conn.is_postgres() };
+    let mut sql = Sql {
+        text: format!("SELECT * FROM {}", table.name),
+        binds: vec![],
+        pg: conn.is_postgres(),
+    };
     let mut conds = 0;
     let mut and = |sql: &mut Sql| {
         sql.push(if conds == 0 { " WHERE " } else { " AND " });
@@ -297,7 +337,9 @@ where
     }
     for (key, _) in &spec.sort {
         if table.column(key).is_none() {
-            return Err(DbError::Internal(format!("Sort key supplied is invalid: {key}")));
+            return Err(DbError::Internal(format!(
+                "Sort key supplied is invalid: {key}"
+            )));
         }
     }
     if let Some(marker) = &spec.marker_id {
@@ -396,27 +438,160 @@ mod tests {
         assert_eq!(Filter::parse("name", "wf"), Filter::eq("name", "wf"));
         assert_eq!(
             Filter::parse("name", "in:a,b"),
-            Filter { column: "name".into(), op: Op::In, value: FilterValue::Many(vec!["a".into(), "b".into()]) }
+            Filter {
+                column: "name".into(),
+                op: Op::In,
+                value: FilterValue::Many(vec!["a".into(), "b".into()])
+            }
         );
-        assert_eq!(Filter::parse("name", "neq:x:y").value, FilterValue::One("x:y".into()));
+        assert_eq!(
+            Filter::parse("name", "neq:x:y").value,
+            FilterValue::One("x:y".into())
+        );
         assert_eq!(Filter::parse("name", "has:").op, Op::Has);
         // Not an operator prefix: equality with the whole text.
-        assert_eq!(Filter::parse("name", "input:x"), Filter::eq("name", "input:x"));
+        assert_eq!(
+            Filter::parse("name", "input:x"),
+            Filter::eq("name", "input:x")
+        );
     }
 
     #[test]
     fn filters_render_with_operator_and_python_lists() {
         assert_eq!(Filter::parse("name", "wfa").render(), "name=eq:wfa");
         assert_eq!(Filter::parse("namespace", "").render(), "namespace=eq:");
-        assert_eq!(Filter::parse("name", "in:wfa,wfb").render(), "name=in:['wfa', 'wfb']");
-        assert_eq!(Filter::parse("created_at", "gte:2024-05-01 10:00:00").render(), "created_at=gte:2024-05-01 10:00:00");
+        assert_eq!(
+            Filter::parse("name", "in:wfa,wfb").render(),
+            "name=in:['wfa', 'wfb']"
+        );
+        assert_eq!(
+            Filter::parse("created_at", "gte:2024-05-01 10:00:00").render(),
+            "created_at=gte:2024-05-01 10:00:00"
+        );
     }
 
     #[test]
     fn timestamps_accept_response_iso_and_date_forms() {
         let t = parse_timestamp("2024-05-01 10:00:00").unwrap();
         assert_eq!(parse_timestamp("2024-05-01T10:00:00.000000").unwrap(), t);
-        assert_eq!(parse_timestamp("2024-05-01").unwrap().to_string(), "2024-05-01 00:00:00");
+        assert_eq!(
+            parse_timestamp("2024-05-01").unwrap().to_string(),
+            "2024-05-01 00:00:00"
+        );
         assert!(parse_timestamp("yesterday").is_none());
+    }
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::db::definitions::{
+        create_environment, update_environment, EnvironmentChanges, NewEnvironment,
+    };
+    use crate::db::models::{EnvironmentRow, ENVIRONMENTS};
+    use crate::db::{Caller, Db};
+
+    fn db_with(names: &[&str]) -> Db {
+        let db = Db::connect(&DatabaseUrl::Sqlite(":memory:".into()), 1).unwrap();
+        db.run_migrations().unwrap();
+        let caller = Caller {
+            project_id: "p".into(),
+            is_admin: false,
+        };
+        db.write_blocking(|c| {
+            for n in names {
+                let e = NewEnvironment {
+                    name: n.to_string(),
+                    description: None,
+                    variables: None,
+                    scope: "private".into(),
+                };
+                create_environment(c, &caller, &e)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        db
+    }
+
+    fn names(rows: &[EnvironmentRow]) -> Vec<String> {
+        rows.iter().map(|r| r.name.clone()).collect()
+    }
+
+    fn page(
+        db: &Db,
+        sort: &[(&str, SortDir)],
+        limit: i64,
+        marker: Option<String>,
+    ) -> Vec<EnvironmentRow> {
+        let spec = ListSpec {
+            sort: sort.iter().map(|(k, d)| (k.to_string(), *d)).collect(),
+            limit: Some(limit),
+            marker_id: marker,
+            ..Default::default()
+        };
+        db.read_blocking(|c| list::<EnvironmentRow>(c, &ENVIRONMENTS, &spec))
+            .unwrap()
+    }
+
+    #[test]
+    fn keyset_pagination_walks_every_row_once_even_over_nulls() {
+        let db = db_with(&["a", "b", "c", "d", "e"]);
+        // Give two rows an updated_at; the others stay NULL.
+        db.write_blocking(|c| {
+            update_environment(c, None, "b", &EnvironmentChanges::default())?;
+            update_environment(c, None, "d", &EnvironmentChanges::default())?;
+            Ok(())
+        })
+        .unwrap();
+        for dir in [SortDir::Asc, SortDir::Desc] {
+            let sort = [
+                ("updated_at", dir),
+                ("name", SortDir::Asc),
+                ("id", SortDir::Asc),
+            ];
+            let mut seen = Vec::new();
+            let mut marker = None;
+            loop {
+                let rows = page(&db, &sort, 2, marker.clone());
+                if rows.is_empty() {
+                    break;
+                }
+                marker = rows.last().map(|r| r.id.clone());
+                seen.extend(names(&rows));
+            }
+            let expected = match dir {
+                SortDir::Asc => ["a", "c", "e", "b", "d"],
+                SortDir::Desc => ["b", "d", "a", "c", "e"],
+            };
+            assert_eq!(seen, expected, "{dir:?}");
+        }
+    }
+
+    #[test]
+    fn filters_and_visibility_compose() {
+        let db = db_with(&["x1", "x2", "y1"]);
+        let mut spec = ListSpec {
+            filters: vec![
+                Filter::parse("name", "has:x"),
+                Filter::parse("name", "nin:x2"),
+            ],
+            sort: vec![("name".into(), SortDir::Asc)],
+            visibility: Some("p".into()),
+            ..Default::default()
+        };
+        let rows: Vec<EnvironmentRow> =
+            db.read_blocking(|c| list(c, &ENVIRONMENTS, &spec)).unwrap();
+        assert_eq!(names(&rows), ["x1"]);
+        spec.visibility = Some("other-project".into());
+        let rows: Vec<EnvironmentRow> =
+            db.read_blocking(|c| list(c, &ENVIRONMENTS, &spec)).unwrap();
+        assert!(rows.is_empty());
+        spec.sort = vec![("bogus".into(), SortDir::Asc)];
+        let err = db
+            .read_blocking(|c| list::<EnvironmentRow>(c, &ENVIRONMENTS, &spec))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Sort key supplied is invalid: bogus");
     }
 }
