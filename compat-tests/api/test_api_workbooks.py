@@ -201,3 +201,9 @@ def test_workbook_marker_is_never_found(api, server):
     # what the marker lookup should give
     r = api.get("workbooks?marker=11111111-2222-3333-4444-555555555555")
     assert_client_error(r, server, 500, ours=(404,))
+
+
+def test_workbook_name_with_spaces_is_400(api):
+    r = api.post_text("workbooks", "version: '2.0'\nname: wb x\nworkflows:\n  wf:\n    tasks:\n"
+                      "      t1:\n        action: std.noop\n")
+    assert_error(r, 400, "Name 'wb x' must not contain spaces", family="text")

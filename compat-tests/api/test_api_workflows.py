@@ -345,3 +345,31 @@ def test_validate_endpoint(api, uniq):
     assert unparsable.json()["error"].startswith("Definition could not be parsed: ")
     # validation stores nothing
     assert_status(api.get("workflows/%sv" % uniq), 404)
+
+
+def test_non_ascii_definition_round_trips_and_is_escaped_on_the_wire(api, cleanup, uniq):
+    text = ("version: '2.0'\n%suni:\n  description: caf\u00e9 \u65e5\u672c\n  tasks:\n    t1:\n"
+            "      action: std.noop\n" % uniq)
+    r = api.post_text("workflows", text)
+    assert_status(r, 201)
+    cleanup(lambda: api.delete("workflows/%suni" % uniq))
+    # Python's json.dumps escapes non-ASCII characters
+    assert b"caf\\u00e9 \\u65e5\\u672c" in r.content
+    wf = r.json()["workflows"][0]
+    assert wf["definition"] == text
+    assert wf["checksum"] == hashlib.md5(text.encode("utf-8")).hexdigest()
+    g = api.get("workflows/%suni" % uniq)
+    assert b"caf\\u00e9" in g.content and g.json()["definition"] == text
+
+
+def test_definition_upload_ignores_content_type(api, cleanup, uniq):
+    for headers in ({"Content-Type": "application/json"}, {}):
+        r = api.request("POST", "workflows", data=wf_text(uniq + "ct").encode(), headers=headers)
+        assert_status(r, 201)
+        assert_status(api.delete("workflows/%sct" % uniq), 204)
+
+
+def test_unknown_filter_operator_is_part_of_the_value(api):
+    r = api.get("workflows?name=bogus:x")
+    assert_status(r, 200)
+    assert r.json() == {"workflows": []}
