@@ -89,7 +89,10 @@ fn settings(a: &SettingsArgs) -> Result<Settings, ExitCode> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MISTRAL_RS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn open(s: &Settings) -> Result<crate::db::Db, ExitCode> {
@@ -147,7 +150,9 @@ pub fn main() -> ExitCode {
     init_logging();
     match cli.command {
         Command::Serve(a) => serve(a),
-        Command::Db { action: DbCommand::Upgrade(a) } => {
+        Command::Db {
+            action: DbCommand::Upgrade(a),
+        } => {
             let s = match settings(&a) {
                 Ok(s) => s,
                 Err(c) => return c,
@@ -160,7 +165,9 @@ pub fn main() -> ExitCode {
                 Err(c) => c,
             }
         }
-        Command::Db { action: DbCommand::Populate(a) } => {
+        Command::Db {
+            action: DbCommand::Populate(a),
+        } => {
             let s = match settings(&a) {
                 Ok(s) => s,
                 Err(c) => return c,

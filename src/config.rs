@@ -97,7 +97,11 @@ impl DatabaseUrl {
                 "'{url}' is not a database URL (expected sqlite:///path or postgresql://user@host/db)"
             ));
         };
-        let dialect = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+        let dialect = scheme
+            .split('+')
+            .next()
+            .unwrap_or(scheme)
+            .to_ascii_lowercase();
         match dialect.as_str() {
             "sqlite" => {
                 // sqlite:// (memory), sqlite:///rel, sqlite:////abs, sqlite:///:memory:
@@ -273,7 +277,9 @@ impl Settings {
         }
 
         for (name, value) in &env {
-            let Some(rest) = name.strip_prefix("MISTRAL_") else { continue };
+            let Some(rest) = name.strip_prefix("MISTRAL_") else {
+                continue;
+            };
             if rest.starts_with("RS_") || rest == "CONFIG_FILE" {
                 continue;
             }
@@ -287,12 +293,21 @@ impl Settings {
 
         let flag = |raw: &mut BTreeMap<_, _>, sec: &str, key: &str, v: &Option<String>, n| {
             if let Some(v) = v {
-                raw.insert((sec.to_string(), key.to_string()), (v.clone(), Source::Flag(n)));
+                raw.insert(
+                    (sec.to_string(), key.to_string()),
+                    (v.clone(), Source::Flag(n)),
+                );
             }
         };
         flag(&mut raw, "api", "host", &overrides.host, "--host");
         flag(&mut raw, "api", "port", &overrides.port, "--port");
-        flag(&mut raw, "database", "connection", &overrides.database_url, "--database-url");
+        flag(
+            &mut raw,
+            "database",
+            "connection",
+            &overrides.database_url,
+            "--database-url",
+        );
 
         let mut s = Settings {
             api: ApiSettings {
@@ -333,7 +348,15 @@ impl Settings {
         if let Some((v, src)) = self.raw_get("api", "max_limit") {
             self.api.max_limit = match v.trim().parse::<i64>() {
                 Ok(n) if n > 0 => n,
-                _ => return Err(bad("api", "max_limit", src, v, "must be a positive integer")),
+                _ => {
+                    return Err(bad(
+                        "api",
+                        "max_limit",
+                        src,
+                        v,
+                        "must be a positive integer",
+                    ))
+                }
             };
         }
         if let Some((v, src)) = self.raw_get("api", "validation_mode") {
@@ -376,19 +399,29 @@ impl Settings {
             };
         }
         if let Some((v, src)) = self.raw_get("database", "connection") {
-            self.database.connection = DatabaseUrl::parse(v)
-                .map_err(|e| ConfigError(format!("invalid setting [database] connection ({src}): {e}")))?;
+            self.database.connection = DatabaseUrl::parse(v).map_err(|e| {
+                ConfigError(format!(
+                    "invalid setting [database] connection ({src}): {e}"
+                ))
+            })?;
         }
         if let Some((v, src)) = self.raw_get("database", "max_pool_size") {
             self.database.max_pool_size = match v.trim().parse::<u32>() {
                 Ok(n) if n > 0 => n,
                 _ => {
-                    return Err(bad("database", "max_pool_size", src, v, "must be a positive integer"))
+                    return Err(bad(
+                        "database",
+                        "max_pool_size",
+                        src,
+                        v,
+                        "must be a positive integer",
+                    ))
                 }
             };
         }
         if let Some((v, src)) = self.raw_get("pecan", "auth_enable") {
-            self.auth_enable = parse_bool(v).ok_or_else(|| bad("pecan", "auth_enable", src, v, BOOL))?;
+            self.auth_enable =
+                parse_bool(v).ok_or_else(|| bad("pecan", "auth_enable", src, v, BOOL))?;
         }
         Ok(())
     }
@@ -427,7 +460,9 @@ impl Settings {
 const BOOL: &str = "is not a boolean (true/false)";
 
 fn bad(section: &str, key: &str, src: Source, value: &str, why: &str) -> ConfigError {
-    ConfigError(format!("invalid setting [{section}] {key} = '{value}' ({src}): {why}"))
+    ConfigError(format!(
+        "invalid setting [{section}] {key} = '{value}' ({src}): {why}"
+    ))
 }
 
 /// oslo.config booleans.
@@ -446,10 +481,12 @@ pub fn split_env_name(rest: &str) -> Option<(String, String)> {
     let mut best: Option<&str> = None;
     for section in KNOWN_SECTIONS {
         let s = section.to_ascii_lowercase();
-        if lower.starts_with(&s) && lower.as_bytes().get(s.len()) == Some(&b'_') && lower.len() > s.len() + 1 {
-            if best.is_none_or(|b| b.len() < section.len()) {
-                best = Some(section);
-            }
+        if lower.starts_with(&s)
+            && lower.as_bytes().get(s.len()) == Some(&b'_')
+            && lower.len() > s.len() + 1
+            && best.is_none_or(|b| b.len() < section.len())
+        {
+            best = Some(section);
         }
     }
     let section = best?;
@@ -457,10 +494,13 @@ pub fn split_env_name(rest: &str) -> Option<(String, String)> {
     Some((section.to_string(), key))
 }
 
+/// `((section, key), value)`.
+pub type IniEntry = ((String, String), String);
+
 /// Parses an oslo-style ini text into `(section, key) -> value` (last occurrence wins).
 /// Supports `#`/`;` comment lines, indented continuation lines and matching quotes.
-pub fn parse_ini(text: &str) -> Result<Vec<((String, String), String)>, String> {
-    let mut out: Vec<((String, String), String)> = Vec::new();
+pub fn parse_ini(text: &str) -> Result<Vec<IniEntry>, String> {
+    let mut out: Vec<IniEntry> = Vec::new();
     let mut section: Option<String> = None;
     for (lineno, line) in text.lines().enumerate() {
         let lineno = lineno + 1;
@@ -523,9 +563,18 @@ mod tests {
 
     #[test]
     fn sqlalchemy_urls_are_understood() {
-        assert_eq!(DatabaseUrl::parse("sqlite:///rel.db").unwrap(), DatabaseUrl::Sqlite("rel.db".into()));
-        assert_eq!(DatabaseUrl::parse("sqlite:////abs/x.sqlite").unwrap(), DatabaseUrl::Sqlite("/abs/x.sqlite".into()));
-        assert_eq!(DatabaseUrl::parse("sqlite://").unwrap(), DatabaseUrl::Sqlite(":memory:".into()));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///rel.db").unwrap(),
+            DatabaseUrl::Sqlite("rel.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:////abs/x.sqlite").unwrap(),
+            DatabaseUrl::Sqlite("/abs/x.sqlite".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://").unwrap(),
+            DatabaseUrl::Sqlite(":memory:".into())
+        );
         assert_eq!(
             DatabaseUrl::parse("postgresql+psycopg2://u:p@h:5432/db?charset=utf8").unwrap(),
             DatabaseUrl::Postgres("postgresql://u:p@h:5432/db".into())
@@ -534,7 +583,9 @@ mod tests {
             DatabaseUrl::parse("postgresql://postgres@127.0.0.1/mistral").unwrap(),
             DatabaseUrl::Postgres("postgresql://postgres@127.0.0.1/mistral".into())
         );
-        assert!(DatabaseUrl::parse("mysql+pymysql://x@y/z").unwrap_err().contains("mysql"));
+        assert!(DatabaseUrl::parse("mysql+pymysql://x@y/z")
+            .unwrap_err()
+            .contains("mysql"));
         assert!(DatabaseUrl::parse("nonsense").is_err());
     }
 
@@ -544,7 +595,10 @@ mod tests {
         let m: BTreeMap<_, _> = parse_ini(ini).unwrap().into_iter().collect();
         assert_eq!(m[&("api".to_string(), "host".to_string())], "0.0.0.0");
         assert_eq!(m[&("api".to_string(), "port".to_string())], "9000");
-        assert_eq!(m[&("database".to_string(), "connection".to_string())], "sqlite:////tmp/a\n?x=1");
+        assert_eq!(
+            m[&("database".to_string(), "connection".to_string())],
+            "sqlite:////tmp/a\n?x=1"
+        );
         assert!(parse_ini("key = 1\n").is_err());
     }
 
@@ -554,14 +608,24 @@ mod tests {
         let f = dir.path().join("mistral.conf");
         std::fs::write(&f, "[api]\nhost = 10.0.0.1\nport = 1111\nmax_limit = 7\n[database]\nconnection = sqlite:///from_file.db\n[nonsense]\nx = 1\n").unwrap();
         let s = load(
-            Overrides { config_file: Some(f.clone()), port: Some("3333".into()), ..Default::default() },
-            &[("MISTRAL_API_PORT", "2222"), ("MISTRAL_API_HOST", "10.0.0.2")],
+            Overrides {
+                config_file: Some(f.clone()),
+                port: Some("3333".into()),
+                ..Default::default()
+            },
+            &[
+                ("MISTRAL_API_PORT", "2222"),
+                ("MISTRAL_API_HOST", "10.0.0.2"),
+            ],
         )
         .unwrap();
         assert_eq!(s.api.port, 3333);
         assert_eq!(s.api.host, "10.0.0.2");
         assert_eq!(s.api.max_limit, 7);
-        assert_eq!(s.database.connection, DatabaseUrl::Sqlite("from_file.db".into()));
+        assert_eq!(
+            s.database.connection,
+            DatabaseUrl::Sqlite("from_file.db".into())
+        );
         assert_eq!(s.get("nonsense", "x"), None);
     }
 
@@ -569,7 +633,10 @@ mod tests {
     fn defaults_apply_without_any_source() {
         let s = load(Overrides::default(), &[]).unwrap();
         assert_eq!(s.bind_address(), "127.0.0.1:8989");
-        assert_eq!(s.database.connection, DatabaseUrl::Sqlite("mistral-rs.sqlite".into()));
+        assert_eq!(
+            s.database.connection,
+            DatabaseUrl::Sqlite("mistral-rs.sqlite".into())
+        );
         assert_eq!(s.api.validation_mode, ValidationMode::Mandatory);
     }
 
@@ -580,17 +647,39 @@ mod tests {
             e.to_string(),
             "invalid setting [api] port = 'abc' (environment variable MISTRAL_API_PORT): is not a port number (0-65535)"
         );
-        let e = load(Overrides { database_url: Some("mysql://a/b".into()), ..Default::default() }, &[]).unwrap_err();
-        assert!(e.to_string().starts_with("invalid setting [database] connection (flag --database-url)"));
-        let e = load(Overrides::default(), &[("MISTRAL_API_VALIDATION_MODE", "sometimes")]).unwrap_err();
+        let e = load(
+            Overrides {
+                database_url: Some("mysql://a/b".into()),
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("invalid setting [database] connection (flag --database-url)"));
+        let e = load(
+            Overrides::default(),
+            &[("MISTRAL_API_VALIDATION_MODE", "sometimes")],
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("validation_mode"));
     }
 
     #[test]
     fn env_names_split_on_the_longest_known_section() {
-        assert_eq!(split_env_name("CRON_TRIGGER_ENABLED"), Some(("cron_trigger".into(), "enabled".into())));
-        assert_eq!(split_env_name("DATABASE_CONNECTION"), Some(("database".into(), "connection".into())));
-        assert_eq!(split_env_name("DEFAULT_TRANSPORT_URL"), Some(("DEFAULT".into(), "transport_url".into())));
+        assert_eq!(
+            split_env_name("CRON_TRIGGER_ENABLED"),
+            Some(("cron_trigger".into(), "enabled".into()))
+        );
+        assert_eq!(
+            split_env_name("DATABASE_CONNECTION"),
+            Some(("database".into(), "connection".into()))
+        );
+        assert_eq!(
+            split_env_name("DEFAULT_TRANSPORT_URL"),
+            Some(("DEFAULT".into(), "transport_url".into()))
+        );
         assert_eq!(split_env_name("BOGUS_THING"), None);
     }
 

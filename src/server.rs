@@ -10,7 +10,10 @@ use crate::db::{definitions, Caller, Db, DbError, DEFAULT_PROJECT};
 
 /// Opens the configured database and applies pending migrations.
 pub fn open_database(settings: &Settings) -> Result<Db, DbError> {
-    let db = Db::connect(&settings.database.connection, settings.database.max_pool_size)?;
+    let db = Db::connect(
+        &settings.database.connection,
+        settings.database.max_pool_size,
+    )?;
     let applied = db.run_migrations()?;
     for m in applied {
         tracing::info!("applied migration {m}");
@@ -20,14 +23,19 @@ pub fn open_database(settings: &Settings) -> Result<Db, DbError> {
 
 /// `db populate`: registers upstream's preinstalled public ad-hoc actions (`std.wait_ssh`).
 pub fn populate(db: &Db) -> Result<usize, DbError> {
-    let actions = api::actions::parse_actions(api::builtin_actions::PREINSTALLED_ADHOC_ACTIONS)
-        .map_err(|e| DbError::Internal(format!("preinstalled actions do not parse: {}", e.message)))?;
-    let system = Caller { project_id: DEFAULT_PROJECT.to_string(), is_admin: true };
+    let actions = api::builtin_actions::preinstalled_adhoc_actions();
+    let system = Caller {
+        project_id: DEFAULT_PROJECT.to_string(),
+        is_admin: true,
+    };
     db.write_blocking(|conn| {
         let mut n = 0;
         for a in &actions {
             let existing = definitions::find_action(conn, None, &a.name, "")?;
-            if existing.as_ref().is_some_and(|e| e.definition == a.definition) {
+            if existing
+                .as_ref()
+                .is_some_and(|e| e.definition == a.definition)
+            {
                 continue;
             }
             definitions::create_or_update_action(conn, &system, a, "public", "")?;
@@ -47,7 +55,10 @@ pub struct Running {
 pub async fn start(settings: Settings, db: Db) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let addr = listener.local_addr()?;
-    let app = api::app(AppState { db, settings: Arc::new(settings) });
+    let app = api::app(AppState {
+        db,
+        settings: Arc::new(settings),
+    });
     let handle = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running { addr, handle })
 }

@@ -13,14 +13,26 @@ use super::builtin_actions::{self, BuiltinAction};
 use super::collection::validate_sorting;
 use super::error::{ApiError, ApiResult, JSON, JSON_UTF8};
 use super::params::Query;
-use super::{app_url, caller, json_response, read_text, stored_tags, ts_value, upload_scope, AppState};
+use super::{
+    app_url, caller, json_response, read_text, stored_tags, ts_value, upload_scope, AppState,
+};
 use crate::db::definitions::{self, NewAction};
 use crate::db::list::{parse_timestamp, Filter, FilterValue, Op};
 use crate::db::models::ActionRow;
 use crate::lang;
 
-pub const FILTERS: &[&str] =
-    &["created_at", "name", "scope", "tags", "updated_at", "description", "definition", "is_system", "input", "namespace"];
+pub const FILTERS: &[&str] = &[
+    "created_at",
+    "name",
+    "scope",
+    "tags",
+    "updated_at",
+    "description",
+    "definition",
+    "is_system",
+    "input",
+    "namespace",
+];
 
 fn new_action(spec: &lang::ActionSpec, definition: &str) -> ApiResult<NewAction> {
     super::workflows::check_name(&spec.name)?;
@@ -50,7 +62,7 @@ pub fn parse_actions(text: &str) -> ApiResult<Vec<NewAction>> {
 #[derive(Debug, Clone)]
 enum Descriptor {
     Builtin(&'static BuiltinAction),
-    AdHoc(ActionRow),
+    AdHoc(Box<ActionRow>),
 }
 
 impl Descriptor {
@@ -74,7 +86,12 @@ impl Descriptor {
             Descriptor::AdHoc(r) => match key {
                 "id" => Some(json!(r.id)),
                 "name" => Some(json!(r.name)),
-                "description" => Some(r.description.clone().map(Value::String).unwrap_or(Value::Null)),
+                "description" => Some(
+                    r.description
+                        .clone()
+                        .map(Value::String)
+                        .unwrap_or(Value::Null),
+                ),
                 "namespace" => Some(json!(r.namespace)),
                 "input" => Some(r.input.clone().map(Value::String).unwrap_or(Value::Null)),
                 "scope" => Some(json!(r.scope)),
@@ -116,7 +133,13 @@ impl Descriptor {
                     (None, false) => json!(""),
                 };
                 m.insert("input".into(), input);
-                m.insert("description".into(), r.description.clone().map(Value::String).unwrap_or(Value::Null));
+                m.insert(
+                    "description".into(),
+                    r.description
+                        .clone()
+                        .map(Value::String)
+                        .unwrap_or(Value::Null),
+                );
                 m.insert("tags".into(), stored_tags(&r.tags));
                 m.insert("definition".into(), json!(r.definition));
                 m.insert("scope".into(), json!(r.scope));
@@ -133,11 +156,19 @@ impl Descriptor {
 }
 
 fn upload_response(status: StatusCode, rows: &[ActionRow]) -> Response {
-    let list: Vec<Value> = rows.iter().map(|r| Value::Object(Descriptor::AdHoc(r.clone()).to_json(true))).collect();
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|r| Value::Object(Descriptor::AdHoc(Box::new(r.clone())).to_json(true)))
+        .collect();
     json_response(status, &json!({ "actions": list }), JSON_UTF8)
 }
 
-pub async fn create(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery, body: Body) -> Result<Response, ApiError> {
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     let namespace = q.text("namespace", "");
@@ -152,7 +183,13 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw
     Ok(upload_response(StatusCode::CREATED, &rows))
 }
 
-async fn do_update(st: AppState, headers: HeaderMap, raw: Option<String>, body: Body, identifier: Option<String>) -> Result<Response, ApiError> {
+async fn do_update(
+    st: AppState,
+    headers: HeaderMap,
+    raw: Option<String>,
+    body: Body,
+    identifier: Option<String>,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     let namespace = q.text("namespace", "");
@@ -161,65 +198,127 @@ async fn do_update(st: AppState, headers: HeaderMap, raw: Option<String>, body: 
     let items = parse_actions(&text).map_err(ApiError::text)?;
     let rows = st
         .db
-        .write(move |conn| definitions::update_actions(conn, &c, &items, &scope, identifier.as_deref(), &namespace))
+        .write(move |conn| {
+            definitions::update_actions(conn, &c, &items, &scope, identifier.as_deref(), &namespace)
+        })
         .await
         .map_err(|e| ApiError::from(e).text())?;
     Ok(upload_response(StatusCode::OK, &rows))
 }
 
-pub async fn update(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery, body: Body) -> Result<Response, ApiError> {
+pub async fn update(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
     do_update(st, headers, raw, body, None).await
 }
 
-pub async fn update_one(State(st): State<AppState>, Path(identifier): Path<String>, headers: HeaderMap, RawQuery(raw): RawQuery, body: Body) -> Result<Response, ApiError> {
+pub async fn update_one(
+    State(st): State<AppState>,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
     do_update(st, headers, raw, body, Some(identifier)).await
 }
 
-async fn get_impl(st: AppState, headers: HeaderMap, identifier: String, path_ns: Option<String>, raw: Option<String>) -> Result<Response, ApiError> {
+async fn get_impl(
+    st: AppState,
+    headers: HeaderMap,
+    identifier: String,
+    path_ns: Option<String>,
+    raw: Option<String>,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     q.only(&["namespace"])?;
     let namespace = path_ns.unwrap_or_else(|| q.text("namespace", ""));
     if let Some(b) = builtin_actions::find(&identifier) {
-        return Ok(json_response(StatusCode::OK, &Value::Object(Descriptor::Builtin(b).to_json(false)), JSON));
+        return Ok(json_response(
+            StatusCode::OK,
+            &Value::Object(Descriptor::Builtin(b).to_json(false)),
+            JSON,
+        ));
     }
     let vis = c.visibility();
     let (id2, ns2) = (identifier.clone(), namespace.clone());
-    let row = st.db.read(move |conn| definitions::find_action(conn, vis.as_deref(), &id2, &ns2)).await?;
+    let row = st
+        .db
+        .read(move |conn| definitions::find_action(conn, vis.as_deref(), &id2, &ns2))
+        .await?;
     match row {
-        Some(r) => Ok(json_response(StatusCode::OK, &Value::Object(Descriptor::AdHoc(r).to_json(false)), JSON)),
-        None => Err(ApiError::not_found(format!("Action not found [name={identifier}, namespace={namespace}]"))),
+        Some(r) => Ok(json_response(
+            StatusCode::OK,
+            &Value::Object(Descriptor::AdHoc(Box::new(r)).to_json(false)),
+            JSON,
+        )),
+        None => Err(ApiError::not_found(format!(
+            "Action not found [name={identifier}, namespace={namespace}]"
+        ))),
     }
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(identifier): Path<String>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     get_impl(st, headers, identifier, None, raw).await
 }
 
-pub async fn get_one_ns(State(st): State<AppState>, Path((identifier, ns)): Path<(String, String)>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn get_one_ns(
+    State(st): State<AppState>,
+    Path((identifier, ns)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     get_impl(st, headers, identifier, Some(ns), raw).await
 }
 
-async fn delete_impl(st: AppState, headers: HeaderMap, identifier: String, path_ns: Option<String>, raw: Option<String>) -> Result<Response, ApiError> {
+async fn delete_impl(
+    st: AppState,
+    headers: HeaderMap,
+    identifier: String,
+    path_ns: Option<String>,
+    raw: Option<String>,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     q.only(&["namespace"])?;
     let namespace = path_ns.unwrap_or_else(|| q.text("namespace", ""));
-    st.db.write(move |conn| definitions::delete_action(conn, &c, &identifier, &namespace)).await?;
+    st.db
+        .write(move |conn| definitions::delete_action(conn, &c, &identifier, &namespace))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn delete(State(st): State<AppState>, Path(identifier): Path<String>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     delete_impl(st, headers, identifier, None, raw).await
 }
 
-pub async fn delete_ns(State(st): State<AppState>, Path((identifier, ns)): Path<(String, String)>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn delete_ns(
+    State(st): State<AppState>,
+    Path((identifier, ns)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     delete_impl(st, headers, identifier, Some(ns), raw).await
 }
 
 pub async fn validate(State(st): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let text = read_text(&st, body).await?;
-    Ok(super::workflows::validation_response(lang::parse_actions(&text)))
+    Ok(super::workflows::validation_response(lang::parse_actions(
+        &text,
+    )))
 }
 
 /// Python comparison of two attribute values (`None` only equals `None`).
@@ -241,7 +340,9 @@ fn filter_value(attr: &Value, raw: &str) -> Value {
         },
         Value::String(s) if parse_timestamp(s).is_some() && s.len() >= 10 => {
             // Timestamps compare as instants.
-            parse_timestamp(raw).map(|t| json!(crate::db::format_ts(&t))).unwrap_or(Value::String(raw.to_string()))
+            parse_timestamp(raw)
+                .map(|t| json!(crate::db::format_ts(&t)))
+                .unwrap_or(Value::String(raw.to_string()))
         }
         _ => Value::String(raw.to_string()),
     }
@@ -249,10 +350,14 @@ fn filter_value(attr: &Value, raw: &str) -> Value {
 
 /// `match_filter`: attributes a descriptor lacks never exclude it.
 fn matches(d: &Descriptor, f: &Filter) -> bool {
-    let Some(attr) = d.attr(&f.column) else { return true };
+    let Some(attr) = d.attr(&f.column) else {
+        return true;
+    };
     match (&f.value, f.op) {
         (FilterValue::Many(items), Op::In) => items.iter().any(|i| filter_value(&attr, i) == attr),
-        (FilterValue::Many(items), Op::Nin) => !items.iter().any(|i| filter_value(&attr, i) == attr),
+        (FilterValue::Many(items), Op::Nin) => {
+            !items.iter().any(|i| filter_value(&attr, i) == attr)
+        }
         (FilterValue::Many(items), _) => items.iter().any(|i| filter_value(&attr, i) == attr),
         (FilterValue::One(v), op) => {
             let val = filter_value(&attr, v);
@@ -265,7 +370,10 @@ fn matches(d: &Descriptor, f: &Filter) -> bool {
                     _ => false,
                 },
                 Op::Gt => py_cmp(&attr, &val) == Some(Ordering::Greater),
-                Op::Gte => matches!(py_cmp(&attr, &val), Some(Ordering::Greater | Ordering::Equal)),
+                Op::Gte => matches!(
+                    py_cmp(&attr, &val),
+                    Some(Ordering::Greater | Ordering::Equal)
+                ),
                 Op::Lt => py_cmp(&attr, &val) == Some(Ordering::Less),
                 Op::Lte => matches!(py_cmp(&attr, &val), Some(Ordering::Less | Ordering::Equal)),
             }
@@ -273,7 +381,11 @@ fn matches(d: &Descriptor, f: &Filter) -> bool {
     }
 }
 
-pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     let mut allowed = vec!["marker", "limit", "sort_keys", "sort_dirs", "fields"];
@@ -281,7 +393,9 @@ pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw):
     q.only(&allowed)?;
     let marker = q.get("marker").map(str::to_string);
     let limit = q.int("limit")?;
-    let mut sort_keys = q.unique_list("sort_keys").unwrap_or_else(|| vec!["name".into()]);
+    let mut sort_keys = q
+        .unique_list("sort_keys")
+        .unwrap_or_else(|| vec!["name".into()]);
     let mut sort_dirs = q.list("sort_dirs").unwrap_or_else(|| vec!["asc".into()]);
     validate_sorting(limit, &sort_keys, &mut sort_dirs)?;
     let mut filters = Vec::new();
@@ -298,18 +412,24 @@ pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw):
         sort_dirs.push("asc".into());
     }
     let vis = c.visibility();
-    let rows = st.db.read(move |conn| definitions::all_actions(conn, vis.as_deref())).await?;
-    let mut all: Vec<Descriptor> = builtin_actions::all().iter().map(Descriptor::Builtin).collect();
-    all.extend(rows.into_iter().map(Descriptor::AdHoc));
+    let rows = st
+        .db
+        .read(move |conn| definitions::all_actions(conn, vis.as_deref()))
+        .await?;
+    let mut all: Vec<Descriptor> = builtin_actions::all()
+        .iter()
+        .map(Descriptor::Builtin)
+        .collect();
+    all.extend(rows.into_iter().map(|r| Descriptor::AdHoc(Box::new(r))));
     all.retain(|d| {
         filters.iter().all(|f| {
             if f.column == "tags" {
                 // Tags: "contains all of a,b" for descriptors that have tags.
                 return match (d.attr("tags"), &f.value) {
                     (None, _) => true,
-                    (Some(Value::Array(have)), FilterValue::One(v)) if f.op == Op::Eq => {
-                        v.split(',').all(|t| have.iter().any(|h| h.as_str() == Some(t)))
-                    }
+                    (Some(Value::Array(have)), FilterValue::One(v)) if f.op == Op::Eq => v
+                        .split(',')
+                        .all(|t| have.iter().any(|h| h.as_str() == Some(t))),
                     (Some(_), _) => matches(d, f),
                 };
             }
@@ -320,7 +440,10 @@ pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw):
     let key = sort_keys.first().cloned().unwrap_or_else(|| "name".into());
     let desc = sort_dirs.first().is_some_and(|d| d == "desc");
     all.sort_by(|a, b| {
-        let (x, y) = (a.attr(&key).unwrap_or(Value::Null), b.attr(&key).unwrap_or(Value::Null));
+        let (x, y) = (
+            a.attr(&key).unwrap_or(Value::Null),
+            b.attr(&key).unwrap_or(Value::Null),
+        );
         let ord = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
             (true, false) => Ordering::Less,
@@ -333,18 +456,33 @@ pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw):
             ord
         }
     });
-    let start = marker.as_ref().and_then(|m| all.iter().position(|d| d.name() == m)).unwrap_or(0);
+    let start = marker
+        .as_ref()
+        .and_then(|m| all.iter().position(|d| d.name() == m))
+        .unwrap_or(0);
     let page: Vec<Descriptor> = match limit {
         Some(l) if l > 0 => all.into_iter().skip(start).take(l as usize).collect(),
         _ => all,
     };
-    let items: Vec<Value> = page.iter().map(|d| Value::Object(d.to_json(false))).collect();
+    let items: Vec<Value> = page
+        .iter()
+        .map(|d| Value::Object(d.to_json(false)))
+        .collect();
     let mut out = Map::new();
     let full = limit.is_some_and(|l| !items.is_empty() && items.len() as i64 == l);
-    let last_id = items.last().and_then(|i| i.get("id")).and_then(Value::as_str).map(str::to_string);
+    let last_id = items
+        .last()
+        .and_then(|i| i.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     out.insert("actions".into(), Value::Array(items));
     if let (true, Some(id), Some(l)) = (full, last_id, limit) {
-        let mut s = format!("{}/v2/actions?sort_keys={}&sort_dirs={}&", app_url(&headers), sort_keys.join(","), sort_dirs.join(","));
+        let mut s = format!(
+            "{}/v2/actions?sort_keys={}&sort_dirs={}&",
+            app_url(&headers),
+            sort_keys.join(","),
+            sort_dirs.join(",")
+        );
         for f in &filters {
             s.push_str(&f.render());
             s.push('&');

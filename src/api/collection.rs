@@ -45,8 +45,12 @@ impl ListRequest {
         q.only(&allowed)?;
         let marker = q.uuid("marker")?;
         let limit = q.int("limit")?;
-        let sort_keys = q.unique_list("sort_keys").unwrap_or_else(|| vec![def.default_sort_key.to_string()]);
-        let mut sort_dirs = q.list("sort_dirs").unwrap_or_else(|| vec!["asc".to_string()]);
+        let sort_keys = q
+            .unique_list("sort_keys")
+            .unwrap_or_else(|| vec![def.default_sort_key.to_string()]);
+        let mut sort_dirs = q
+            .list("sort_dirs")
+            .unwrap_or_else(|| vec!["asc".to_string()]);
         let mut fields = q.unique_list("fields").unwrap_or_default();
         if !fields.is_empty() && !fields.iter().any(|f| f == "id") {
             fields.insert(0, "id".to_string());
@@ -64,7 +68,14 @@ impl ListRequest {
                 filters.push(Filter::parse(name, v));
             }
         }
-        Ok(ListRequest { marker, limit, sort_keys, sort_dirs, fields, filters })
+        Ok(ListRequest {
+            marker,
+            limit,
+            sort_keys,
+            sort_dirs,
+            fields,
+            filters,
+        })
     }
 
     /// Adds an implicit filter (e.g. the parent id of a nested list).
@@ -103,7 +114,16 @@ impl ListRequest {
                 .sort_keys
                 .iter()
                 .zip(self.sort_dirs.iter())
-                .map(|(k, d)| (k.clone(), if d == "desc" { SortDir::Desc } else { SortDir::Asc }))
+                .map(|(k, d)| {
+                    (
+                        k.clone(),
+                        if d == "desc" {
+                            SortDir::Desc
+                        } else {
+                            SortDir::Asc
+                        },
+                    )
+                })
                 .collect(),
             limit: Some(self.limit),
             marker_id: self.marker.clone(),
@@ -123,14 +143,26 @@ impl ListRequest {
     }
 
     /// `{"<collection>": [...]}` plus `next` when the page is full.
-    pub fn envelope(&self, app_url: &str, def: &CollectionDef, items: Vec<Map<String, Value>>) -> Value {
+    pub fn envelope(
+        &self,
+        app_url: &str,
+        def: &CollectionDef,
+        items: Vec<Map<String, Value>>,
+    ) -> Value {
         let next = if !items.is_empty() && items.len() as i64 == self.limit {
-            items.last().and_then(|i| i.get("id")).and_then(Value::as_str).map(|id| self.next_link(app_url, def.name, id))
+            items
+                .last()
+                .and_then(|i| i.get("id"))
+                .and_then(Value::as_str)
+                .map(|id| self.next_link(app_url, def.name, id))
         } else {
             None
         };
         let mut m = Map::new();
-        m.insert(def.name.to_string(), Value::Array(items.into_iter().map(Value::Object).collect()));
+        m.insert(
+            def.name.to_string(),
+            Value::Array(items.into_iter().map(Value::Object).collect()),
+        );
         if let Some(n) = next {
             m.insert("next".into(), Value::String(n));
         }
@@ -158,26 +190,38 @@ impl ListRequest {
 
 /// `validate_query_params`: limit positive, dirs not longer than keys (then padded), known
 /// directions.
-pub fn validate_sorting(limit: Option<i64>, sort_keys: &[String], sort_dirs: &mut Vec<String>) -> ApiResult<()> {
+pub fn validate_sorting(
+    limit: Option<i64>,
+    sort_keys: &[String],
+    sort_dirs: &mut Vec<String>,
+) -> ApiResult<()> {
     if let Some(l) = limit {
         if l <= 0 {
             return Err(ApiError::bad_request("Limit must be positive."));
         }
     }
     if sort_keys.len() < sort_dirs.len() {
-        return Err(ApiError::bad_request("Length of sort_keys must be equal or greater than sort_dirs."));
+        return Err(ApiError::bad_request(
+            "Length of sort_keys must be equal or greater than sort_dirs.",
+        ));
     }
     while sort_dirs.len() < sort_keys.len() {
         sort_dirs.push("asc".into());
     }
     if sort_dirs.iter().any(|d| d != "asc" && d != "desc") {
-        return Err(ApiError::bad_request("Unknown sort direction, must be 'desc' or 'asc'."));
+        return Err(ApiError::bad_request(
+            "Unknown sort direction, must be 'desc' or 'asc'.",
+        ));
     }
     Ok(())
 }
 
 pub fn validate_fields(fields: &[String], known: &[&str]) -> ApiResult<()> {
-    let invalid: Vec<&str> = fields.iter().map(String::as_str).filter(|f| !known.contains(f)).collect();
+    let invalid: Vec<&str> = fields
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !known.contains(f))
+        .collect();
     if invalid.is_empty() {
         return Ok(());
     }
@@ -194,7 +238,17 @@ mod tests {
 
     const DEF: CollectionDef = CollectionDef {
         name: "workflows",
-        filters: &["created_at", "name", "scope", "tags", "updated_at", "input", "definition", "project_id", "namespace"],
+        filters: &[
+            "created_at",
+            "name",
+            "scope",
+            "tags",
+            "updated_at",
+            "input",
+            "definition",
+            "project_id",
+            "namespace",
+        ],
         extra_args: &["all_projects"],
         fields: &["id", "name", "namespace", "input"],
         default_sort_key: "created_at",
@@ -206,7 +260,9 @@ mod tests {
 
     #[test]
     fn next_link_carries_sorting_filters_limit_marker_and_fields() {
-        let mut r = req("limit=1&sort_keys=name&sort_dirs=desc&namespace=&name=in:wfa,wfb&fields=name").unwrap();
+        let mut r =
+            req("limit=1&sort_keys=name&sort_dirs=desc&namespace=&name=in:wfa,wfb&fields=name")
+                .unwrap();
         let _ = r.to_spec(None);
         assert_eq!(
             r.next_link("http://h:8989", "workflows", "M"),
@@ -218,18 +274,32 @@ mod tests {
     fn limit_is_clamped_and_must_be_positive() {
         assert_eq!(req("").unwrap().limit, 1000);
         assert_eq!(req("limit=5000").unwrap().limit, 1000);
-        assert_eq!(req("limit=0").unwrap_err().message, "Limit must be positive.");
-        assert_eq!(req("limit=-1").unwrap_err().message, "Limit must be positive.");
+        assert_eq!(
+            req("limit=0").unwrap_err().message,
+            "Limit must be positive."
+        );
+        assert_eq!(
+            req("limit=-1").unwrap_err().message,
+            "Limit must be positive."
+        );
     }
 
     #[test]
     fn sort_validation_messages_match_upstream() {
         assert_eq!(
-            req("sort_keys=id,id&sort_dirs=asc,asc").unwrap_err().message,
+            req("sort_keys=id,id&sort_dirs=asc,asc")
+                .unwrap_err()
+                .message,
             "Length of sort_keys must be equal or greater than sort_dirs."
         );
-        assert_eq!(req("sort_dirs=up").unwrap_err().message, "Unknown sort direction, must be 'desc' or 'asc'.");
-        assert_eq!(req("sort_keys=name,created_at").unwrap().sort_dirs, vec!["asc", "asc"]);
+        assert_eq!(
+            req("sort_dirs=up").unwrap_err().message,
+            "Unknown sort direction, must be 'desc' or 'asc'."
+        );
+        assert_eq!(
+            req("sort_keys=name,created_at").unwrap().sort_dirs,
+            vec!["asc", "asc"]
+        );
     }
 
     #[test]
@@ -238,7 +308,10 @@ mod tests {
             req("fields=bogus").unwrap_err().message,
             "Some fields do not exist  [bogus], please choose from [id, name, namespace, input]"
         );
-        assert_eq!(req("created_at>1").unwrap_err().message, "Unknown argument: \"created_at>1\"");
+        assert_eq!(
+            req("created_at>1").unwrap_err().message,
+            "Unknown argument: \"created_at>1\""
+        );
     }
 
     #[test]
@@ -248,7 +321,10 @@ mod tests {
         let mut item = Map::new();
         item.insert("id".into(), Value::String("abc".into()));
         let v = r.envelope("http://h", &DEF, vec![item]);
-        assert_eq!(v["next"], "http://h/v2/workflows?sort_keys=created_at,id&sort_dirs=asc,asc&limit=1&marker=abc");
+        assert_eq!(
+            v["next"],
+            "http://h/v2/workflows?sort_keys=created_at,id&sort_dirs=asc,asc&limit=1&marker=abc"
+        );
         let v = r.envelope("http://h", &DEF, vec![]);
         assert!(v.get("next").is_none());
     }

@@ -12,13 +12,30 @@ use super::jsonbody::{enum_attr, json_dict_attr, read_object, text_attr};
 use super::params::Query;
 use super::{app_url, caller, json_response, stored_json, ts_value, AppState};
 use crate::db::definitions::{self, EnvironmentChanges, NewEnvironment};
+use crate::db::list::Filter;
 use crate::db::models::{EnvironmentRow, ENVIRONMENTS};
 
-pub const FIELDS: &[&str] = &["id", "name", "description", "variables", "scope", "project_id", "created_at", "updated_at"];
+pub const FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "variables",
+    "scope",
+    "project_id",
+    "created_at",
+    "updated_at",
+];
 
 pub const COLLECTION: CollectionDef = CollectionDef {
     name: "environments",
-    filters: &["created_at", "name", "updated_at", "description", "variables", "scope"],
+    filters: &[
+        "created_at",
+        "name",
+        "updated_at",
+        "description",
+        "variables",
+        "scope",
+    ],
     extra_args: &[],
     fields: FIELDS,
     default_sort_key: "created_at",
@@ -29,11 +46,21 @@ pub fn to_json(row: &EnvironmentRow, omit_nulls: bool) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(row.id));
     m.insert("name".into(), json!(row.name));
-    m.insert("description".into(), row.description.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert(
+        "description".into(),
+        row.description
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
     let vars = stored_json(&row.variables);
     m.insert(
         "variables".into(),
-        if vars.is_null() { Value::Null } else { Value::String(super::pyjson::dumps(&vars)) },
+        if vars.is_null() {
+            Value::Null
+        } else {
+            Value::String(super::pyjson::dumps(&vars))
+        },
     );
     m.insert("scope".into(), json!(row.scope));
     m.insert("project_id".into(), json!(row.project_id));
@@ -56,7 +83,11 @@ fn legal_keys(map: &Map<String, Value>, legal: &[&str]) -> Result<(), ApiError> 
     Ok(())
 }
 
-pub async fn create(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let map = read_object(&st, &headers, body, "env", FIELDS).await?;
     let name = text_attr(&map, "name")?;
@@ -70,7 +101,9 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, body: Body) 
         return Err(ApiError::forbidden());
     }
     let Some(name) = name else {
-        return Err(ApiError::bad_request("Name of the environment is not provided."));
+        return Err(ApiError::bad_request(
+            "Name of the environment is not provided.",
+        ));
     };
     let e = NewEnvironment {
         name,
@@ -78,11 +111,22 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, body: Body) 
         variables: variables.map(|v| super::pyjson::dumps(&Value::Object(v))),
         scope,
     };
-    let row = st.db.write(move |conn| definitions::create_environment(conn, &c, &e)).await?;
-    Ok(json_response(StatusCode::CREATED, &Value::Object(to_json(&row, true)), JSON))
+    let row = st
+        .db
+        .write(move |conn| definitions::create_environment(conn, &c, &e))
+        .await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &Value::Object(to_json(&row, true)),
+        JSON,
+    ))
 }
 
-pub async fn update(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn update(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let mut map = read_object(&st, &headers, body, "env", FIELDS).await?;
     let name = text_attr(&map, "name")?;
@@ -90,7 +134,9 @@ pub async fn update(State(st): State<AppState>, headers: HeaderMap, body: Body) 
     let scope = enum_attr(&map, "scope", &["private", "public"])?;
     let variables = json_dict_attr(&map, "variables", "env")?;
     let Some(name) = name.filter(|n| !n.is_empty()) else {
-        return Err(ApiError::bad_request("Name of the environment is not provided."));
+        return Err(ApiError::bad_request(
+            "Name of the environment is not provided.",
+        ));
     };
     map.remove("name");
     legal_keys(&map, &["description", "variables", "scope"])?;
@@ -103,11 +149,23 @@ pub async fn update(State(st): State<AppState>, headers: HeaderMap, body: Body) 
         scope,
     };
     let vis = c.visibility();
-    let row = st.db.write(move |conn| definitions::update_environment(conn, vis.as_deref(), &name, &ch)).await?;
-    Ok(json_response(StatusCode::OK, &Value::Object(to_json(&row, true)), JSON))
+    let row = st
+        .db
+        .write(move |conn| definitions::update_environment(conn, vis.as_deref(), &name, &ch))
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Value::Object(to_json(&row, false)),
+        JSON,
+    ))
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(name): Path<String>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     q.only(&["fields"])?;
@@ -117,7 +175,10 @@ pub async fn get_one(State(st): State<AppState>, Path(name): Path<String>, heade
         fields.insert(0, "id".into());
     }
     let vis = c.visibility();
-    let row = st.db.read(move |conn| definitions::get_environment(conn, vis.as_deref(), &name)).await?;
+    let row = st
+        .db
+        .read(move |conn| definitions::get_environment(conn, vis.as_deref(), &name))
+        .await?;
     let mut m = to_json(&row, false);
     if !fields.is_empty() {
         m.retain(|k, _| fields.iter().any(|f| f == k));
@@ -125,25 +186,57 @@ pub async fn get_one(State(st): State<AppState>, Path(name): Path<String>, heade
     Ok(json_response(StatusCode::OK, &Value::Object(m), JSON))
 }
 
-pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     let mut req = ListRequest::parse(&q, &COLLECTION, st.settings.api.max_limit)?;
+    if let Some(raw) = q.get("variables") {
+        // `variables` is a JSON-typed argument: the whole value is decoded first.
+        let parsed: Value = serde_json::from_str(raw).map_err(|e| {
+            ApiError::bad_request(format!(
+                "Invalid input for field/attribute variables. Value: '{raw}'. unable to convert to json. Error: {}",
+                super::jsonbody::python_json_error(raw, &e)
+            ))
+        })?;
+        req = req.with_filter(Filter::eq("variables", &super::pyjson::dumps(&parsed)));
+    }
     let vis = c.visibility();
     if let Some(m) = req.marker.clone() {
         // [quirk] the marker is looked up by name, so it never resolves.
         let v = vis.clone();
-        st.db.read(move |conn| definitions::get_environment(conn, v.as_deref(), &m)).await?;
+        st.db
+            .read(move |conn| definitions::get_environment(conn, v.as_deref(), &m))
+            .await?;
     }
     let spec = req.to_spec(vis);
-    let rows: Vec<EnvironmentRow> = st.db.read(move |conn| crate::db::list::list(conn, &ENVIRONMENTS, &spec)).await?;
-    let items = rows.iter().map(|r| req.project(to_json(r, false))).collect();
-    Ok(json_response(StatusCode::OK, &req.envelope(&app_url(&headers), &COLLECTION, items), JSON))
+    let rows: Vec<EnvironmentRow> = st
+        .db
+        .read(move |conn| crate::db::list::list(conn, &ENVIRONMENTS, &spec))
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| req.project(to_json(r, false)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &req.envelope(&app_url(&headers), &COLLECTION, items),
+        JSON,
+    ))
 }
 
-pub async fn delete(State(st): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let vis = c.visibility();
-    st.db.write(move |conn| definitions::delete_environment(conn, vis.as_deref(), &name)).await?;
+    st.db
+        .write(move |conn| definitions::delete_environment(conn, vis.as_deref(), &name))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

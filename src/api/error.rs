@@ -26,7 +26,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), family: Family::Wsme }
+        ApiError {
+            status,
+            message: message.into(),
+            family: Family::Wsme,
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
@@ -35,7 +39,10 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, message)
     }
     pub fn forbidden() -> ApiError {
-        Self::new(StatusCode::FORBIDDEN, "Operation forbidden (insufficient permissions)")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Operation forbidden (insufficient permissions)",
+        )
     }
     pub fn internal(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
@@ -76,7 +83,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (body, ct) = match self.family {
             Family::Wsme => {
-                let code = if self.status.is_server_error() { "Server" } else { "Client" };
+                let code = if self.status.is_server_error() {
+                    "Server"
+                } else {
+                    "Client"
+                };
                 (
                     format!(
                         "{{\"faultcode\": \"{code}\", \"faultstring\": {}, \"debuginfo\": null}}",
@@ -86,11 +97,19 @@ impl IntoResponse for ApiError {
                 )
             }
             Family::Text => (
-                format!("{{\"faultstring\": {}}}", crate::api::pyjson::dumps_str(&self.message)),
+                format!(
+                    "{{\"faultstring\": {}}}",
+                    crate::api::pyjson::dumps_str(&self.message)
+                ),
                 JSON_UTF8,
             ),
         };
-        (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(ct))],
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -111,7 +130,11 @@ pub fn negotiate(headers: &HeaderMap) -> PageKind {
     if accept.trim().is_empty() {
         return PageKind::Plain;
     }
-    let offers = [("text/html", PageKind::Html), ("text/plain", PageKind::Plain), ("application/json", PageKind::Json)];
+    let offers = [
+        ("text/html", PageKind::Html),
+        ("text/plain", PageKind::Plain),
+        ("application/json", PageKind::Json),
+    ];
     let mut best: Option<(f32, PageKind)> = None;
     for (offer, kind) in offers {
         let (otype, _) = offer.split_once('/').unwrap_or((offer, ""));
@@ -148,8 +171,17 @@ pub fn negotiate(headers: &HeaderMap) -> PageKind {
 }
 
 /// A webob-style page for 302/404/405/415.
-pub fn webob_page(headers: &HeaderMap, status: StatusCode, plain_detail: &str, html_detail: &str) -> Response {
-    let title = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+pub fn webob_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    plain_detail: &str,
+    html_detail: &str,
+) -> Response {
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
     let (body, ct) = match negotiate(headers) {
         PageKind::Plain => (format!("{title}\n\n{plain_detail}"), "text/plain; charset=UTF-8"),
         PageKind::Html => (
@@ -168,7 +200,12 @@ pub fn webob_page(headers: &HeaderMap, status: StatusCode, plain_detail: &str, h
             JSON,
         ),
     };
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(ct))],
+        body,
+    )
+        .into_response()
 }
 
 pub fn not_found_page(headers: &HeaderMap) -> Response {
@@ -244,6 +281,9 @@ mod tests {
         assert_eq!(negotiate(&h(Some("*/*"))), PageKind::Html);
         assert_eq!(negotiate(&h(Some("application/json"))), PageKind::Json);
         assert_eq!(negotiate(&h(Some("text/plain"))), PageKind::Plain);
-        assert_eq!(negotiate(&h(Some("application/json, text/plain;q=0.5"))), PageKind::Json);
+        assert_eq!(
+            negotiate(&h(Some("application/json, text/plain;q=0.5"))),
+            PageKind::Json
+        );
     }
 }

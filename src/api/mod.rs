@@ -5,8 +5,8 @@ pub mod actions;
 pub mod builtin_actions;
 pub mod collection;
 pub mod environments;
-pub mod jsonbody;
 pub mod error;
+pub mod jsonbody;
 pub mod params;
 pub mod pyjson;
 pub mod pyrepr;
@@ -43,21 +43,61 @@ const ALLOW: &str = "DELETE, GET, POST, PUT";
 /// path normalisation, 404/405 pages).
 pub fn app(state: AppState) -> Router {
     let v2 = Router::new()
-        .route("/workbooks", get(workbooks::list).post(workbooks::create).put(workbooks::update).delete(missing_name))
+        .route(
+            "/workbooks",
+            get(workbooks::list)
+                .post(workbooks::create)
+                .put(workbooks::update)
+                .delete(missing_name),
+        )
         .route("/workbooks/validate", post(workbooks::validate))
-        .route("/workbooks/{name}", get(workbooks::get_one).delete(workbooks::delete))
-        .route("/workflows", get(workflows::list).post(workflows::create).put(workflows::update).delete(missing_identifier))
+        .route(
+            "/workbooks/{name}",
+            get(workbooks::get_one).delete(workbooks::delete),
+        )
+        .route(
+            "/workflows",
+            get(workflows::list)
+                .post(workflows::create)
+                .put(workflows::update)
+                .delete(missing_identifier),
+        )
         .route("/workflows/validate", post(workflows::validate))
-        .route("/workflows/{identifier}", get(workflows::get_one).put(workflows::update_one).delete(workflows::delete))
-        .route("/actions", get(actions::list).post(actions::create).put(actions::update).delete(missing_identifier))
+        .route(
+            "/workflows/{identifier}",
+            get(workflows::get_one)
+                .put(workflows::update_one)
+                .delete(workflows::delete),
+        )
+        .route(
+            "/actions",
+            get(actions::list)
+                .post(actions::create)
+                .put(actions::update)
+                .delete(missing_identifier),
+        )
         .route("/actions/validate", post(actions::validate))
-        .route("/actions/{identifier}", get(actions::get_one).put(actions::update_one).delete(actions::delete))
-        .route("/actions/{identifier}/{namespace}", get(actions::get_one_ns).delete(actions::delete_ns))
+        .route(
+            "/actions/{identifier}",
+            get(actions::get_one)
+                .put(actions::update_one)
+                .delete(actions::delete),
+        )
+        .route(
+            "/actions/{identifier}/{namespace}",
+            get(actions::get_one_ns).delete(actions::delete_ns),
+        )
         .route(
             "/environments",
-            get(environments::list).post(environments::create).put(environments::update).delete(missing_name),
+            get(environments::list)
+                .post(environments::create)
+                .put(environments::update)
+                .delete(missing_name),
         )
-        .route("/environments/{name}", get(environments::get_one).delete(environments::delete));
+        .route(
+            "/environments/{name}",
+            get(environments::get_one).delete(environments::delete),
+        );
 
     let router = Router::new()
         .route("/", get(root::versions))
@@ -72,7 +112,10 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(router)
         .layer(middleware::from_fn(normalize_path))
         .layer(middleware::from_fn(reject_xml))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
 }
 
 fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -111,8 +154,17 @@ async fn rewrite_405(req: Request, next: Next) -> Response {
 
 /// XML bodies are refused before anything else (415 + `Server-Error-Message`).
 async fn reject_xml(req: Request, next: Next) -> Response {
-    if let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if media == "text/xml" || media == "application/xml" || media.ends_with("+xml") {
             return error::xml_rejected_page(req.headers(), &media);
         }
@@ -153,7 +205,10 @@ pub fn app_url(headers: &HeaderMap) -> String {
         .or_else(|| headers.get(header::HOST))
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
-    let prefix = headers.get("x-script-name").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let prefix = headers
+        .get("x-script-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     format!("{scheme}://{host}{}", prefix.trim_end_matches('/'))
 }
 
@@ -164,7 +219,10 @@ pub fn caller(headers: &HeaderMap) -> Caller {
         .get("x-roles")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|roles| roles.split(',').any(|r| r.trim() == "admin"));
-    Caller { project_id: DEFAULT_PROJECT.to_string(), is_admin }
+    Caller {
+        project_id: DEFAULT_PROJECT.to_string(),
+        is_admin,
+    }
 }
 
 /// Reads a raw text body (definition uploads): UTF-8, bounded by the configured size.
@@ -183,7 +241,12 @@ pub async fn read_bytes(state: &AppState, body: Body) -> ApiResult<axum::body::B
 
 /// A JSON response with an exact content type, serialised like Python's `json.dumps`.
 pub fn json_response(status: StatusCode, value: &Value, content_type: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], pyjson::dumps(value)).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        pyjson::dumps(value),
+    )
+        .into_response()
 }
 
 /// `scope` of definition uploads: default `private`, validated, `public` needs admin.
@@ -207,7 +270,9 @@ pub fn validate_scope(scope: &str) -> ApiResult<()> {
 
 /// A stored JSON text as a value (`null` when absent or unreadable).
 pub fn stored_json(text: &Option<String>) -> Value {
-    text.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
+    text.as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// Tags stored as JSON list text -> a JSON list (empty list when unset).
@@ -220,5 +285,7 @@ pub fn stored_tags(text: &Option<String>) -> Value {
 
 /// `null` or the formatted timestamp.
 pub fn ts_value(ts: &Option<chrono::NaiveDateTime>) -> Value {
-    ts.as_ref().map(|t| Value::String(crate::db::format_ts(t))).unwrap_or(Value::Null)
+    ts.as_ref()
+        .map(|t| Value::String(crate::db::format_ts(t)))
+        .unwrap_or(Value::Null)
 }

@@ -101,13 +101,19 @@ impl Query {
     pub fn unique_list(&self, key: &str) -> Option<Vec<String>> {
         self.get(key).map(|v| {
             let mut seen = std::collections::HashSet::new();
-            split_list(v).into_iter().filter(|x| seen.insert(x.clone())).collect()
+            split_list(v)
+                .into_iter()
+                .filter(|x| seen.insert(x.clone()))
+                .collect()
         })
     }
 }
 
 pub fn split_list(v: &str) -> Vec<String> {
-    v.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect()
+    v.split(',')
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Python `int(str)`: optional sign, digits, surrounding whitespace, `_` separators.
@@ -117,7 +123,11 @@ pub fn parse_py_int(v: &str) -> Option<i64> {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
@@ -141,7 +151,10 @@ mod tests {
     fn last_repeated_argument_wins_and_unknown_ones_are_named() {
         let q = Query::parse(Some("name=in:a,b&name=a&x=1"));
         assert_eq!(q.get("name"), Some("a"));
-        assert_eq!(q.only(&["name"]).unwrap_err().message, "Unknown argument: \"x\"");
+        assert_eq!(
+            q.only(&["name"]).unwrap_err().message,
+            "Unknown argument: \"x\""
+        );
     }
 
     #[test]

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn dumps_matches_python_defaults() {
-        assert_eq!(dumps(&json!({"a": [1, 2.0, "é"], "b": null})), "{\"a\": [1, 2.0, \"\\u00e9\"], \"b\": null}");
+        assert_eq!(
+            dumps(&json!({"a": [1, 2.0, "é"], "b": null})),
+            "{\"a\": [1, 2.0, \"\\u00e9\"], \"b\": null}"
+        );
         assert_eq!(dumps_str("x\"y"), "\"x\\\"y\"");
     }
 }

@@ -5,7 +5,11 @@ use serde_json::Value;
 
 /// Python `repr()` of a string: single quotes unless the text contains `'` and no `"`.
 pub fn py_repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -18,7 +22,9 @@ pub fn py_repr_str(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -40,10 +46,16 @@ pub fn py_repr(v: &Value) -> String {
             }
         }
         Value::String(s) => py_repr_str(s),
-        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(m) => format!(
             "{{{}}}",
-            m.iter().map(|(k, v)| format!("{}: {}", py_repr_str(k), py_repr(v))).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", py_repr_str(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -66,17 +78,19 @@ fn py_float(f: f64) -> String {
     if f == f.trunc() && f.abs() < 1e16 {
         return format!("{f:.1}");
     }
-    let s = format!("{f}");
-    if s.contains('e') {
-        s
-    } else {
-        s
-    }
+    format!("{f}")
 }
 
 /// A Python list literal of strings: `['a', 'b']`.
 pub fn py_str_list(items: &[String]) -> String {
-    format!("[{}]", items.iter().map(|s| py_repr_str(s)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        items
+            .iter()
+            .map(|s| py_repr_str(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -86,7 +100,10 @@ mod tests {
 
     #[test]
     fn reprs_match_python() {
-        assert_eq!(py_repr(&json!({"name": "x", "n": 1, "f": 1.5, "t": true, "z": null})), "{'name': 'x', 'n': 1, 'f': 1.5, 't': True, 'z': None}");
+        assert_eq!(
+            py_repr(&json!({"name": "x", "n": 1, "f": 1.5, "t": true, "z": null})),
+            "{'name': 'x', 'n': 1, 'f': 1.5, 't': True, 'z': None}"
+        );
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
         assert_eq!(py_repr(&json!(2.0)), "2.0");
         assert_eq!(py_str_list(&["wfa".into(), "wfb".into()]), "['wfa', 'wfb']");

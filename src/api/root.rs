@@ -20,7 +20,11 @@ pub async fn versions(headers: HeaderMap) -> Response {
 
 /// `GET /v2/`.
 pub async fn v2(headers: HeaderMap) -> Response {
-    json_response(StatusCode::OK, &json!({"uri": format!("{}/v2", app_url(&headers))}), JSON)
+    json_response(
+        StatusCode::OK,
+        &json!({"uri": format!("{}/v2", app_url(&headers))}),
+        JSON,
+    )
 }
 
 /// `GET /info`: disabled by default; otherwise the configured JSON file.

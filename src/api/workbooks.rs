@@ -9,17 +9,36 @@ use serde_json::{json, Map, Value};
 use super::collection::{CollectionDef, ListRequest};
 use super::error::{ApiError, ApiResult, JSON, JSON_UTF8};
 use super::params::Query;
-use super::{app_url, caller, json_response, read_text, stored_tags, ts_value, upload_scope, AppState};
+use super::{
+    app_url, caller, json_response, read_text, stored_tags, ts_value, upload_scope, AppState,
+};
 use crate::db::definitions::{self, NewWorkbook};
 use crate::db::models::{WorkbookRow, WORKBOOKS};
 use crate::lang;
 
-pub const FIELDS: &[&str] =
-    &["id", "name", "namespace", "definition", "tags", "scope", "project_id", "created_at", "updated_at"];
+pub const FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "namespace",
+    "definition",
+    "tags",
+    "scope",
+    "project_id",
+    "created_at",
+    "updated_at",
+];
 
 pub const COLLECTION: CollectionDef = CollectionDef {
     name: "workbooks",
-    filters: &["created_at", "definition", "name", "scope", "tags", "updated_at", "namespace"],
+    filters: &[
+        "created_at",
+        "definition",
+        "name",
+        "scope",
+        "tags",
+        "updated_at",
+        "namespace",
+    ],
     extra_args: &[],
     fields: FIELDS,
     default_sort_key: "created_at",
@@ -44,19 +63,35 @@ pub fn to_json(row: &WorkbookRow, upload: bool) -> Map<String, Value> {
 fn parse(text: &str) -> ApiResult<NewWorkbook> {
     let wb = lang::parse_workbook(text)?;
     super::workflows::check_name(&wb.name)?;
-    let workflows = wb.workflows.iter().map(super::workflows::new_workflow).collect::<ApiResult<Vec<_>>>()?;
-    let actions = wb.actions.iter().map(super::actions::new_action_from_workbook).collect::<ApiResult<Vec<_>>>()?;
+    let workflows = wb
+        .workflows
+        .iter()
+        .map(super::workflows::new_workflow)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let actions = wb
+        .actions
+        .iter()
+        .map(super::actions::new_action_from_workbook)
+        .collect::<ApiResult<Vec<_>>>()?;
     Ok(NewWorkbook {
         name: wb.name.clone(),
         definition: text.to_string(),
-        spec: Some(json!({"name": wb.name, "tags": wb.tags, "description": wb.description}).to_string()),
+        spec: Some(
+            json!({"name": wb.name, "tags": wb.tags, "description": wb.description}).to_string(),
+        ),
         tags: Some(serde_json::to_string(&wb.tags).unwrap_or_else(|_| "[]".into())),
         workflows,
         actions,
     })
 }
 
-async fn write(st: AppState, headers: HeaderMap, raw: Option<String>, body: Body, create: bool) -> Result<Response, ApiError> {
+async fn write(
+    st: AppState,
+    headers: HeaderMap,
+    raw: Option<String>,
+    body: Body,
+    create: bool,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     let scope = upload_scope(&q, &c)?;
@@ -74,19 +109,42 @@ async fn write(st: AppState, headers: HeaderMap, raw: Option<String>, body: Body
         })
         .await
         .map_err(|e| ApiError::from(e).text())?;
-    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(json_response(status, &Value::Object(to_json(&row, true)), JSON_UTF8))
+    let status = if create {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(
+        status,
+        &Value::Object(to_json(&row, true)),
+        JSON_UTF8,
+    ))
 }
 
-pub async fn create(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery, body: Body) -> Result<Response, ApiError> {
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
     write(st, headers, raw, body, true).await
 }
 
-pub async fn update(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery, body: Body) -> Result<Response, ApiError> {
+pub async fn update(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
     write(st, headers, raw, body, false).await
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(name): Path<String>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     q.only(&["namespace", "fields"])?;
@@ -97,7 +155,10 @@ pub async fn get_one(State(st): State<AppState>, Path(name): Path<String>, heade
         fields.insert(0, "id".into());
     }
     let vis = c.visibility();
-    let row = st.db.read(move |conn| definitions::get_workbook(conn, vis.as_deref(), &name, &namespace)).await?;
+    let row = st
+        .db
+        .read(move |conn| definitions::get_workbook(conn, vis.as_deref(), &name, &namespace))
+        .await?;
     let mut m = to_json(&row, false);
     if !fields.is_empty() {
         m.retain(|k, _| fields.iter().any(|f| f == k));
@@ -105,7 +166,11 @@ pub async fn get_one(State(st): State<AppState>, Path(name): Path<String>, heade
     Ok(json_response(StatusCode::OK, &Value::Object(m), JSON))
 }
 
-pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     let mut req = ListRequest::parse(&q, &COLLECTION, st.settings.api.max_limit)?;
@@ -113,25 +178,46 @@ pub async fn list(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw):
     if let Some(m) = req.marker.clone() {
         // [quirk] upstream fetches the marker by *name*, so a marker never resolves.
         let v = vis.clone();
-        st.db.read(move |conn| definitions::get_workbook(conn, v.as_deref(), &m, "")).await?;
+        st.db
+            .read(move |conn| definitions::get_workbook(conn, v.as_deref(), &m, ""))
+            .await?;
     }
     let spec = req.to_spec(vis);
-    let rows: Vec<WorkbookRow> = st.db.read(move |conn| crate::db::list::list(conn, &WORKBOOKS, &spec)).await?;
-    let items = rows.iter().map(|r| req.project(to_json(r, false))).collect();
-    Ok(json_response(StatusCode::OK, &req.envelope(&app_url(&headers), &COLLECTION, items), JSON))
+    let rows: Vec<WorkbookRow> = st
+        .db
+        .read(move |conn| crate::db::list::list(conn, &WORKBOOKS, &spec))
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| req.project(to_json(r, false)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &req.envelope(&app_url(&headers), &COLLECTION, items),
+        JSON,
+    ))
 }
 
-pub async fn delete(State(st): State<AppState>, Path(name): Path<String>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     q.only(&["namespace"])?;
     let namespace = q.text("namespace", "");
     let vis = c.visibility();
-    st.db.write(move |conn| definitions::delete_workbook(conn, vis.as_deref(), &name, &namespace)).await?;
+    st.db
+        .write(move |conn| definitions::delete_workbook(conn, vis.as_deref(), &name, &namespace))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn validate(State(st): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let text = read_text(&st, body).await?;
-    Ok(super::workflows::validation_response(lang::parse_workbook(&text)))
+    Ok(super::workflows::validation_response(lang::parse_workbook(
+        &text,
+    )))
 }

@@ -6,7 +6,9 @@
 use diesel::prelude::*;
 
 use super::models::{ActionRow, EnvironmentRow, WorkbookRow, WorkflowRow};
-use super::schema::{action_definitions as ad, environments as env, workbooks as wb, workflow_definitions as wf};
+use super::schema::{
+    action_definitions as ad, environments as env, workbooks as wb, workflow_definitions as wf,
+};
 use super::{is_unique_violation, new_id, now, Caller, DbConnection, DbError};
 
 /// A workflow to store (built by the API from a parsed spec).
@@ -50,14 +52,22 @@ pub fn checksum(text: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn check_access(caller: &Caller, class: &str, id: &str, project_id: &str, is_system: bool) -> Result<(), DbError> {
+fn check_access(
+    caller: &Caller,
+    class: &str,
+    id: &str,
+    project_id: &str,
+    is_system: bool,
+) -> Result<(), DbError> {
     if !caller.is_admin && project_id != caller.project_id {
         return Err(DbError::Forbidden(format!(
             "Can not access {class} resource of other projects, ID: {id}"
         )));
     }
     if !caller.is_admin && is_system {
-        return Err(DbError::Invalid(format!("Can not modify a system {class} resource, ID: {id}")));
+        return Err(DbError::Invalid(format!(
+            "Can not modify a system {class} resource, ID: {id}"
+        )));
     }
     Ok(())
 }
@@ -69,7 +79,11 @@ macro_rules! visible {
     ($q:expr, $tbl:ident, $vis:expr) => {{
         let mut q = $q;
         if let Some(p) = $vis {
-            q = q.filter($tbl::project_id.eq(p.to_string()).or($tbl::scope.eq("public")));
+            q = q.filter(
+                $tbl::project_id
+                    .eq(p.to_string())
+                    .or($tbl::scope.eq("public")),
+            );
         }
         q
     }};
@@ -83,14 +97,26 @@ pub fn find_workflow(
     namespace: &str,
 ) -> Result<Option<WorkflowRow>, DbError> {
     let q = wf::table
-        .filter(wf::id.eq(identifier).or(wf::name.eq(identifier).and(wf::namespace.eq(namespace))))
+        .filter(
+            wf::id
+                .eq(identifier)
+                .or(wf::name.eq(identifier).and(wf::namespace.eq(namespace))),
+        )
         .into_boxed();
     let q = visible!(q, wf, vis);
-    Ok(q.order(wf::created_at.asc()).select(WorkflowRow::as_select()).first(conn).optional()?)
+    Ok(q.order(wf::created_at.asc())
+        .select(WorkflowRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// [`find_workflow`] or 404 `Workflow not found [workflow_identifier=X, namespace=NS]`.
-pub fn get_workflow(conn: &mut DbConnection, vis: Option<&str>, identifier: &str, namespace: &str) -> Result<WorkflowRow, DbError> {
+pub fn get_workflow(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    identifier: &str,
+    namespace: &str,
+) -> Result<WorkflowRow, DbError> {
     find_workflow(conn, vis, identifier, namespace)?.ok_or_else(|| {
         DbError::NotFound(format!(
             "Workflow not found [workflow_identifier={identifier}, namespace={namespace}]"
@@ -99,7 +125,11 @@ pub fn get_workflow(conn: &mut DbConnection, vis: Option<&str>, identifier: &str
 }
 
 /// By id only; 404 `Workflow not found [workflow_id=X]` (list markers, executions).
-pub fn get_workflow_by_id(conn: &mut DbConnection, vis: Option<&str>, id: &str) -> Result<WorkflowRow, DbError> {
+pub fn get_workflow_by_id(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: &str,
+) -> Result<WorkflowRow, DbError> {
     let q = visible!(wf::table.filter(wf::id.eq(id)).into_boxed(), wf, vis);
     q.select(WorkflowRow::as_select())
         .first(conn)
@@ -108,12 +138,24 @@ pub fn get_workflow_by_id(conn: &mut DbConnection, vis: Option<&str>, id: &str) 
 }
 
 /// Execution-time resolution by name: `namespace` first, then `""`.
-pub fn load_workflow(conn: &mut DbConnection, vis: Option<&str>, name: &str, namespace: &str) -> Result<Option<WorkflowRow>, DbError> {
+pub fn load_workflow(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+    namespace: &str,
+) -> Result<Option<WorkflowRow>, DbError> {
     let q = wf::table
-        .filter(wf::name.eq(name).and(wf::namespace.eq_any(vec![namespace.to_string(), String::new()])))
+        .filter(
+            wf::name
+                .eq(name)
+                .and(wf::namespace.eq_any(vec![namespace.to_string(), String::new()])),
+        )
         .into_boxed();
     let q = visible!(q, wf, vis);
-    Ok(q.order(wf::namespace.desc()).select(WorkflowRow::as_select()).first(conn).optional()?)
+    Ok(q.order(wf::namespace.desc())
+        .select(WorkflowRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 fn workflow_duplicate(name: &str, namespace: &str) -> DbError {
@@ -122,7 +164,14 @@ fn workflow_duplicate(name: &str, namespace: &str) -> DbError {
     ))
 }
 
-fn insert_workflow(conn: &mut DbConnection, caller: &Caller, w: &NewWorkflow, scope: &str, namespace: &str, is_system: bool) -> Result<WorkflowRow, DbError> {
+fn insert_workflow(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    w: &NewWorkflow,
+    scope: &str,
+    namespace: &str,
+    is_system: bool,
+) -> Result<WorkflowRow, DbError> {
     let row = WorkflowRow {
         id: new_id(),
         name: w.name.clone(),
@@ -147,14 +196,36 @@ fn insert_workflow(conn: &mut DbConnection, caller: &Caller, w: &NewWorkflow, sc
 }
 
 /// Creates every workflow of one upload (the caller's transaction makes it all-or-nothing).
-pub fn create_workflows(conn: &mut DbConnection, caller: &Caller, items: &[NewWorkflow], scope: &str, namespace: &str) -> Result<Vec<WorkflowRow>, DbError> {
-    items.iter().map(|w| insert_workflow(conn, caller, w, scope, namespace, false)).collect()
+pub fn create_workflows(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    items: &[NewWorkflow],
+    scope: &str,
+    namespace: &str,
+) -> Result<Vec<WorkflowRow>, DbError> {
+    items
+        .iter()
+        .map(|w| insert_workflow(conn, caller, w, scope, namespace, false))
+        .collect()
 }
 
-fn update_workflow(conn: &mut DbConnection, caller: &Caller, identifier: &str, w: &NewWorkflow, scope: &str, namespace: &str) -> Result<WorkflowRow, DbError> {
+fn update_workflow(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    w: &NewWorkflow,
+    scope: &str,
+    namespace: &str,
+) -> Result<WorkflowRow, DbError> {
     let vis = caller.visibility();
     let existing = get_workflow(conn, vis.as_deref(), identifier, namespace)?;
-    check_access(caller, "WorkflowDefinition", &existing.id, &existing.project_id, existing.is_system)?;
+    check_access(
+        caller,
+        "WorkflowDefinition",
+        &existing.id,
+        &existing.project_id,
+        existing.is_system,
+    )?;
     let updated_at = now();
     let res = diesel::update(wf::table.filter(wf::id.eq(&existing.id)))
         .set((
@@ -192,7 +263,14 @@ fn update_workflow(conn: &mut DbConnection, caller: &Caller, identifier: &str, w
 
 /// PUT /workflows[/{identifier}]: each workflow is matched by `identifier` (when given) or by
 /// its name in `namespace`.
-pub fn update_workflows(conn: &mut DbConnection, caller: &Caller, items: &[NewWorkflow], scope: &str, identifier: Option<&str>, namespace: &str) -> Result<Vec<WorkflowRow>, DbError> {
+pub fn update_workflows(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    items: &[NewWorkflow],
+    scope: &str,
+    identifier: Option<&str>,
+    namespace: &str,
+) -> Result<Vec<WorkflowRow>, DbError> {
     if let Some(id) = identifier {
         if items.len() > 1 {
             return Err(DbError::Invalid(format!(
@@ -202,11 +280,26 @@ pub fn update_workflows(conn: &mut DbConnection, caller: &Caller, items: &[NewWo
     }
     items
         .iter()
-        .map(|w| update_workflow(conn, caller, identifier.unwrap_or(&w.name), w, scope, namespace))
+        .map(|w| {
+            update_workflow(
+                conn,
+                caller,
+                identifier.unwrap_or(&w.name),
+                w,
+                scope,
+                namespace,
+            )
+        })
         .collect()
 }
 
-fn create_or_update_workflow(conn: &mut DbConnection, caller: &Caller, w: &NewWorkflow, scope: &str, namespace: &str) -> Result<WorkflowRow, DbError> {
+fn create_or_update_workflow(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    w: &NewWorkflow,
+    scope: &str,
+    namespace: &str,
+) -> Result<WorkflowRow, DbError> {
     let vis = caller.visibility();
     if find_workflow(conn, vis.as_deref(), &w.name, namespace)?.is_some() {
         update_workflow(conn, caller, &w.name, w, scope, namespace)
@@ -216,10 +309,21 @@ fn create_or_update_workflow(conn: &mut DbConnection, caller: &Caller, w: &NewWo
 }
 
 /// DELETE /workflows/{identifier}.
-pub fn delete_workflow(conn: &mut DbConnection, caller: &Caller, identifier: &str, namespace: &str) -> Result<(), DbError> {
+pub fn delete_workflow(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    namespace: &str,
+) -> Result<(), DbError> {
     let vis = caller.visibility();
     let row = get_workflow(conn, vis.as_deref(), identifier, namespace)?;
-    check_access(caller, "WorkflowDefinition", &row.id, &row.project_id, row.is_system)?;
+    check_access(
+        caller,
+        "WorkflowDefinition",
+        &row.id,
+        &row.project_id,
+        row.is_system,
+    )?;
     // Cron/event triggers and members reference workflows once those tables exist; their
     // checks belong here, inside the same transaction.
     diesel::delete(wf::table.filter(wf::id.eq(&row.id))).execute(conn)?;
@@ -229,19 +333,40 @@ pub fn delete_workflow(conn: &mut DbConnection, caller: &Caller, identifier: &st
 // ------------------------------------------------------------------------------------------
 // Workbooks
 
-pub fn find_workbook(conn: &mut DbConnection, vis: Option<&str>, name: &str, namespace: &str) -> Result<Option<WorkbookRow>, DbError> {
-    let q = wb::table.filter(wb::name.eq(name).and(wb::namespace.eq(namespace))).into_boxed();
+pub fn find_workbook(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+    namespace: &str,
+) -> Result<Option<WorkbookRow>, DbError> {
+    let q = wb::table
+        .filter(wb::name.eq(name).and(wb::namespace.eq(namespace)))
+        .into_boxed();
     let q = visible!(q, wb, vis);
     Ok(q.select(WorkbookRow::as_select()).first(conn).optional()?)
 }
 
 /// 404 `Workbook not found [name=X, namespace=NS]`.
-pub fn get_workbook(conn: &mut DbConnection, vis: Option<&str>, name: &str, namespace: &str) -> Result<WorkbookRow, DbError> {
-    find_workbook(conn, vis, name, namespace)?
-        .ok_or_else(|| DbError::NotFound(format!("Workbook not found [name={name}, namespace={namespace}]")))
+pub fn get_workbook(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+    namespace: &str,
+) -> Result<WorkbookRow, DbError> {
+    find_workbook(conn, vis, name, namespace)?.ok_or_else(|| {
+        DbError::NotFound(format!(
+            "Workbook not found [name={name}, namespace={namespace}]"
+        ))
+    })
 }
 
-fn register_workbook_parts(conn: &mut DbConnection, caller: &Caller, w: &NewWorkbook, scope: &str, namespace: &str) -> Result<(), DbError> {
+fn register_workbook_parts(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    w: &NewWorkbook,
+    scope: &str,
+    namespace: &str,
+) -> Result<(), DbError> {
     for a in &w.actions {
         create_or_update_action(conn, caller, a, scope, namespace)?;
     }
@@ -252,7 +377,13 @@ fn register_workbook_parts(conn: &mut DbConnection, caller: &Caller, w: &NewWork
 }
 
 /// POST /workbooks: the workbook plus its `<wb>.<name>` workflows and actions.
-pub fn create_workbook(conn: &mut DbConnection, caller: &Caller, w: &NewWorkbook, scope: &str, namespace: &str) -> Result<WorkbookRow, DbError> {
+pub fn create_workbook(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    w: &NewWorkbook,
+    scope: &str,
+    namespace: &str,
+) -> Result<WorkbookRow, DbError> {
     let row = WorkbookRow {
         id: new_id(),
         name: w.name.clone(),
@@ -280,7 +411,13 @@ pub fn create_workbook(conn: &mut DbConnection, caller: &Caller, w: &NewWorkbook
 }
 
 /// PUT /workbooks: matched by the DSL name in `namespace`.
-pub fn update_workbook(conn: &mut DbConnection, caller: &Caller, w: &NewWorkbook, scope: &str, namespace: &str) -> Result<WorkbookRow, DbError> {
+pub fn update_workbook(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    w: &NewWorkbook,
+    scope: &str,
+    namespace: &str,
+) -> Result<WorkbookRow, DbError> {
     let vis = caller.visibility();
     let existing = get_workbook(conn, vis.as_deref(), &w.name, namespace)?;
     let updated_at = now();
@@ -305,8 +442,15 @@ pub fn update_workbook(conn: &mut DbConnection, caller: &Caller, w: &NewWorkbook
 }
 
 /// DELETE /workbooks/{name}: its workflows and actions stay.
-pub fn delete_workbook(conn: &mut DbConnection, vis: Option<&str>, name: &str, namespace: &str) -> Result<(), DbError> {
-    let q = wb::table.filter(wb::name.eq(name).and(wb::namespace.eq(namespace))).into_boxed();
+pub fn delete_workbook(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+    namespace: &str,
+) -> Result<(), DbError> {
+    let q = wb::table
+        .filter(wb::name.eq(name).and(wb::namespace.eq(namespace)))
+        .into_boxed();
     let q = visible!(q, wb, vis);
     let ids: Vec<String> = q.select(wb::id).load(conn)?;
     if ids.is_empty() {
@@ -322,23 +466,47 @@ pub fn delete_workbook(conn: &mut DbConnection, vis: Option<&str>, name: &str, n
 // Ad-hoc actions
 
 /// Name in exactly `namespace` (GET /actions/{name}; `load_action_definition` upstream).
-pub fn find_action(conn: &mut DbConnection, vis: Option<&str>, name: &str, namespace: &str) -> Result<Option<ActionRow>, DbError> {
-    let q = ad::table.filter(ad::name.eq(name).and(ad::namespace.eq(namespace))).into_boxed();
+pub fn find_action(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+    namespace: &str,
+) -> Result<Option<ActionRow>, DbError> {
+    let q = ad::table
+        .filter(ad::name.eq(name).and(ad::namespace.eq(namespace)))
+        .into_boxed();
     let q = visible!(q, ad, vis);
     Ok(q.select(ActionRow::as_select()).first(conn).optional()?)
 }
 
-fn find_action_by_id_or_name(conn: &mut DbConnection, vis: Option<&str>, identifier: &str, namespace: &str) -> Result<Option<ActionRow>, DbError> {
+fn find_action_by_id_or_name(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    identifier: &str,
+    namespace: &str,
+) -> Result<Option<ActionRow>, DbError> {
     let q = ad::table
-        .filter(ad::id.eq(identifier).or(ad::name.eq(identifier).and(ad::namespace.eq(namespace))))
+        .filter(
+            ad::id
+                .eq(identifier)
+                .or(ad::name.eq(identifier).and(ad::namespace.eq(namespace))),
+        )
         .into_boxed();
     let q = visible!(q, ad, vis);
-    Ok(q.order(ad::created_at.asc()).select(ActionRow::as_select()).first(conn).optional()?)
+    Ok(q.order(ad::created_at.asc())
+        .select(ActionRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Id or name in `namespace`, then in `""`; 404 `Action definition not found [action_name=X,
 /// namespace=NS]` (DELETE, PUT).
-pub fn get_action(conn: &mut DbConnection, vis: Option<&str>, identifier: &str, namespace: &str) -> Result<ActionRow, DbError> {
+pub fn get_action(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    identifier: &str,
+    namespace: &str,
+) -> Result<ActionRow, DbError> {
     if let Some(a) = find_action_by_id_or_name(conn, vis, identifier, namespace)? {
         return Ok(a);
     }
@@ -353,7 +521,9 @@ pub fn get_action(conn: &mut DbConnection, vis: Option<&str>, identifier: &str, 
 /// Every visible ad-hoc action (the actions list filters and sorts in memory, as upstream).
 pub fn all_actions(conn: &mut DbConnection, vis: Option<&str>) -> Result<Vec<ActionRow>, DbError> {
     let q = visible!(ad::table.into_boxed(), ad, vis);
-    Ok(q.order(ad::name.asc()).select(ActionRow::as_select()).load(conn)?)
+    Ok(q.order(ad::name.asc())
+        .select(ActionRow::as_select())
+        .load(conn)?)
 }
 
 fn action_duplicate(name: &str, namespace: &str) -> DbError {
@@ -362,7 +532,13 @@ fn action_duplicate(name: &str, namespace: &str) -> DbError {
     ))
 }
 
-fn insert_action(conn: &mut DbConnection, caller: &Caller, a: &NewAction, scope: &str, namespace: &str) -> Result<ActionRow, DbError> {
+fn insert_action(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    a: &NewAction,
+    scope: &str,
+    namespace: &str,
+) -> Result<ActionRow, DbError> {
     let row = ActionRow {
         id: new_id(),
         name: a.name.clone(),
@@ -385,11 +561,27 @@ fn insert_action(conn: &mut DbConnection, caller: &Caller, a: &NewAction, scope:
     }
 }
 
-pub fn create_actions(conn: &mut DbConnection, caller: &Caller, items: &[NewAction], scope: &str, namespace: &str) -> Result<Vec<ActionRow>, DbError> {
-    items.iter().map(|a| insert_action(conn, caller, a, scope, namespace)).collect()
+pub fn create_actions(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    items: &[NewAction],
+    scope: &str,
+    namespace: &str,
+) -> Result<Vec<ActionRow>, DbError> {
+    items
+        .iter()
+        .map(|a| insert_action(conn, caller, a, scope, namespace))
+        .collect()
 }
 
-fn update_action(conn: &mut DbConnection, caller: &Caller, identifier: &str, a: &NewAction, scope: &str, namespace: &str) -> Result<ActionRow, DbError> {
+fn update_action(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    a: &NewAction,
+    scope: &str,
+    namespace: &str,
+) -> Result<ActionRow, DbError> {
     let vis = caller.visibility();
     let existing = get_action(conn, vis.as_deref(), identifier, namespace)?;
     let updated_at = now();
@@ -425,18 +617,32 @@ fn update_action(conn: &mut DbConnection, caller: &Caller, identifier: &str, a: 
     })
 }
 
-fn refuse_system_action(conn: &mut DbConnection, caller: &Caller, name: &str) -> Result<(), DbError> {
+fn refuse_system_action(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    name: &str,
+) -> Result<(), DbError> {
     let vis = caller.visibility();
     if let Some(existing) = find_action(conn, vis.as_deref(), name, "")? {
         if existing.is_system {
-            return Err(DbError::Invalid(format!("Attempt to modify a system action: {}", existing.name)));
+            return Err(DbError::Invalid(format!(
+                "Attempt to modify a system action: {}",
+                existing.name
+            )));
         }
     }
     Ok(())
 }
 
 /// PUT /actions[/{identifier}].
-pub fn update_actions(conn: &mut DbConnection, caller: &Caller, items: &[NewAction], scope: &str, identifier: Option<&str>, namespace: &str) -> Result<Vec<ActionRow>, DbError> {
+pub fn update_actions(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    items: &[NewAction],
+    scope: &str,
+    identifier: Option<&str>,
+    namespace: &str,
+) -> Result<Vec<ActionRow>, DbError> {
     if let Some(id) = identifier {
         if items.len() > 1 {
             return Err(DbError::Invalid(format!(
@@ -447,13 +653,26 @@ pub fn update_actions(conn: &mut DbConnection, caller: &Caller, items: &[NewActi
     let mut out = Vec::new();
     for a in items {
         refuse_system_action(conn, caller, &a.name)?;
-        out.push(update_action(conn, caller, identifier.unwrap_or(&a.name), a, scope, namespace)?);
+        out.push(update_action(
+            conn,
+            caller,
+            identifier.unwrap_or(&a.name),
+            a,
+            scope,
+            namespace,
+        )?);
     }
     Ok(out)
 }
 
 /// Create, or update when the name exists in `namespace` (workbooks, `db populate`).
-pub fn create_or_update_action(conn: &mut DbConnection, caller: &Caller, a: &NewAction, scope: &str, namespace: &str) -> Result<ActionRow, DbError> {
+pub fn create_or_update_action(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    a: &NewAction,
+    scope: &str,
+    namespace: &str,
+) -> Result<ActionRow, DbError> {
     refuse_system_action(conn, caller, &a.name)?;
     let vis = caller.visibility();
     if find_action(conn, vis.as_deref(), &a.name, namespace)?.is_some() {
@@ -464,11 +683,18 @@ pub fn create_or_update_action(conn: &mut DbConnection, caller: &Caller, a: &New
 }
 
 /// DELETE /actions/{identifier}.
-pub fn delete_action(conn: &mut DbConnection, caller: &Caller, identifier: &str, namespace: &str) -> Result<(), DbError> {
+pub fn delete_action(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    namespace: &str,
+) -> Result<(), DbError> {
     let vis = caller.visibility();
     let row = get_action(conn, vis.as_deref(), identifier, namespace)?;
     if row.is_system {
-        return Err(DbError::Invalid(format!("Attempt to delete a system action: {identifier}")));
+        return Err(DbError::Invalid(format!(
+            "Attempt to delete a system action: {identifier}"
+        )));
     }
     diesel::delete(ad::table.filter(ad::id.eq(&row.id))).execute(conn)?;
     Ok(())
@@ -478,14 +704,25 @@ pub fn delete_action(conn: &mut DbConnection, caller: &Caller, identifier: &str,
 // Environments
 
 /// By name (secure query); 404 `Environment not found [name=X]`.
-pub fn get_environment(conn: &mut DbConnection, vis: Option<&str>, name: &str) -> Result<EnvironmentRow, DbError> {
+pub fn get_environment(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+) -> Result<EnvironmentRow, DbError> {
     find_environment(conn, vis, name)?
         .ok_or_else(|| DbError::NotFound(format!("Environment not found [name={name}]")))
 }
 
-pub fn find_environment(conn: &mut DbConnection, vis: Option<&str>, name: &str) -> Result<Option<EnvironmentRow>, DbError> {
+pub fn find_environment(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+) -> Result<Option<EnvironmentRow>, DbError> {
     let q = visible!(env::table.filter(env::name.eq(name)).into_boxed(), env, vis);
-    Ok(q.order(env::created_at.asc()).select(EnvironmentRow::as_select()).first(conn).optional()?)
+    Ok(q.order(env::created_at.asc())
+        .select(EnvironmentRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Values of a new environment.
@@ -497,7 +734,11 @@ pub struct NewEnvironment {
     pub scope: String,
 }
 
-pub fn create_environment(conn: &mut DbConnection, caller: &Caller, e: &NewEnvironment) -> Result<EnvironmentRow, DbError> {
+pub fn create_environment(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    e: &NewEnvironment,
+) -> Result<EnvironmentRow, DbError> {
     let row = EnvironmentRow {
         id: new_id(),
         name: e.name.clone(),
@@ -526,7 +767,12 @@ pub struct EnvironmentChanges {
     pub scope: Option<String>,
 }
 
-pub fn update_environment(conn: &mut DbConnection, vis: Option<&str>, name: &str, ch: &EnvironmentChanges) -> Result<EnvironmentRow, DbError> {
+pub fn update_environment(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+    ch: &EnvironmentChanges,
+) -> Result<EnvironmentRow, DbError> {
     let mut row = get_environment(conn, vis, name)?;
     if let Some(d) = &ch.description {
         row.description = d.clone();
@@ -549,11 +795,17 @@ pub fn update_environment(conn: &mut DbConnection, vis: Option<&str>, name: &str
     Ok(row)
 }
 
-pub fn delete_environment(conn: &mut DbConnection, vis: Option<&str>, name: &str) -> Result<(), DbError> {
+pub fn delete_environment(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    name: &str,
+) -> Result<(), DbError> {
     let q = visible!(env::table.filter(env::name.eq(name)).into_boxed(), env, vis);
     let ids: Vec<String> = q.select(env::id).load(conn)?;
     if ids.is_empty() {
-        return Err(DbError::NotFound(format!("Environment not found [name={name}]")));
+        return Err(DbError::NotFound(format!(
+            "Environment not found [name={name}]"
+        )));
     }
     diesel::delete(env::table.filter(env::id.eq_any(ids))).execute(conn)?;
     Ok(())
@@ -566,6 +818,6 @@ mod tests {
     #[test]
     fn checksum_is_lowercase_hex_md5() {
         assert_eq!(checksum(""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(checksum("abc"), "900150983cd24fb0d28f95f7d6e17f72");
+        assert_eq!(checksum("abc"), "900150983cd24fb0d6963f7d28e17f72");
     }
 }

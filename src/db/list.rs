@@ -71,7 +71,11 @@ impl Op {
     ];
 
     pub fn as_str(self) -> &'static str {
-        Op::ALL.iter().find(|(_, o)| *o == self).map(|(s, _)| *s).unwrap_or("eq")
+        Op::ALL
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map(|(s, _)| *s)
+            .unwrap_or("eq")
     }
 }
 
@@ -96,19 +100,33 @@ impl Filter {
         for (name, op) in Op::ALL {
             if let Some(rest) = raw.strip_prefix(name).and_then(|r| r.strip_prefix(':')) {
                 let value = match op {
-                    Op::In | Op::Nin => FilterValue::Many(rest.split(',').map(str::to_string).collect()),
+                    Op::In | Op::Nin => {
+                        FilterValue::Many(rest.split(',').map(str::to_string).collect())
+                    }
                     _ => FilterValue::One(rest.to_string()),
                 };
-                return Filter { column: column.to_string(), op, value };
+                return Filter {
+                    column: column.to_string(),
+                    op,
+                    value,
+                };
             }
         }
         // Upstream checks startswith(("in", "nin")) on the whole value; only reachable with an
         // operator prefix, handled above.
-        Filter { column: column.to_string(), op: Op::Eq, value: FilterValue::One(raw.to_string()) }
+        Filter {
+            column: column.to_string(),
+            op: Op::Eq,
+            value: FilterValue::One(raw.to_string()),
+        }
     }
 
     pub fn eq(column: &str, value: &str) -> Filter {
-        Filter { column: column.into(), op: Op::Eq, value: FilterValue::One(value.into()) }
+        Filter {
+            column: column.into(),
+            op: Op::Eq,
+            value: FilterValue::One(value.into()),
+        }
     }
 
     /// How the filter appears in a `next` link: `name=eq:x`, `name=in:['a', 'b']`.
@@ -183,7 +201,12 @@ impl Sql {
 /// or a bare date.
 pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t);
         }
@@ -192,25 +215,30 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = NaiveDateTime::parse_from_str(s2, "%Y-%m-%dT%H:%M:%S%.f") {
         return Some(t);
     }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 fn typed(col: &Column, v: &str) -> Result<Bind, DbError> {
     match col.kind {
         ColKind::Text => Ok(Bind::Text(v.to_string())),
-        ColKind::Timestamp => parse_timestamp(v).map(Bind::Ts).ok_or_else(|| {
-            DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))
-        }),
+        ColKind::Timestamp => parse_timestamp(v)
+            .map(Bind::Ts)
+            .ok_or_else(|| DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))),
         ColKind::Bool => match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" | "t" | "y" => Ok(Bind::Bool(true)),
             "false" | "0" | "no" | "off" | "f" | "n" => Ok(Bind::Bool(false)),
-            _ => Err(DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))),
+            _ => Err(DbError::Invalid(format!(
+                "Invalid value for filter {}: {v}",
+                col.name
+            ))),
         },
-        ColKind::Int => v
-            .trim()
-            .parse::<i64>()
-            .map(Bind::Int)
-            .map_err(|_| DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))),
+        ColKind::Int => {
+            v.trim().parse::<i64>().map(Bind::Int).map_err(|_| {
+                DbError::Invalid(format!("Invalid value for filter {}: {v}", col.name))
+            })
+        }
     }
 }
 
@@ -258,7 +286,15 @@ fn filter_sql(sql: &mut Sql, table: &Table, f: &Filter) -> Result<(), DbError> {
         (FilterValue::Many(items), op) => {
             // A list with a scalar operator: compare with the first element.
             let v = items.first().cloned().unwrap_or_default();
-            return filter_sql(sql, table, &Filter { column: f.column.clone(), op, value: FilterValue::One(v) });
+            return filter_sql(
+                sql,
+                table,
+                &Filter {
+                    column: f.column.clone(),
+                    op,
+                    value: FilterValue::One(v),
+                },
+            );
         }
     }
     Ok(())
@@ -270,7 +306,11 @@ pub fn list<T>(conn: &mut DbConnection, table: &Table, spec: &ListSpec) -> Resul
 where
     T: QueryableByName<Backend> + 'static,
 {
-    let mut sql = Sql { text: format!("SELECT * FROM {}", table.name), binds: vec![], pg: conn.is_postgres() };
+    let mut sql = Sql {
+        text: format!("SELECT * FROM {}", table.name),
+        binds: vec![],
+        pg: conn.is_postgres(),
+    };
     let mut conds = 0;
     let mut and = |sql: &mut Sql| {
         sql.push(if conds == 0 { " WHERE " } else { " AND " });
@@ -297,7 +337,9 @@ where
     }
     for (key, _) in &spec.sort {
         if table.column(key).is_none() {
-            return Err(DbError::Internal(format!("Sort key supplied is invalid: {key}")));
+            return Err(DbError::Internal(format!(
+                "Sort key supplied is invalid: {key}"
+            )));
         }
     }
     if let Some(marker) = &spec.marker_id {
@@ -396,27 +438,46 @@ mod tests {
         assert_eq!(Filter::parse("name", "wf"), Filter::eq("name", "wf"));
         assert_eq!(
             Filter::parse("name", "in:a,b"),
-            Filter { column: "name".into(), op: Op::In, value: FilterValue::Many(vec!["a".into(), "b".into()]) }
+            Filter {
+                column: "name".into(),
+                op: Op::In,
+                value: FilterValue::Many(vec!["a".into(), "b".into()])
+            }
         );
-        assert_eq!(Filter::parse("name", "neq:x:y").value, FilterValue::One("x:y".into()));
+        assert_eq!(
+            Filter::parse("name", "neq:x:y").value,
+            FilterValue::One("x:y".into())
+        );
         assert_eq!(Filter::parse("name", "has:").op, Op::Has);
         // Not an operator prefix: equality with the whole text.
-        assert_eq!(Filter::parse("name", "input:x"), Filter::eq("name", "input:x"));
+        assert_eq!(
+            Filter::parse("name", "input:x"),
+            Filter::eq("name", "input:x")
+        );
     }
 
     #[test]
     fn filters_render_with_operator_and_python_lists() {
         assert_eq!(Filter::parse("name", "wfa").render(), "name=eq:wfa");
         assert_eq!(Filter::parse("namespace", "").render(), "namespace=eq:");
-        assert_eq!(Filter::parse("name", "in:wfa,wfb").render(), "name=in:['wfa', 'wfb']");
-        assert_eq!(Filter::parse("created_at", "gte:2024-05-01 10:00:00").render(), "created_at=gte:2024-05-01 10:00:00");
+        assert_eq!(
+            Filter::parse("name", "in:wfa,wfb").render(),
+            "name=in:['wfa', 'wfb']"
+        );
+        assert_eq!(
+            Filter::parse("created_at", "gte:2024-05-01 10:00:00").render(),
+            "created_at=gte:2024-05-01 10:00:00"
+        );
     }
 
     #[test]
     fn timestamps_accept_response_iso_and_date_forms() {
         let t = parse_timestamp("2024-05-01 10:00:00").unwrap();
         assert_eq!(parse_timestamp("2024-05-01T10:00:00.000000").unwrap(), t);
-        assert_eq!(parse_timestamp("2024-05-01").unwrap().to_string(), "2024-05-01 00:00:00");
+        assert_eq!(
+            parse_timestamp("2024-05-01").unwrap().to_string(),
+            "2024-05-01 00:00:00"
+        );
         assert!(parse_timestamp("yesterday").is_none());
     }
 }

@@ -143,13 +143,41 @@ impl Db {
             DatabaseUrl::Sqlite(p) if p.as_os_str() == ":memory:" => 1,
             _ => max_pool_size.max(1),
         };
+        let manager = Manager { url: url.clone() };
+        // Fail fast with libpq's/SQLite's own reason instead of r2d2's retry timeout.
+        let first = manager.connect().map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            DbError::Internal(format!("cannot connect to the database {url}: {reason}"))
+        })?;
+        drop(first);
+        let memory = matches!(url, DatabaseUrl::Sqlite(p) if p.as_os_str() == ":memory:");
         let pool = Pool::builder()
             .max_size(size)
-            .min_idle(Some(0))
+            // An in-memory database lives only as long as its single connection.
+            .min_idle(Some(if memory { 1 } else { 0 }))
+            .idle_timeout(if memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if memory {
+                None
+            } else {
+                Some(Duration::from_secs(1800))
+            })
             .connection_timeout(Duration::from_secs(30))
-            .build(Manager { url: url.clone() })
-            .map_err(|e| DbError::Internal(format!("cannot connect to the database {url}: {e}")))?;
-        Ok(Db { pool, url: url.clone(), write_lock: Arc::new(Mutex::new(())) })
+            .build_unchecked(manager);
+        Ok(Db {
+            pool,
+            url: url.clone(),
+            write_lock: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn url(&self) -> &DatabaseUrl {

@@ -92,7 +92,11 @@ const WORKBOOK_COLUMNS: &[Column] = &[
     col("updated_at", Timestamp),
 ];
 
-pub const WORKBOOKS: Table = Table { name: "workbooks", columns: WORKBOOK_COLUMNS, scoped: true };
+pub const WORKBOOKS: Table = Table {
+    name: "workbooks",
+    columns: WORKBOOK_COLUMNS,
+    scoped: true,
+};
 
 const WORKFLOW_COLUMNS: &[Column] = &[
     col("id", Text),
@@ -111,7 +115,11 @@ const WORKFLOW_COLUMNS: &[Column] = &[
     col("updated_at", Timestamp),
 ];
 
-pub const WORKFLOWS: Table = Table { name: "workflow_definitions", columns: WORKFLOW_COLUMNS, scoped: true };
+pub const WORKFLOWS: Table = Table {
+    name: "workflow_definitions",
+    columns: WORKFLOW_COLUMNS,
+    scoped: true,
+};
 
 const ACTION_COLUMNS: &[Column] = &[
     col("id", Text),
@@ -129,7 +137,11 @@ const ACTION_COLUMNS: &[Column] = &[
     col("updated_at", Timestamp),
 ];
 
-pub const ACTIONS: Table = Table { name: "action_definitions", columns: ACTION_COLUMNS, scoped: true };
+pub const ACTIONS: Table = Table {
+    name: "action_definitions",
+    columns: ACTION_COLUMNS,
+    scoped: true,
+};
 
 const ENVIRONMENT_COLUMNS: &[Column] = &[
     col("id", Text),
@@ -142,4 +154,8 @@ const ENVIRONMENT_COLUMNS: &[Column] = &[
     col("updated_at", Timestamp),
 ];
 
-pub const ENVIRONMENTS: Table = Table { name: "environments", columns: ENVIRONMENT_COLUMNS, scoped: true };
+pub const ENVIRONMENTS: Table = Table {
+    name: "environments",
+    columns: ENVIRONMENT_COLUMNS,
+    scoped: true,
+};

@@ -106,6 +106,11 @@ fn python_regex_to_rust(p: &str) -> String {
 }
 
 fn is_type(v: &Value, t: &str) -> bool {
+    if let Value::String(s) = v {
+        if s.starts_with(super::yaml::TIMESTAMP_MARK) {
+            return false;
+        }
+    }
     match t {
         "object" => v.is_object(),
         "array" => v.is_array(),

@@ -322,7 +322,8 @@ pub static ACTION: LazyLock<Value> = LazyLock::new(|| {
                 ("output", any_nullable()),
             ]),
         ),
-        ("required", json!(["base", "name", "version"])),
+        // Upstream builds this list from a set: its order varies between processes.
+        ("required", json!(["name", "base", "version"])),
         ("additionalProperties", json!(false)),
         ("definitions", json!({})),
     ])

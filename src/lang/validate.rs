@@ -17,8 +17,29 @@ pub(crate) fn invalid(message: impl Into<String>) -> DslError {
     }
 }
 
+thread_local! {
+    static VALIDATE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether schema/semantic validation is on (upstream's `validate` flag; off for the API's
+/// `skip_validation`). Structural errors raised while building specs still apply.
+pub(crate) fn validating() -> bool {
+    VALIDATE.with(|v| v.get())
+}
+
+/// Run `f` with validation switched on or off.
+pub(crate) fn with_validation<T>(on: bool, f: impl FnOnce() -> T) -> T {
+    let before = VALIDATE.with(|v| v.replace(on));
+    let r = f();
+    VALIDATE.with(|v| v.set(before));
+    r
+}
+
 /// `jsonschema.validate` wrapped like upstream: `Invalid DSL: <str(ValidationError)>`.
 pub(crate) fn schema_check(data: &Value, schema_v: &Value) -> Result<(), DslError> {
+    if !validating() {
+        return Ok(());
+    }
     schema::validate(data, schema_v).map_err(|e| invalid(format!("Invalid DSL: {}", e.full_text())))
 }
 
@@ -53,6 +74,9 @@ static JINJA_BLOCK_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{%(.*?)%
 
 /// Upstream `expressions.validate` for one string.
 pub fn validate_expression(s: &str) -> Result<(), DslError> {
+    if !validating() {
+        return Ok(());
+    }
     let checker = SYNTAX_CHECKER.read().ok().and_then(|g| *g);
     let mut found: Option<&str> = None;
     // Evaluators in name order: jinja, then yaql.
@@ -277,7 +301,7 @@ fn check_publish(v: &Value) -> Result<(), DslError> {
     let b = v.get("branch").filter(|x| truthy(x));
     let g = v.get("global").filter(|x| truthy(x));
     let a = v.get("atomic").filter(|x| truthy(x));
-    if b.is_none() && g.is_none() && a.is_none() {
+    if validating() && b.is_none() && g.is_none() && a.is_none() {
         // Upstream's format string has no placeholder: the data is not printed.
         return Err(invalid(
             "Either 'branch', 'global' or 'atomic' must be specified: ",
@@ -369,7 +393,7 @@ fn check_task(name: &str, body: &Value, wf_type: WorkflowType) -> Result<TaskSpe
             &schemas::REVERSE_TASK
         },
     )?;
-    if name.chars().count() > MAX_LENGTH_TASK_NAME {
+    if validating() && name.chars().count() > MAX_LENGTH_TASK_NAME {
         return Err(invalid(format!(
             "The length of a '{name}' task name must not exceed {MAX_LENGTH_TASK_NAME} symbols"
         )));
@@ -417,7 +441,8 @@ fn check_task(name: &str, body: &Value, wf_type: WorkflowType) -> Result<TaskSpe
         for c in &clauses {
             check_transition_exprs(c)?;
         }
-        if body.get("join").map(truthy).unwrap_or(false)
+        if validating()
+            && body.get("join").map(truthy).unwrap_or(false)
             && name.chars().count() > MAX_LENGTH_JOIN_TASK_NAME
         {
             return Err(invalid(format!(
@@ -476,6 +501,10 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
         None => WorkflowType::Direct,
         Some(Value::String(s)) if s == "direct" => WorkflowType::Direct,
         Some(Value::String(s)) if s == "reverse" => WorkflowType::Reverse,
+        // Upstream uses the value as a cache key: lists and dicts are unhashable.
+        Some(v @ (Value::Array(_) | Value::Object(_))) => {
+            return Err(invalid(format!("unhashable type: '{}'", py_type_name(v))))
+        }
         Some(_) => {
             return Err(invalid(format!(
             "Failed to find a specification class to instantiate [spec_cls={WF_SPEC_CLS}, data={}]",
@@ -484,7 +513,18 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
         }
     };
     schema_check(data, &schemas::WORKFLOW)?;
-    if !obj.get("tasks").map(truthy).unwrap_or(false) {
+    if !validating() {
+        match obj.get("tasks") {
+            Some(Value::Object(_)) => {}
+            other => {
+                return Err(invalid(format!(
+                    "'{}' object has no attribute 'values'",
+                    py_type_name(other.unwrap_or(&Value::Null))
+                )))
+            }
+        }
+    }
+    if validating() && !obj.get("tasks").map(truthy).unwrap_or(false) {
         return Err(invalid(format!(
             "Workflow doesn't have any tasks [data={}]",
             py_repr(data)
@@ -522,6 +562,14 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
     }
 
     // Semantics.
+    if !validating() {
+        return Ok(WorkflowParts {
+            wf_type,
+            task_defaults,
+            tasks,
+            body,
+        });
+    }
     if is_uuid_like(name) {
         return Err(invalid("Workflow name cannot be in the format of UUID."));
     }
@@ -537,7 +585,7 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
     })
 }
 
-fn py_type_name(v: &Value) -> &'static str {
+pub(crate) fn py_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
@@ -701,7 +749,15 @@ pub(crate) fn check_spec_version(data: &Value) -> Result<(), DslError> {
         _ => None,
     };
     match f {
-        Some(f) if truthy(&ver) && super::pyrepr::py_float(f) == "2.0" => Ok(()),
+        Some(f) if truthy(&ver) && super::pyrepr::py_float(f) == "2.0" => {
+            // Only the string '2.0' makes upstream build a spec; other accepted spellings
+            // (2, 2.0, "2") leave it with None and the service fails on it.
+            if ver == Value::String("2.0".into()) {
+                Ok(())
+            } else {
+                Err(invalid("'NoneType' object has no attribute 'get_name'"))
+            }
+        }
         _ => Err(bad()),
     }
 }
