@@ -373,3 +373,32 @@ def test_unknown_filter_operator_is_part_of_the_value(api):
     r = api.get("workflows?name=bogus:x")
     assert_status(r, 200)
     assert r.json() == {"workflows": []}
+
+
+def test_sort_keys_and_dirs_are_normalised_in_the_next_link(api, wfs, uniq):
+    wfs(wf_text(uniq + "a", uniq + "b"))
+    base = "workflows?name=has:%s&limit=1&fields=name&" % uniq
+
+    def page(q):
+        r = api.get(base + q)
+        assert_status(r, 200)
+        body = r.json()
+        return [w["name"] for w in body["workflows"]], parse_next(body["next"])[1]
+
+    names, p = page("sort_keys=name,created_at&sort_dirs=desc")
+    assert names == [uniq + "b"]
+    # missing directions are padded with asc, id/asc is appended
+    assert (p["sort_keys"], p["sort_dirs"]) == ("name,created_at,id", "desc,asc,asc")
+    # keys are lower-cased, trimmed and de-duplicated; directions lower-cased
+    names, p = page("sort_keys=NAME,%20name")
+    assert names == [uniq + "a"]
+    assert (p["sort_keys"], p["sort_dirs"]) == ("name,id", "asc,asc")
+    names, p = page("sort_keys=name,id&sort_dirs=DESC")
+    assert names == [uniq + "b"]
+    assert (p["sort_keys"], p["sort_dirs"]) == ("name,id", "desc,asc")
+
+
+def test_limit_above_the_maximum_is_accepted(api, wfs, uniq):
+    wfs(wf_text(uniq + "a", uniq + "b"))
+    body = api.get("workflows?name=has:%s&limit=5000&fields=name" % uniq).json()
+    assert len(body["workflows"]) == 2 and "next" not in body
