@@ -402,3 +402,15 @@ def test_limit_above_the_maximum_is_accepted(api, wfs, uniq):
     wfs(wf_text(uniq + "a", uniq + "b"))
     body = api.get("workflows?name=has:%s&limit=5000&fields=name" % uniq).json()
     assert len(body["workflows"]) == 2 and "next" not in body
+
+
+def test_update_by_name_identifier_may_rename_the_workflow(api, cleanup, uniq):
+    r = api.post_text("workflows", wf_text(uniq + "old"))
+    assert_status(r, 201)
+    wf_id = r.json()["workflows"][0]["id"]
+    cleanup(lambda: api.delete("workflows/%s" % wf_id))
+    r = api.put_text("workflows/%sold" % uniq, wf_text(uniq + "new"))
+    assert_status(r, 200)
+    assert (r.json()["id"], r.json()["name"]) == (wf_id, uniq + "new")
+    assert_status(api.get("workflows/%sold" % uniq), 404)
+    assert api.get("workflows/%snew" % uniq).json()["id"] == wf_id
