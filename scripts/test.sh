@@ -52,7 +52,7 @@ fi
 
 if [ -z "${SKIP_CARGO_TEST:-}" ]; then
     stage "cargo test --workspace (MISTRAL_RS_TEST_PG=$MISTRAL_RS_TEST_PG)"
-    cargo test --workspace || FAILED+=("cargo test")
+    cargo test --workspace --no-fail-fast || FAILED+=("cargo test")
 fi
 
 # ---------------------------------------------------------------------------------------------

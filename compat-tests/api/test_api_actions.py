@@ -255,3 +255,14 @@ def test_adhoc_action_ids_are_not_identifiers(api, server, adhoc, uniq):
     a1 = adhoc().json()["actions"][0]
     r = api.get("actions/%s" % a1["id"])
     assert_client_error(r, server, 404, ours=(404,))
+
+
+def test_update_with_identifier_falls_back_to_the_default_namespace(api, adhoc, uniq):
+    text = "version: '2.0'\n%sfb:\n  base: std.noop\n" % uniq
+    (created,) = adhoc(text=text).json()["actions"]
+    r = api.put_text("actions/%sfb?namespace=%sother" % (uniq, uniq),
+                     "version: '2.0'\n%sfb:\n  base: std.echo output=3\n" % uniq)
+    assert_status(r, 200)
+    (a,) = r.json()["actions"]
+    assert a["id"] == created["id"] and "output=3" in a["definition"]
+    api.delete("actions/%sfb?namespace=%sother" % (uniq, uniq))

@@ -90,3 +90,28 @@ def test_trailing_slash_is_accepted(api):
     assert_status(api.get("workflows/"), 200)
     assert_status(api.get("actions/std.echo/"), 200)
     assert_status(api.get("environments/"), 200)
+
+
+def test_error_pages_follow_the_accept_header(server, api):
+    # JSON clients (tempest sends Accept: application/json) get a small JSON document
+    r = api.get(server.url + "/v2/nonexistent", headers={"Accept": "application/json"})
+    assert_status(r, 404)
+    assert ct(r) == "application/json"
+    assert r.json() == {"code": 404, "title": "Not Found", "description": None}
+    r = api.request("PATCH", "workflows", headers={"Accept": "application/json"})
+    assert_status(r, 405)
+    assert r.headers["Allow"] == "DELETE, GET, POST, PUT"
+    assert {k: r.json()[k] for k in ("code", "title")} == {"code": 405,
+                                                           "title": "Method Not Allowed"}
+    # no Accept header: plain text
+    r = api.get(server.url + "/v2/nonexistent", headers={"Accept": None})
+    assert_status(r, 404)
+    assert ct(r) == "text/plain;charset=utf-8"
+    assert r.text.startswith("404 Not Found\n\nThe resource could not be found.")
+    r = api.request("POST", "environments", data="<a/>",
+                    headers={"Accept": None, "Content-Type": "application/xml"})
+    assert_status(r, 415)
+    assert ct(r) == "text/plain;charset=utf-8"
+    assert r.text.startswith("415 Unsupported Media Type\n\nThe request media type "
+                             "application/xml is not supported by this server.")
+    assert r.text.rstrip().endswith("XML request bodies are not supported.")

@@ -201,3 +201,39 @@ def test_workbook_marker_is_never_found(api, server):
     # what the marker lookup should give
     r = api.get("workbooks?marker=11111111-2222-3333-4444-555555555555")
     assert_client_error(r, server, 500, ours=(404,))
+
+
+def test_workbook_name_with_spaces_is_400(api):
+    r = api.post_text("workbooks", "version: '2.0'\nname: wb x\nworkflows:\n  wf:\n    tasks:\n"
+                      "      t1:\n        action: std.noop\n")
+    assert_error(r, 400, "Name 'wb x' must not contain spaces", family="text")
+
+
+def test_public_workbook_and_update_semantics(api, cleanup, uniq):
+    name = uniq + "pwb"
+    two = ("version: '2.0'\nname: %s\nworkflows:\n  wf1:\n    tasks:\n      t1:\n        action: "
+           "std.noop\n  wf2:\n    tasks:\n      t1:\n        action: std.noop\nactions:\n  a1:\n"
+           "    base: std.noop\n  a2:\n    base: std.noop\n" % name)
+    r = api.request("POST", "workbooks?scope=public", data=two.encode(),
+                    headers={"Content-Type": "text/plain", "X-Roles": "admin"})
+    assert_status(r, 201)
+    for path in ("workflows/%s.wf1", "workflows/%s.wf2", "actions/%s.a1", "actions/%s.a2",
+                 "workbooks/%s"):
+        cleanup(lambda path=path: api.delete(path % name))
+    assert r.json()["scope"] == "public"
+    # the sections inherit the workbook's scope
+    assert api.get("workflows/%s.wf1?fields=scope" % name).json()["scope"] == "public"
+    assert api.get("actions/%s.a1" % name).json()["scope"] == "public"
+    # a plain PUT makes it private again; sections removed from the text are left alone
+    one = ("version: '2.0'\nname: %s\nworkflows:\n  wf1:\n    tasks:\n      t1:\n        action: "
+           "std.echo output=1\nactions:\n  a1:\n    base: std.noop\n" % name)
+    r = api.put_text("workbooks", one)
+    assert_status(r, 200)
+    assert r.json()["scope"] == "private"
+    wf1 = api.get("workflows/%s.wf1?fields=scope,definition" % name).json()
+    assert wf1["scope"] == "private"
+    assert wf1["definition"] == "wf1:\n  tasks:\n    t1:\n      action: std.echo output=1\n"
+    assert_status(api.get("workflows/%s.wf2" % name), 200)
+    a2 = api.get("actions/%s.a2" % name)
+    assert_status(a2, 200)
+    assert a2.json()["scope"] == "public"

@@ -345,3 +345,72 @@ def test_validate_endpoint(api, uniq):
     assert unparsable.json()["error"].startswith("Definition could not be parsed: ")
     # validation stores nothing
     assert_status(api.get("workflows/%sv" % uniq), 404)
+
+
+def test_non_ascii_definition_round_trips_and_is_escaped_on_the_wire(api, cleanup, uniq):
+    text = ("version: '2.0'\n%suni:\n  description: caf\u00e9 \u65e5\u672c\n  tasks:\n    t1:\n"
+            "      action: std.noop\n" % uniq)
+    r = api.post_text("workflows", text)
+    assert_status(r, 201)
+    cleanup(lambda: api.delete("workflows/%suni" % uniq))
+    # Python's json.dumps escapes non-ASCII characters
+    assert b"caf\\u00e9 \\u65e5\\u672c" in r.content
+    wf = r.json()["workflows"][0]
+    assert wf["definition"] == text
+    assert wf["checksum"] == hashlib.md5(text.encode("utf-8")).hexdigest()
+    g = api.get("workflows/%suni" % uniq)
+    assert b"caf\\u00e9" in g.content and g.json()["definition"] == text
+
+
+def test_definition_upload_ignores_content_type(api, cleanup, uniq):
+    for headers in ({"Content-Type": "application/json"}, {}):
+        r = api.request("POST", "workflows", data=wf_text(uniq + "ct").encode(), headers=headers)
+        assert_status(r, 201)
+        assert_status(api.delete("workflows/%sct" % uniq), 204)
+
+
+def test_unknown_filter_operator_is_part_of_the_value(api):
+    r = api.get("workflows?name=bogus:x")
+    assert_status(r, 200)
+    assert r.json() == {"workflows": []}
+
+
+def test_sort_keys_and_dirs_are_normalised_in_the_next_link(api, wfs, uniq):
+    wfs(wf_text(uniq + "a", uniq + "b"))
+    base = "workflows?name=has:%s&limit=1&fields=name&" % uniq
+
+    def page(q):
+        r = api.get(base + q)
+        assert_status(r, 200)
+        body = r.json()
+        return [w["name"] for w in body["workflows"]], parse_next(body["next"])[1]
+
+    names, p = page("sort_keys=name,created_at&sort_dirs=desc")
+    assert names == [uniq + "b"]
+    # missing directions are padded with asc, id/asc is appended
+    assert (p["sort_keys"], p["sort_dirs"]) == ("name,created_at,id", "desc,asc,asc")
+    # keys are lower-cased, trimmed and de-duplicated; directions lower-cased
+    names, p = page("sort_keys=NAME,%20name")
+    assert names == [uniq + "a"]
+    assert (p["sort_keys"], p["sort_dirs"]) == ("name,id", "asc,asc")
+    names, p = page("sort_keys=name,id&sort_dirs=DESC")
+    assert names == [uniq + "b"]
+    assert (p["sort_keys"], p["sort_dirs"]) == ("name,id", "desc,asc")
+
+
+def test_limit_above_the_maximum_is_accepted(api, wfs, uniq):
+    wfs(wf_text(uniq + "a", uniq + "b"))
+    body = api.get("workflows?name=has:%s&limit=5000&fields=name" % uniq).json()
+    assert len(body["workflows"]) == 2 and "next" not in body
+
+
+def test_update_by_name_identifier_may_rename_the_workflow(api, cleanup, uniq):
+    r = api.post_text("workflows", wf_text(uniq + "old"))
+    assert_status(r, 201)
+    wf_id = r.json()["workflows"][0]["id"]
+    cleanup(lambda: api.delete("workflows/%s" % wf_id))
+    r = api.put_text("workflows/%sold" % uniq, wf_text(uniq + "new"))
+    assert_status(r, 200)
+    assert (r.json()["id"], r.json()["name"]) == (wf_id, uniq + "new")
+    assert_status(api.get("workflows/%sold" % uniq), 404)
+    assert api.get("workflows/%snew" % uniq).json()["id"] == wf_id

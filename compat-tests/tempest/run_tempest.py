@@ -23,6 +23,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -183,6 +184,8 @@ def main():
     p.add_argument("--concurrency", type=int, default=1,
                    help="tempest workers (default 1: several tests assert on global lists)")
     p.add_argument("--wait", type=float, default=60, help="seconds to wait for :8989")
+    p.add_argument("--timeout", type=float, default=2400,
+                   help="seconds after which the whole tempest run is stopped (default 2400)")
     p.add_argument("--verbose", "-v", action="store_true", help="print details of every failure")
     args = p.parse_args()
 
@@ -229,7 +232,19 @@ def main():
           flush=True)
     started = time.monotonic()
     with open(subunit_path, "wb") as out, open(os.path.join(work, "run.stderr"), "wb") as err:
-        rc = subprocess.call(cmd, cwd=work, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=err,
+                                start_new_session=True)
+        try:
+            rc = proc.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            print("tempest did not finish in %.0f s; stopping it" % args.timeout, flush=True)
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            rc = -1
     elapsed = time.monotonic() - started
     keystone.stop()
 
@@ -281,6 +296,8 @@ def main():
         print("no test ran; tempest stderr:", file=sys.stderr)
         with open(os.path.join(work, "run.stderr"), "rb") as f:
             sys.stderr.write(f.read().decode("utf-8", "replace")[-5000:])
+        return 1
+    if rc == -1:
         return 1
     if own_work and not unexpected:
         shutil.rmtree(work, ignore_errors=True)
