@@ -6,3 +6,4 @@ pub mod config;
 pub mod db;
 pub mod expr;
 pub mod lang;
+pub mod server;
