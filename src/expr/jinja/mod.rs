@@ -39,8 +39,10 @@ pub struct Limits {
     pub fuel: u64,
     /// nesting depth of macros/includes/recursion.
     pub recursion: usize,
-    /// largest string/list an operator may build (bytes or items).
-    pub max_size: usize,
+    /// most list items a result (and the conversions/filters producing it) may hold.
+    pub max_items: usize,
+    /// most string bytes a result may hold.
+    pub max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -48,7 +50,8 @@ impl Default for Limits {
         Limits {
             fuel: 5_000_000,
             recursion: 100,
-            max_size: 50_000_000,
+            max_items: 5_000_000,
+            max_bytes: 200_000_000,
         }
     }
 }
@@ -311,7 +314,7 @@ impl Jinja {
         view: bool,
     ) -> Result<serde_json::Value, JinjaError> {
         values::clear_miss();
-        values::reset_budget(self.limits.max_size);
+        values::reset_budget(self.limits.max_items, self.limits.max_bytes);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let compiled = self
@@ -335,7 +338,7 @@ impl Jinja {
         view: bool,
     ) -> Result<String, JinjaError> {
         values::clear_miss();
-        values::reset_budget(self.limits.max_size);
+        values::reset_budget(self.limits.max_items, self.limits.max_bytes);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let tmpl = self
@@ -509,12 +512,12 @@ mod tests {
 
     #[test]
     fn huge_results_hit_the_size_budget() {
-        let j = Jinja::new(Limits { max_size: 100_000, ..Limits::default() });
-        let e = j.eval_expression("[0] * 2000000000 | list", &json!({}), &NoData, false).unwrap_err();
+        let j = Jinja::new(Limits { max_items: 100_000, ..Limits::default() });
+        let e = j.eval_expression("([0] * 2000000000) | list", &json!({}), &NoData, false).unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
         let e = j.eval_expression("[0] * 2000000000", &json!({}), &NoData, false).unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
-        assert!(j.eval_expression("[0] * 10 | list", &json!({}), &NoData, false).is_ok());
+        assert!(j.eval_expression("([0] * 10) | list", &json!({}), &NoData, false).is_ok());
     }
 
     #[test]

@@ -16,14 +16,14 @@ thread_local! {
 }
 
 thread_local! {
-    /// Remaining size budget (items + string bytes) of the current evaluation.
-    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    /// Remaining size budget of the current evaluation: (items, string bytes).
+    static BUDGET: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((usize::MAX, usize::MAX)) };
     static BUDGET_HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Starts a new size budget for one evaluation.
-pub fn reset_budget(limit: usize) {
-    BUDGET.with(|b| b.set(limit));
+pub fn reset_budget(items: usize, bytes: usize) {
+    BUDGET.with(|b| b.set((items, bytes)));
     BUDGET_HIT.with(|h| h.set(false));
 }
 
@@ -34,14 +34,14 @@ pub fn budget_exhausted() -> bool {
 
 /// Spends `n` units of the size budget; fails once it is exhausted, so huge results
 /// (`[0] * 2000000000 | list`) end with an error instead of exhausting memory.
-pub fn charge(n: usize) -> Result<(), Error> {
+pub fn charge(items: usize, bytes: usize) -> Result<(), Error> {
     BUDGET.with(|b| {
-        let left = b.get();
-        if n > left {
+        let (left_items, left_bytes) = b.get();
+        if items > left_items || bytes > left_bytes {
             BUDGET_HIT.with(|h| h.set(true));
             Err(Error::new(ErrorKind::InvalidOperation, "result too large"))
         } else {
-            b.set(left - n);
+            b.set((left_items - items, left_bytes - bytes));
             Ok(())
         }
     })
@@ -344,7 +344,7 @@ fn number_repr(v: &Value) -> String {
 }
 
 fn write_repr(v: &Value, out: &mut String, depth: usize) -> Result<(), Error> {
-    charge(1 + v.as_str().map_or(0, str::len))?;
+    charge(1, v.as_str().map_or(0, str::len))?;
     if depth > 200 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -445,7 +445,7 @@ pub fn to_json(v: &Value) -> Result<serde_json::Value, Error> {
 }
 
 fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, Error> {
-    charge(1 + v.as_str().map_or(0, str::len))?;
+    charge(1, v.as_str().map_or(0, str::len))?;
     if depth > 500 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
