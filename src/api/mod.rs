@@ -4,8 +4,10 @@
 pub mod actions;
 pub mod builtin_actions;
 pub mod collection;
+pub mod cron_triggers;
 pub mod environments;
 pub mod error;
+pub mod event_triggers;
 pub mod jsonbody;
 pub mod params;
 pub mod pyjson;
@@ -97,6 +99,28 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/environments/{name}",
             get(environments::get_one).delete(environments::delete),
+        )
+        .route(
+            "/cron_triggers",
+            get(cron_triggers::list)
+                .post(cron_triggers::create)
+                .delete(missing_identifier),
+        )
+        .route(
+            "/cron_triggers/{identifier}",
+            get(cron_triggers::get_one).delete(cron_triggers::delete),
+        )
+        .route(
+            "/event_triggers",
+            get(event_triggers::list)
+                .post(event_triggers::create)
+                .delete(missing_id),
+        )
+        .route(
+            "/event_triggers/{id}",
+            get(event_triggers::get_one)
+                .put(event_triggers::update)
+                .delete(event_triggers::delete),
         );
 
     let router = Router::new()
@@ -140,6 +164,10 @@ async fn missing_name() -> ApiError {
 
 async fn missing_identifier() -> ApiError {
     ApiError::bad_request("Missing argument: \"identifier\"")
+}
+
+async fn missing_id() -> ApiError {
+    ApiError::bad_request("Missing argument: \"id\"")
 }
 
 async fn rewrite_405(req: Request, next: Next) -> Response {

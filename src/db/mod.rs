@@ -15,6 +15,7 @@ pub mod definitions;
 pub mod list;
 pub mod models;
 pub mod schema;
+pub mod triggers;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
