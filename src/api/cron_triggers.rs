@@ -194,7 +194,12 @@ pub async fn create(
     if scope == "public" && !c.is_admin {
         return Err(ApiError::forbidden());
     }
-    let name = text_attr(&map, "name")?.unwrap_or_default();
+    // [quirk] upstream answers a missing name with a 500 (`'name'`); a 400 here.
+    let Some(name) = text_attr(&map, "name")? else {
+        return Err(ApiError::bad_request(
+            "Name of the cron trigger is not provided.",
+        ));
+    };
     // Python truthiness: an empty pattern/time counts as absent.
     let pattern = text_attr(&map, "pattern")?.filter(|p| !p.is_empty());
     let first = text_attr(&map, "first_execution_time")?.filter(|p| !p.is_empty());
@@ -223,11 +228,12 @@ pub async fn create(
         .db
         .write(move |conn| triggers::create_cron_trigger(conn, &c, &t))
         .await?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &Value::Object(to_json(&row)),
-        JSON,
-    ))
+    // Upstream's POST rendering leaves the unset `updated_at` out.
+    let mut m = to_json(&row);
+    if row.updated_at.is_none() {
+        m.remove("updated_at");
+    }
+    Ok(json_response(StatusCode::CREATED, &Value::Object(m), JSON))
 }
 
 pub async fn get_one(

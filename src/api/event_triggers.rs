@@ -77,19 +77,26 @@ pub fn to_json(row: &EventTriggerRow) -> Map<String, Value> {
     m
 }
 
-fn uuid_value(key: &str, v: &str) -> ApiResult<()> {
+/// A UUID-typed body attribute: upstream's fault is the bare conversion message.
+fn uuid_value(v: &str) -> ApiResult<()> {
     if is_uuid_like(v) {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(
-            "Invalid input for field/attribute {key}. Value: '{v}'. Expected a uuid but received {v}."
+            "Expected a uuid but received {v}."
         )))
     }
 }
 
 /// The UUID-typed path argument.
 fn path_id(id: &str) -> ApiResult<()> {
-    uuid_value("id", id)
+    if is_uuid_like(id) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute id. Value: '{id}'. unable to convert to uuid. Error: Expected a uuid but received {id}."
+        )))
+    }
 }
 
 struct Body_ {
@@ -110,7 +117,7 @@ fn parse_body(map: &Map<String, Value>) -> ApiResult<Body_> {
     let name = text_attr(map, "name")?;
     let workflow_id = text_attr(map, "workflow_id")?;
     if let Some(w) = &workflow_id {
-        uuid_value("workflow_id", w)?;
+        uuid_value(w)?;
     }
     Ok(Body_ {
         name,
