@@ -86,6 +86,21 @@ fn cron_trigger_create_get_list_delete_round_trip() {
         let (_, v) = sj(s.get("/v2/cron_triggers?fields=name&workflow_input=%7B%22a%22%3A%201%7D"));
         assert_eq!(v["cron_triggers"][0]["name"], "ct1");
 
+        assert_eq!(
+            fault(s.get("/v2/cron_triggers?remaining_executions=gt:1")),
+            (400, json!("Invalid input for field/attribute remaining_executions. Value: 'gt:1'. unable to convert to integer. Error: invalid literal for int() with base 10: 'gt:1'"))
+        );
+        let (st, _) = sj(s.get("/v2/cron_triggers?workflow_id=abc"));
+        assert_eq!(st, 400);
+        let ghost = "3f2f0b58-2f0c-4a65-9d1c-7b6f0c4d1e11";
+        assert_eq!(
+            fault(s.get(&format!("/v2/cron_triggers?marker={ghost}"))),
+            (
+                404,
+                json!(format!("Cron trigger not found [identifier={ghost}]"))
+            )
+        );
+
         assert_eq!(s.delete("/v2/cron_triggers/ct1").status(), 204);
         assert_eq!(s.delete(&format!("/v2/cron_triggers/{id}")).status(), 404);
         assert_eq!(s.delete("/v2/cron_triggers/ct2").status(), 204);

@@ -275,15 +275,27 @@ pub async fn list(
             req = req.with_filter(f);
         }
     }
+    q.uuid("workflow_id")?;
+    if let Some(v) = q.get("remaining_executions") {
+        // WSME `IntegerType`: no operator prefix, but no minimum either.
+        if super::params::parse_py_int(v).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "Invalid input for field/attribute remaining_executions. Value: '{v}'. unable to convert to integer. Error: invalid literal for int() with base 10: {}",
+                super::pyrepr::py_repr_str(v)
+            )));
+        }
+    }
+    q.uuid("project_id")?;
     let all_projects = q.flag("all_projects");
     if all_projects && !c.is_admin {
         return Err(ApiError::forbidden());
     }
     let vis = if all_projects { None } else { c.visibility() };
     if let Some(m) = req.marker.clone() {
+        // The marker is looked up like GET /cron_triggers/{identifier}.
         let v = vis.clone();
         st.db
-            .read(move |conn| triggers::get_cron_trigger_by_id(conn, v.as_deref(), &m))
+            .read(move |conn| triggers::get_cron_trigger(conn, v.as_deref(), &m))
             .await?;
     }
     let spec = req.to_spec(vis);
