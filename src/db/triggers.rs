@@ -258,16 +258,53 @@ pub fn cron_triggers_of_workflow(
         .load(conn)?)
 }
 
-/// Triggers due at `until` (inclusive), earliest first: what the scheduler fires.
+/// Triggers due before `until` (upstream passes now + 2 s), earliest first: what the
+/// scheduler considers on each tick.
 pub fn due_cron_triggers(
     conn: &mut DbConnection,
     until: NaiveDateTime,
 ) -> Result<Vec<CronTriggerRow>, DbError> {
     Ok(ct::table
-        .filter(ct::next_execution_time.le(until))
+        .filter(ct::next_execution_time.lt(until))
         .order((ct::next_execution_time.asc(), ct::id.asc()))
         .select(CronTriggerRow::as_select())
         .load(conn)?)
+}
+
+/// Claims one firing of a due trigger (engine.md §16): counts it down, deletes it after its
+/// last execution, otherwise moves `next_execution_time` to the next tick after
+/// `max(now, old next)` (missed ticks are not replayed). The change only applies while the row
+/// still has the `next_execution_time` the caller read, so of several schedulers racing on
+/// the same trigger exactly one gets `true` and must start the workflow.
+pub fn advance_cron_trigger(
+    conn: &mut DbConnection,
+    t: &CronTriggerRow,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let remaining = match t.remaining_executions {
+        Some(n) if n > 0 => Some(n - 1),
+        other => other,
+    };
+    let same = ct::id
+        .eq(t.id.clone())
+        .and(ct::next_execution_time.eq(t.next_execution_time));
+    let next = if remaining == Some(0) {
+        None
+    } else {
+        next_execution_after(&t.pattern, now.max(t.next_execution_time))
+    };
+    let changed = match next {
+        // The last execution, or a pattern with no further occurrence.
+        None => diesel::delete(ct::table.filter(same)).execute(conn)?,
+        Some(next) => diesel::update(ct::table.filter(same))
+            .set((
+                ct::next_execution_time.eq(next),
+                ct::remaining_executions.eq(remaining),
+                ct::updated_at.eq(Some(super::now())),
+            ))
+            .execute(conn)?,
+    };
+    Ok(changed > 0)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -465,6 +502,14 @@ mod tests {
             next_execution_after("*/15 * * * *", ts("2030-01-01 10:05:30")),
             Some(ts("2030-01-01 10:15:00"))
         );
+        // Values computed with croniter: trailing seconds field, 7 = Sunday, dom OR dow.
+        for (p, start, want) in [
+            ("* * * * * 15", "2030-01-01 10:00:00", "2030-01-01 10:00:15"),
+            ("0 0 * * 7", "2030-01-01 00:00:00", "2030-01-06 00:00:00"),
+            ("0 0 1 * mon", "2030-01-01 00:00:00", "2030-01-07 00:00:00"),
+        ] {
+            assert_eq!(next_execution_after(p, ts(start)), Some(ts(want)), "{p}");
+        }
     }
 
     #[test]
@@ -481,6 +526,112 @@ mod tests {
             parse_first_execution_time("4242-12-25 13:37:00").unwrap_err(),
             "unconverted data remains: :00"
         );
+    }
+
+    #[test]
+    fn never_pattern_matches_sundays_in_february_as_croniter_does() {
+        // croniter ORs a restricted day-of-month with a restricted day-of-week.
+        assert_eq!(
+            next_execution_after(NEVER_PATTERN, ts("2030-01-01 00:00:00")),
+            Some(ts("2030-02-03 00:00:00"))
+        );
+    }
+
+    fn test_db() -> (tempfile::TempDir, super::super::Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::DatabaseUrl::parse(&format!(
+            "sqlite:///{}",
+            dir.path().join("t.sqlite").display()
+        ))
+        .unwrap();
+        let db = super::super::Db::connect(&url, 2).unwrap();
+        db.run_migrations().unwrap();
+        (dir, db)
+    }
+
+    fn trigger(
+        db: &super::super::Db,
+        pattern: &str,
+        next: &str,
+        count: Option<i32>,
+    ) -> CronTriggerRow {
+        let caller = Caller {
+            project_id: "p".into(),
+            is_admin: false,
+        };
+        let spec = r#"{"name": "wf", "input": []}"#;
+        let mut w = wf(spec);
+        w.id = new_id();
+        w.name = format!("wf{}", &w.id[..8]);
+        w.checksum = Some(String::new());
+        let row = w.clone();
+        db.write_blocking(move |c| {
+            diesel::insert_into(super::super::schema::workflow_definitions::table)
+                .values(&row)
+                .execute(c)?;
+            create_cron_trigger(
+                c,
+                &caller,
+                &NewCronTrigger {
+                    name: format!("t{}", &row.id[..8]),
+                    workflow_identifier: row.id.clone(),
+                    workflow_input: Map::new(),
+                    workflow_params: Map::new(),
+                    pattern: Some(pattern.into()),
+                    first_execution_time: None,
+                    next_execution_time: ts(next),
+                    remaining_executions: count,
+                    scope: "private".into(),
+                },
+            )
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn advancing_counts_down_moves_on_and_only_one_racer_wins() {
+        let (_dir, db) = test_db();
+        let t = trigger(&db, "*/10 * * * *", "2030-01-01 10:00:00", Some(2));
+        let now = ts("2030-01-01 10:00:01");
+        let due = db
+            .read_blocking(|c| due_cron_triggers(c, ts("2030-01-01 10:00:03")))
+            .unwrap();
+        assert_eq!(due.len(), 1);
+        assert!(db
+            .write_blocking(|c| advance_cron_trigger(c, &t, now))
+            .unwrap());
+        // A second scheduler holding the same stale row loses.
+        assert!(!db
+            .write_blocking(|c| advance_cron_trigger(c, &t, now))
+            .unwrap());
+        let t2 = db
+            .read_blocking(|c| get_cron_trigger(c, None, &t.id))
+            .unwrap();
+        assert_eq!(t2.next_execution_time, ts("2030-01-01 10:10:00"));
+        assert_eq!(t2.remaining_executions, Some(1));
+        // The last execution removes the trigger.
+        assert!(db
+            .write_blocking(|c| advance_cron_trigger(c, &t2, ts("2030-01-01 10:10:00")))
+            .unwrap());
+        assert!(matches!(
+            db.read_blocking(|c| get_cron_trigger(c, None, &t.id)),
+            Err(DbError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn missed_ticks_are_skipped_and_unlimited_triggers_stay() {
+        let (_dir, db) = test_db();
+        let t = trigger(&db, "0 * * * *", "2030-01-01 10:00:00", None);
+        assert!(db
+            .write_blocking(|c| advance_cron_trigger(c, &t, ts("2030-01-01 13:30:00")))
+            .unwrap());
+        let t2 = db
+            .read_blocking(|c| get_cron_trigger(c, None, &t.id))
+            .unwrap();
+        assert_eq!(t2.next_execution_time, ts("2030-01-01 14:00:00"));
+        assert_eq!(t2.remaining_executions, None);
+        assert!(t2.updated_at.is_some());
     }
 
     fn wf(spec: &str) -> WorkflowRow {
