@@ -189,6 +189,12 @@ fn cron_trigger_validation_follows_upstream_order_and_texts() {
                 json!("Invalid input [name=twf, class=DirectWorkflowSpec, missing=['a'], unexpected=['z', 'y']]")
             )
         );
+        let long = "n".repeat(300);
+        let (st, _) = post(
+            json!({"name": long, "workflow_name": "twf", "pattern": "5 * * * *",
+                                  "workflow_input": {"a": 1}}),
+        );
+        assert_eq!(st, 400);
         // public needs admin
         let (st, _) = post(base(json!({"pattern": "5 * * * *", "scope": "public"})));
         assert_eq!(st, 403);
@@ -291,6 +297,10 @@ fn event_trigger_crud_and_errors() {
             fault(s.json(Method::POST, "/v2/event_triggers", bad)),
             (400, json!("Expected a uuid but received nonexist."))
         );
+        let mut long = body.clone();
+        long["exchange"] = json!("x".repeat(300));
+        let (st, _) = fault(s.json(Method::POST, "/v2/event_triggers", long));
+        assert_eq!(st, 400);
         let mut missing = body.clone();
         missing["event"] = json!("");
         let (st, msg) = fault(s.json(Method::POST, "/v2/event_triggers", missing));

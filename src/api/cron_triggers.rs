@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::collection::{CollectionDef, ListRequest};
 use super::error::{ApiError, JSON};
-use super::jsonbody::{enum_attr, int_attr, json_dict_attr, read_object, text_attr};
+use super::jsonbody::{enum_attr, int_attr, json_dict_attr, max_len, read_object, text_attr};
 use super::params::Query;
 use super::{app_url, caller, json_response, ts_value, AppState};
 use crate::db::models::{CronTriggerRow, CRON_TRIGGERS};
@@ -200,6 +200,7 @@ pub async fn create(
             "Name of the cron trigger is not provided.",
         ));
     };
+    max_len("name", Some(&name), 255)?;
     // Python truthiness: an empty pattern/time counts as absent.
     let pattern = text_attr(&map, "pattern")?.filter(|p| !p.is_empty());
     let first = text_attr(&map, "first_execution_time")?.filter(|p| !p.is_empty());

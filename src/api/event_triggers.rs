@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::collection::{CollectionDef, ListRequest};
 use super::error::{ApiError, ApiResult, JSON};
-use super::jsonbody::{enum_attr, json_dict_attr, read_object, text_attr};
+use super::jsonbody::{enum_attr, json_dict_attr, max_len, read_object, text_attr};
 use super::params::{is_uuid_like, Query};
 use super::{app_url, caller, json_response, ts_value, AppState};
 use crate::db::list::Filter;
@@ -116,17 +116,28 @@ fn parse_body(map: &Map<String, Value>) -> ApiResult<Body_> {
     }
     let name = text_attr(map, "name")?;
     let workflow_id = text_attr(map, "workflow_id")?;
+    let exchange = text_attr(map, "exchange")?;
+    let topic = text_attr(map, "topic")?;
+    let event = text_attr(map, "event")?;
     if let Some(w) = &workflow_id {
         uuid_value(w)?;
+    }
+    for (k, v) in [
+        ("name", &name),
+        ("exchange", &exchange),
+        ("topic", &topic),
+        ("event", &event),
+    ] {
+        max_len(k, v.as_deref(), 255)?;
     }
     Ok(Body_ {
         name,
         workflow_id,
         input: json_dict_attr(map, "workflow_input", "event_trigger")?,
         params: json_dict_attr(map, "workflow_params", "event_trigger")?,
-        exchange: text_attr(map, "exchange")?,
-        topic: text_attr(map, "topic")?,
-        event: text_attr(map, "event")?,
+        exchange,
+        topic,
+        event,
         scope: enum_attr(map, "scope", &["private", "public"])?,
     })
 }

@@ -1,10 +1,10 @@
 -- Cron triggers and event triggers.
 CREATE TABLE cron_triggers (
     id VARCHAR(36) PRIMARY KEY NOT NULL,
-    name VARCHAR(200) NOT NULL,
+    name TEXT NOT NULL,
     project_id VARCHAR(80) NOT NULL,
     scope VARCHAR(80) NOT NULL DEFAULT 'private',
-    pattern VARCHAR(100) NOT NULL DEFAULT '0 0 30 2 0',
+    pattern TEXT NOT NULL DEFAULT '0 0 30 2 0',
     first_execution_time TIMESTAMP,
     next_execution_time TIMESTAMP NOT NULL,
     workflow_name VARCHAR(255) NOT NULL,
@@ -25,15 +25,15 @@ CREATE INDEX cron_triggers_workflow_id ON cron_triggers (workflow_id);
 
 CREATE TABLE event_triggers (
     id VARCHAR(36) PRIMARY KEY NOT NULL,
-    name VARCHAR(200) NOT NULL DEFAULT '',
+    name TEXT NOT NULL DEFAULT '',
     project_id VARCHAR(80) NOT NULL,
     scope VARCHAR(80) NOT NULL DEFAULT 'private',
     workflow_id VARCHAR(36) NOT NULL,
     workflow_input TEXT NOT NULL,
     workflow_params TEXT NOT NULL,
-    exchange VARCHAR(80) NOT NULL,
-    topic VARCHAR(80) NOT NULL,
-    event VARCHAR(80) NOT NULL,
+    exchange TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    event TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP,
     CONSTRAINT event_triggers_key UNIQUE (exchange, topic, event, workflow_id, project_id)
