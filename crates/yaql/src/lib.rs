@@ -171,6 +171,32 @@ impl Engine {
         v.to_json(0)
     }
 
+    /// Evaluates and renders the result with Python `str()` the way Mistral interpolates a
+    /// `<% %>` expression inside a longer string: `None`, `True`, `[1, 2]`, `{'a': 1}`,
+    /// sets as `{1, 2}`, datetimes as `2020-01-02 00:00:00+00:00`. Errors are those of
+    /// [`Engine::evaluate_with`] (including the output-conversion failures).
+    pub fn evaluate_to_python_str(
+        &self,
+        expr: &str,
+        data: &Value,
+        user: &(dyn Any + Send + Sync),
+    ) -> Result<String, Error> {
+        let ast = self.parsed(expr)?;
+        let root = value::V::from_json(data, 0)?;
+        let scope = eval::Scope::root(root);
+        let mut ev = eval::Ev {
+            engine: self,
+            data,
+            user,
+            depth: 0,
+        };
+        let v = ev.eval(&scope, &ast)?;
+        // the same conversion checks as the JSON boundary (unhashable set items, endless
+        // generators), then Python's rendering
+        v.to_json(0)?;
+        Ok(pyfmt::py_str_json_style(&v))
+    }
+
     /// Python `str()` of an evaluation result as Mistral renders it when interpolating
     /// `<% %>` inside a longer string (`None`, `True`, `{'a': 1}`, `[1, 2]`).
     pub fn python_str(v: &Value) -> String {
