@@ -538,6 +538,29 @@ many([
     "[[1, [2]], [[3]]].flatten()", "['ab', ['cd']].flatten()", "[{a => 1}, [{b => 2}]].flatten()",
 ], ctx=None)
 
+
+# ---------------------------------------------------------------- keyword arguments
+many([
+    "$.l.select(selector => $ * 2)", "$.l.where(predicate => $ > 1)", "'a,b'.split(separator => ',')",
+    "'a,b,c'.split(',', maxSplits => 1)", "'a b'.split(sep => ' ')", "range(start => 1, stop => 3)",
+    "range(stop => 3)", "$.d.get(key => x)", "$.d.get(x, default => 5)", "$.d.get(q, default => 5)",
+    "'abc'.substring(start => 1)", "'abc'.substring(1, length => 1)", "$.l.first(default => 0)",
+    "[].first(default => 0)", "$.l.aggregate($1 + $2, seed => 10)", "$.l.take(count => 2)",
+    "$.l.orderBy(selector => -$)", "$.people.groupBy(keySelector => $.dept, valueSelector => $.name)",
+    "$.people.toDict(keySelector => $.name)", "round(1.55, ndigits => 1)", "round(number => 2.5)",
+    "pow(a => 2, b => 3)", "regex('a', ignoreCase => true).matches('A')", "regex('a', ignore_case => true)",
+    "'abc'.replace(old => 'a', new => 'b')", "'aaa'.replace('a', 'b', count => 1)", "trim('  a  ')",
+    "'xax'.trim(chars => 'x')", "$.l.enumerate(start => 1)", "$.l.distinct(keySelector => $ mod 2)",
+    "datetime(year => 2020, month => 1, day => 2)", "datetime(2020, 1, 2, hour => 5).hour",
+    "timespan(days => 1, hours => 1)", "timespan(weeks => 1)", "now(offset => timespan(hours => 1)) > now()",
+    "'a'.isEmpty(trim => false)", "isEmpty(' ', trim => false)", "$.l.zipLongest([1], default => 0)",
+    "$.l.sum(initial => 10)", "$.l.max(initial => 10)", "dict(items => [[1, 2]])", "list(args => 1)",
+    "let(x => 1, 2) -> $x", "let(1, x => 2) -> [$1, $x]", "switch(true => 1, true => 2)",
+    "coalesce(a => 1)", "$.l.select(foo => $)", "'abc'.toUpper(x => 1)", "$.d.set(key => a, value => 1)",
+    "$.l.contains(value => 1)", "$.l.indexOf(item => 2)", "$.l.skip(count => 1)",
+    "$.l.mergeWith({})", "{}.mergeWith(another => {a => 1})", "$.l.repeat(times => 1)", "1.repeat(times => 2)",
+])
+
 # Known differences (kept in the corpus, reported apart by compare.py):
 KNOWN = "known difference: "
 for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",

@@ -1002,9 +1002,16 @@ fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "stop", "step"])?;
     let (start, stop) = match (&a[0], &a[1]) {
         (Slot::Val(_), Slot::Missing) => (0, int_param(c, &a[0])?),
+        (Slot::Missing, Slot::Val(_))
+            if matches!(a[2], Slot::Missing) && !c.args.iter().any(|x| matches!(x, Arg::Empty)) =>
+        {
+            (0, int_param(c, &a[1])?)
+        }
         _ => (int_param(c, &a[0])?, int_param(c, &a[1])?),
     };
-    if !matches!(a[2], Slot::Missing) && matches!(a[1], Slot::Missing) {
+    if !matches!(a[2], Slot::Missing)
+        && (matches!(a[1], Slot::Missing) || matches!(a[0], Slot::Missing))
+    {
         return Err(c.nomatch());
     }
     let step = match &a[2] {
