@@ -653,6 +653,22 @@ def generated():
     return out
 
 
+def fuzz():
+    """Random token soup: pins the lexer/parser (mostly syntax errors) and error kinds."""
+    rnd = random.Random(7)
+    toks = ["$", "$.a", "$.l", "$.d", ".", "?.", "(", ")", "[", "]", "{", "}", ",", "=>", "1", "2.5",
+            "-", "+", "*", "/", "mod", "=", "!=", "<", ">", "and", "or", "not", "in", "'s'", "`v`",
+            "null", "true", "x", "select(", "where(", "len(", "let(", "->", "$x", "=~", "'\\d'",
+            "range(", "dict(", "switch(", "def(", "f(", "sequence(", "cycle(", "repeat(", "join(",
+            "orderBy(", "thenBy(", "regex(", "datetime(", "timespan(", "str(", "int(", "#", "__",
+            "$1", "$2", "0", "-1"]
+    out = []
+    for _ in range(3000):
+        e = " ".join(rnd.choice(toks) for _ in range(rnd.randint(1, 12)))
+        out.append({"expr": e, "context": {"a": 1, "l": [1, 2], "d": {"k": "v"}}})
+    return out
+
+
 def write(path, cases, prefix):
     with open(path, "w", encoding="utf-8") as f:
         for i, c in enumerate(cases):
@@ -667,7 +683,9 @@ def main():
     write(os.path.join(HERE, "yaql_handwritten.jsonl"), HAND, "hand")
     gen = generated()
     write(os.path.join(HERE, "yaql_generated.jsonl"), gen, "gen")
-    print("handwritten: %d cases, generated: %d cases" % (len(HAND), len(gen)))
+    fz = fuzz()
+    write(os.path.join(HERE, "yaql_fuzz.jsonl"), fz, "fuzz")
+    print("handwritten: %d cases, generated: %d cases, fuzz: %d cases" % (len(HAND), len(gen), len(fz)))
 
 
 if __name__ == "__main__":

@@ -134,6 +134,7 @@ impl<'e> Ev<'e> {
     fn eval_inner(&mut self, sc: &Rc<Scope<'e>>, e: &'e Expr) -> R<V> {
         match e {
             Expr::Const(v) => Ok(v.clone()),
+            Expr::BigInt(t) => Err(limit_err(format!("integer literal {t} exceeds 64 bits"))),
             Expr::Keyword(k) => Ok(V::Str(k.clone())),
             Expr::Var(name) => Ok(sc.get(name).cloned().unwrap_or(V::Null)),
             Expr::Call { name, args } => self.call(sc, name, None, args),
