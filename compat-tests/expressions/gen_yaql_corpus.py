@@ -561,6 +561,38 @@ many([
     "$.l.mergeWith({})", "{}.mergeWith(another => {a => 1})", "$.l.repeat(times => 1)", "1.repeat(times => 2)",
 ])
 
+
+# ---------------------------------------------------------------- Mistral-style expressions
+MCTX = {
+    "__env": {"region": "r1"}, "__execution": {"id": "e1"},
+    "vm_names": ["vm1", "vm2", "vm3"], "count": 3, "status": "SUCCESS", "retries": 0,
+    "result": {"stdout": "ok\nline2", "return_code": 0, "items": [{"id": 1, "ok": True}, {"id": 2, "ok": False}]},
+    "servers": [{"name": "a", "status": "ACTIVE", "addresses": {"net": [{"addr": "10.0.0.1"}]}},
+                {"name": "b", "status": "ERROR", "addresses": {}}],
+    "opt": None, "flag": "true", "num_str": "42", "ts": "2024-03-01T12:30:00",
+}
+many([
+    "$.vm_names.len()", "len($.vm_names) > 2", "$.vm_names[0]", "$.vm_names.select(concat($, '-x'))",
+    "$.vm_names.select($ + '.example.com')", "$.count + 1", "$.count * 2 = 6", "$.status = SUCCESS",
+    "$.status != 'ERROR' and $.retries < 3", "$.result.stdout.split('\\n')", "$.result.return_code = 0",
+    "$.result.items.where($.ok).id", "$.result.items.where(not $.ok).select($.id)", "$.result.items.id.sum()",
+    "$.servers.where($.status = 'ACTIVE').name", "$.servers.select($.addresses.get(net, []).len())",
+    "$.servers.select($.addresses.net[0].addr)", "$.servers.first().addresses.net[0].addr",
+    "$.servers.where($.status = 'ERROR').len() > 0", "$.opt = null", "$.opt or 'default'", "coalesce($.opt, 'x')",
+    "$.flag = 'true'", "bool($.flag)", "int($.num_str) + 1", "float($.num_str) / 5", "str($.count) + ' vms'",
+    "datetime($.ts).hour", "datetime($.ts).format('%Y%m%d')", "datetime($.ts) + timespan(days => 1)",
+    "str(datetime($.ts) + timespan(hours => 12))", "$.__env", "$['__env'].region", "$.__execution",
+    "$.vm_names.toSet().len() = $.vm_names.len()", "dict($.vm_names.select([$, $.len()]))",
+    "$.vm_names.enumerate().select({index => $[0], name => $[1]})", "$.vm_names.join(',')",
+    "$.vm_names.indexOf('vm2')", "'vm4' in $.vm_names", "$.vm_names.contains('vm1')",
+    "switch($.count > 5 => big, $.count > 1 => medium, true => small)", "$.result.keys().toList().orderBy($)",
+    "$.result.items.select($.id).max()", "range(0, $.count).select(str($))", "let(n => $.count) -> range($n).sum()",
+    "$.result.items.toDict(str($.id), $.ok)", "$.servers.groupBy($.status, $.name)", "json_parse('{}')",
+    "$.result.stdout.trim().split('\\n').len()", "$.result.stdout =~ 'line'", "regex('line(\\d)').search($.result.stdout, $2.value)",
+    "$.result.items.any($.ok) and not $.result.items.all($.ok)", "$.result.set(extra, 1).keys().len()",
+    "$.servers.select($.name).orderByDescending($).first()", "$.servers.selectMany($.addresses.values())",
+], ctx=MCTX)
+
 # Known differences (kept in the corpus, reported apart by compare.py):
 KNOWN = "known difference: "
 for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",
