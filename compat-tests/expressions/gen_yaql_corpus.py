@@ -593,6 +593,36 @@ many([
     "$.servers.select($.name).orderByDescending($).first()", "$.servers.selectMany($.addresses.values())",
 ], ctx=MCTX)
 
+
+# ---------------------------------------------------------------- datetime parsing and arithmetic corners
+many([
+    "datetime('2020-01-02T03:04:05Z')", "datetime('2020-01-02T03:04:05.123456')", "datetime('2020-01-02 03:04')",
+    "datetime('2020-01-02T03:04:05+05:30')", "datetime('2020-01-02T03:04:05-0800')", "datetime('20200102')",
+    "datetime('2020/01/02')", "datetime('Jan 2 2020')", "datetime('2 January 2020')", "datetime('')",
+    "datetime('2020-01-02', '%Y-%m-%d')", "datetime('2020-01-02', '%d')", "datetime('10:30', '%H:%M')",
+    "datetime('2020-13-01')", "datetime(2020, 1, 2, 24)", "datetime(2020, 1, 2, 0, 60)", "datetime(0, 1, 1)",
+    "datetime(10000, 1, 1)", "datetime(2020, 1, 2) + timespan(days => 3650000)", "datetime(2020, 2, 29).year",
+    "datetime(2021, 2, 29)", "datetime(-1)", "datetime(1e10)", "datetime(2020, 1, 2, 3, 4, 5, 1000000)",
+"datetime(2020, 1, 1).timestamp",
+    "datetime(1600000000).timestamp", "datetime(1600000000, offset => timespan(hours => 3)).hour",
+    "datetime(2020, 1, 1, 12, offset => timespan(hours => 3)) = datetime(2020, 1, 1, 9)",
+    "datetime(2020, 1, 1, 12, offset => timespan(hours => 3)) < datetime(2020, 1, 1, 10)",
+    "str(datetime(2020, 1, 1, 12, offset => timespan(hours => 3)).utc)", "datetime(2020, 3, 4).date",
+    "str(datetime(2020, 3, 4, 5, 6, 7).time)", "datetime(2020, 3, 4).format('%w %U %W %y %m')",
+    "datetime(2020, 3, 4, 5, 6, 7, 8).format('%f %S %M %H')", "datetime(2020, 3, 4).format('%c')",
+    "datetime(2020, 3, 4).format('%x %X')", "datetime(2020, 3, 4).format('%Z %z')", "datetime(2020, 3, 4).format(1)",
+    "timespan(days => 1, hours => -25)", "str(timespan(days => -1, seconds => 1))", "str(timespan(microseconds => 1))",
+    "str(timespan(milliseconds => 1))", "timespan(days => 2).hours", "timespan(seconds => 90).minutes",
+    "timespan(hours => 1) * 1.5", "timespan(hours => 1) / 4", "timespan(hours => 1) / 0", "timespan(hours => 1) * 'a'",
+    "timespan(hours => 1) + 1", "timespan() = timespan(seconds => 0)", "+timespan(hours => 1)",
+    "datetime(2020, 1, 1) - timespan(days => 1) > datetime(2019, 12, 30)", "datetime(2020, 1, 1) - 1",
+    "datetime(2020, 1, 1).replace(day => 31, month => 3)", "datetime(2020, 1, 1).replace(offset => timespan(hours => 1))",
+    "datetime(2020, 1, 1).replace(hour => 25)", "datetime(2020, 1, 1).month.toString()",
+    "[datetime(2020, 1, 2), datetime(2020, 1, 1)].orderBy($).select($.day)",
+    "datetime(2020, 1, 1) in [datetime(2020, 1, 1)]", "set(datetime(2020, 1, 1), datetime(2020, 1, 1)).len()",
+    "{a => datetime(2020, 1, 1)}", "[timespan(hours => 1)]", "str([datetime(2020, 1, 1)])", "str({a => timespan()})",
+])
+
 # Known differences (kept in the corpus, reported apart by compare.py):
 KNOWN = "known difference: "
 for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",
@@ -604,6 +634,9 @@ for e in ["sequence().select($ * 2).take(3)", "sequence().where($ > 2).first()",
                         "query functions on them stop with a limit error")
 for e in ["range(3).repeat(2).take(4)", "let(x => $.l.select($)) -> [$x.len(), $x.len()]"]:
     add(e, note=KNOWN + "Python iterators are single-use (a second pass sees nothing); ours are re-iterable")
+
+add("datetime(2020, 1, 1, offset => timespan(hours => 25))", {},
+    note=KNOWN + "UTC offsets must lie within +-24h (dateutil accepts larger ones)")
 
 # dict ordering cases (order matters)
 many([

@@ -2912,6 +2912,14 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
                 chrono::NaiveDate::parse_from_str(s, f)
                     .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
             })
+            .or_else(|_| {
+                // strptime with only time fields: the date defaults to 1900-01-01
+                chrono::NaiveTime::parse_from_str(s, f).map(|t| {
+                    NaiveDate::from_ymd_opt(1900, 1, 1)
+                        .unwrap_or_default()
+                        .and_time(t)
+                })
+            })
             .map(|n| utc().from_utc_datetime(&n))
             .map_err(|_| {
                 eval_err(format!(
@@ -2951,7 +2959,19 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
             return Ok(utc().from_utc_datetime(&n));
         }
     }
-    for f in ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"] {
+    for f in [
+        "%Y-%m-%d",
+        "%Y%m%d",
+        "%Y/%m/%d",
+        "%b %d %Y",
+        "%B %d %Y",
+        "%d %b %Y",
+        "%d %B %Y",
+        "%b %d, %Y",
+        "%B %d, %Y",
+        "%d-%b-%Y",
+        "%m/%d/%Y",
+    ] {
         if let Ok(d) = chrono::NaiveDate::parse_from_str(t2, f) {
             return Ok(utc().from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
         }
@@ -3158,7 +3178,11 @@ pub fn property(v: &V, name: &str) -> R<V> {
                 (d.num_seconds_from_midnight() as i64) * US_PER_SEC
                     + (d.nanosecond() / 1000) as i64,
             ),
-            "utc" => V::DateTime(d.with_timezone(&utc())),
+            // yaql subtracts the offset but keeps the tzinfo
+            "utc" => V::DateTime(dt_add(
+                d,
+                -(d.offset().local_minus_utc() as i64) * US_PER_SEC,
+            )?),
             _ => return Err(unknown()),
         }),
         V::TimeSpan(t) => Ok(match name {
