@@ -623,6 +623,28 @@ many([
     "{a => datetime(2020, 1, 1)}", "[timespan(hours => 1)]", "str([datetime(2020, 1, 1)])", "str({a => timespan()})",
 ])
 
+
+# ---------------------------------------------------------------- generateMany and more collection corners
+TREE = {"tree": {"n": 1, "c": [{"n": 2, "c": [{"n": 4, "c": []}]}, {"n": 3, "c": []}]}}
+many([
+    "generateMany($.tree, $.c).select($.n)", "generateMany($.tree, $.c, $.n)",
+    "generateMany($.tree, $.c, $.n, depthFirst => true)", "generateMany(1, switch($ < 4 => [$ + 1, $ + 2], true => []))",
+    "generateMany(1, [$ mod 3 + 1], decycle => true)", "generateMany(1, $)", "generateMany($.tree, $.c).len()",
+], ctx=TREE)
+many([
+    "'a\\u2003b'.split()", "'a\\x1cb'.split()", "'  '.split(' ')", "'a,b,'.split(',')", "',a'.rightSplit(',')",
+    "'aaa'.split('a')", "'abc'.replace('b', '')", "'aaaa'.replace('aa', 'b')", "'abc'.replace('x', 'y', 5)",
+    "'Hello'.toCharArray().select($.toUpper()).join('')", "'abc'.substring(1).substring(1)",
+    "'x' + str(1) + str(1.5) + str(null)", "'A' < 'a' and 'a' < 'b'", "'10' < '9'", "'abc' >= 'abc'",
+    "'' < 'a'", "'b' in ['a', 'b']", "'ab' in ['a', 'b']", "'' = ''", "'a' * 0 = ''",
+    "[1, [2]] = [1, [2]]", "[1, {a => [1]}] = [1, {a => [1]}]", "{a => {b => 1}} != {a => {b => 2}}",
+    "$.l + $.l", "$.l * 0", "($.l + $.ls).len()", "[null] + [null]", "[] + []", "{} + {}",
+    "$.d.delete(x).keys()", "$.d.set(x, null).x", "$.d.get(z).k", "$.d.values().select($)",
+    "$.people.select($.set(age, $.age + 1)).age", "$.people.select($.delete(age)).first()",
+    "$.people.toDict($.name, $).bob.age", "$.people.select([$.name, $.age]).toDict($[0], $[1])",
+    "dict($.people.select([$.name, $])).cid.dept", "$.people.where($.age = 25).select($.name).toSet().len()",
+])
+
 # Known differences (kept in the corpus, reported apart by compare.py):
 KNOWN = "known difference: "
 for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",

@@ -70,6 +70,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, Kind)> {
         "range" => (q_range, F),
         "sequence" => (q_sequence, F),
         "generate" => (q_generate, F),
+        "generateMany" => (q_generate_many, F),
         "slice" => (q_slice, M),
         "sliceWhere" => (q_slice_where, M),
         "splitAt" => (q_split_at, M),
@@ -1075,6 +1076,47 @@ fn q_generate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
         });
         check_items(out.len())?;
         cur = ev.lambda(sc, prod, &[cur])?;
+    }
+    Ok(V::iter(out))
+}
+
+fn q_generate_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
+    let a = ev.bind(
+        sc,
+        c,
+        &["initial", "&producer", "&selector", "decycle", "depthFirst"],
+    )?;
+    let initial = need(c, &a[0])?;
+    let prod = need_lazy(c, &a[1])?;
+    let decycle = val(&a[3]).map(|v| v.truthy()).unwrap_or(false);
+    let depth_first = val(&a[4]).map(|v| v.truthy()).unwrap_or(false);
+    let mut seen = Set::new();
+    let mut queue = std::collections::VecDeque::from([initial]);
+    let mut out = vec![];
+    while let Some(item) = queue.pop_front() {
+        if decycle && !seen.insert(item.clone()) {
+            continue;
+        }
+        out.push(match lazy(&a[2]) {
+            Some(s) => ev.lambda(sc, s, std::slice::from_ref(&item))?,
+            None => item.clone(),
+        });
+        check_items(out.len() + queue.len())?;
+        let produced = ev.lambda(sc, prod, &[item])?;
+        if !produced.is_iterable() {
+            return Err(eval_err(format!(
+                "'{}' object is not iterable",
+                produced.type_name()
+            )));
+        }
+        let produced = ev.items(&produced)?;
+        if depth_first {
+            for x in produced.into_iter().rev() {
+                queue.push_front(x);
+            }
+        } else {
+            queue.extend(produced);
+        }
     }
     Ok(V::iter(out))
 }
