@@ -645,6 +645,21 @@ many([
     "dict($.people.select([$.name, $])).cid.dept", "$.people.where($.age = 25).select($.name).toSet().len()",
 ])
 
+
+# ---------------------------------------------------------------- method vs function forms
+many([
+    "append([1], 2)", "concat([1], [2])", "[1].concat([2], [3])", "any([0])", "all([])", "enumerate([5])",
+    "distinct([1, 1])", "isEmpty('')", "''.isEmpty()", "norm(' x ')", "' x '.norm()", "len([1])", "[1].len()",
+    "{a => 1}.len()", "'ab'.len()", "max([1, 2])", "[1, 2].max()", "min([1, 2])", "first([1])", "[1].first()",
+    "select([1], $)", "orderBy([2, 1], $)", "flatten([[1]])", "toList([1])", "keys({a => 1})", "values({a => 1})",
+    "items({a => 1})", "get({a => 1}, a)", "set([1]).add(2)", "add(set(1), 2)", "1.bool()", "bool(1)",
+    "1.str()", "'1'.int()", "int('1')", "'a'.isString()", "isString('a')", "1.abs()", "abs(1)",
+    "'a'.regex()", "regex('a')", "datetime(2020, 1, 1).isDatetime()", "now().year.isInteger()",
+    "'x'.switchCase()", "0.switchCase()", "range(3).toList()", "3.range()", "'a,b'.split(',').len()",
+    "split('a,b', ',')", "'a'.concat('b')", "[1, 2].sum()", "[1, 2].count()", "count([1, 2])",
+    "'abc'.matches('b')", "matches('abc', 'b')", "'a'.escapeRegex()", "coalesce(null).len()",
+])
+
 # Known differences (kept in the corpus, reported apart by compare.py):
 KNOWN = "known difference: "
 for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",
