@@ -638,7 +638,39 @@ pub fn timestamp_repr(text: &str) -> String {
 }
 
 /// Python `str()` of a mapping key, used because JSON object keys must be strings.
+/// Prefix of a mapping key that was not a string in YAML (marked mode only):
+/// `NONSTR_MARK + <python type name> + NONSTR_SEP + str(key)`.
+pub const NONSTR_MARK: char = '\u{F8F4}';
+pub const NONSTR_SEP: char = '\u{F8F5}';
+
+/// For a marked non-string key: (python type name, `repr()` of the key).
+pub fn nonstr_key(k: &str) -> Option<(&str, &str)> {
+    k.strip_prefix(NONSTR_MARK)?.split_once(NONSTR_SEP)
+}
+
 fn key_string(v: &Value) -> String {
+    if MARK_TIMESTAMPS.with(|m| m.get()) {
+        let ty = match v {
+            Value::Null => Some("NoneType"),
+            Value::Bool(_) => Some("bool"),
+            Value::Number(n) if n.is_f64() => Some("float"),
+            Value::Number(_) => Some("int"),
+            Value::String(s) if s.starts_with(TIMESTAMP_MARK) => Some("datetime.date"),
+            _ => None,
+        };
+        if let Some(ty) = ty {
+            SAW_TIMESTAMP.with(|s| s.set(true));
+            let text = match v {
+                Value::String(s) => super::pyrepr::py_repr(&Value::String(s.clone())),
+                other => plain_key_string(other),
+            };
+            return format!("{NONSTR_MARK}{ty}{NONSTR_SEP}{text}");
+        }
+    }
+    plain_key_string(v)
+}
+
+fn plain_key_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "None".into(),
