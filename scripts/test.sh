@@ -84,7 +84,7 @@ if [ -z "${SKIP_TEMPEST:-}" ]; then
         FAILED+=("tempest (port 8989 busy)")
     else
         WORK=$(mktemp -d /tmp/mistral-rs-tempest.XXXXXX)
-        MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
+        NO_COLOR=1 MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
             "$BIN" serve --host 127.0.0.1 --port 8989 >"$WORK/server.log" 2>&1 &
         SERVER_PID=$!
         trap 'kill $SERVER_PID 2>/dev/null' EXIT
