@@ -122,7 +122,7 @@ fn serve(a: SettingsArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(async move {
+    let code = rt.block_on(async move {
         let bind = s.bind_address();
         let db_url = s.database.connection.to_string();
         match crate::server::start(s, db).await {
@@ -134,7 +134,10 @@ fn serve(a: SettingsArgs) -> ExitCode {
                         Ok(Err(e)) => { eprintln!("mistral-rs: server error: {e}"); ExitCode::from(1) }
                         Err(e) => { eprintln!("mistral-rs: server task failed: {e}"); ExitCode::from(1) }
                     },
-                    _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+                    _ = shutdown_signal() => {
+                        tracing::info!("mistral-rs API shutting down");
+                        ExitCode::SUCCESS
+                    }
                 }
             }
             Err(e) => {
@@ -142,7 +145,32 @@ fn serve(a: SettingsArgs) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-    })
+    });
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 pub fn main() -> ExitCode {

@@ -340,3 +340,33 @@ fn oversized_bodies_are_refused_with_a_faultstring() {
     assert_eq!(st, 413);
     assert_eq!(v["faultstring"], "Request is too large.");
 }
+
+#[test]
+fn skip_validation_is_honoured_only_in_enabled_mode() {
+    let bad = "---\nversion: '2.0'\nwv:\n  tasks:\n    t:\n      action: std.noop\n      on-success: [missing]\n";
+    let mandatory = common::sqlite();
+    assert_eq!(
+        mandatory
+            .text(Method::POST, "/v2/workflows?skip_validation", bad)
+            .status()
+            .as_u16(),
+        400
+    );
+    let enabled = common::sqlite_with(|st| {
+        st.api.validation_mode = mistral_rs::config::ValidationMode::Enabled
+    });
+    assert_eq!(
+        enabled
+            .text(Method::POST, "/v2/workflows", bad)
+            .status()
+            .as_u16(),
+        400
+    );
+    assert_eq!(
+        enabled
+            .text(Method::POST, "/v2/workflows?skip_validation", bad)
+            .status()
+            .as_u16(),
+        201
+    );
+}

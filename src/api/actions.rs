@@ -174,7 +174,9 @@ pub async fn create(
     let namespace = q.text("namespace", "");
     let text = read_text(&st, body).await?;
     let scope = upload_scope(&q, &c)?;
-    let items = parse_actions(&text).map_err(ApiError::text)?;
+    let items = super::blocking(move || parse_actions(&text))
+        .await
+        .map_err(ApiError::text)?;
     let rows = st
         .db
         .write(move |conn| definitions::create_actions(conn, &c, &items, &scope, &namespace))
@@ -195,7 +197,9 @@ async fn do_update(
     let namespace = q.text("namespace", "");
     let text = read_text(&st, body).await?;
     let scope = upload_scope(&q, &c)?;
-    let items = parse_actions(&text).map_err(ApiError::text)?;
+    let items = super::blocking(move || parse_actions(&text))
+        .await
+        .map_err(ApiError::text)?;
     let rows = st
         .db
         .write(move |conn| {

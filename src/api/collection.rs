@@ -188,6 +188,22 @@ impl ListRequest {
     }
 }
 
+/// A filter on a JSON-typed argument (`variables`, `input`, `output`, `params`, …): WSME
+/// decodes the whole query value as JSON first (so `has:x` is a 400), then it is compared for
+/// equality with the stored JSON text.
+pub fn json_typed_filter(q: &Query, name: &str) -> ApiResult<Option<Filter>> {
+    let Some(raw) = q.get(name) else {
+        return Ok(None);
+    };
+    let parsed: Value = serde_json::from_str(raw).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Invalid input for field/attribute {name}. Value: '{raw}'. unable to convert to json. Error: {}",
+            super::jsonbody::python_json_error(raw, &e)
+        ))
+    })?;
+    Ok(Some(Filter::eq(name, &super::pyjson::dumps(&parsed))))
+}
+
 /// `validate_query_params`: limit positive, dirs not longer than keys (then padded), known
 /// directions.
 pub fn validate_sorting(

@@ -12,7 +12,6 @@ use super::jsonbody::{enum_attr, json_dict_attr, read_object, text_attr};
 use super::params::Query;
 use super::{app_url, caller, json_response, stored_json, ts_value, AppState};
 use crate::db::definitions::{self, EnvironmentChanges, NewEnvironment};
-use crate::db::list::Filter;
 use crate::db::models::{EnvironmentRow, ENVIRONMENTS};
 
 pub const FIELDS: &[&str] = &[
@@ -194,15 +193,8 @@ pub async fn list(
     let c = caller(&headers);
     let q = Query::parse(raw.as_deref());
     let mut req = ListRequest::parse(&q, &COLLECTION, st.settings.api.max_limit)?;
-    if let Some(raw) = q.get("variables") {
-        // `variables` is a JSON-typed argument: the whole value is decoded first.
-        let parsed: Value = serde_json::from_str(raw).map_err(|e| {
-            ApiError::bad_request(format!(
-                "Invalid input for field/attribute variables. Value: '{raw}'. unable to convert to json. Error: {}",
-                super::jsonbody::python_json_error(raw, &e)
-            ))
-        })?;
-        req = req.with_filter(Filter::eq("variables", &super::pyjson::dumps(&parsed)));
+    if let Some(f) = super::collection::json_typed_filter(&q, "variables")? {
+        req = req.with_filter(f);
     }
     let vis = c.visibility();
     if let Some(m) = req.marker.clone() {

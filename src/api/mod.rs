@@ -239,6 +239,15 @@ pub async fn read_bytes(state: &AppState, body: Body) -> ApiResult<axum::body::B
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request is too large."))
 }
 
+/// Runs CPU-bound work (DSL parsing and validation) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("Internal server error: {e}")))?
+}
+
 /// A JSON response with an exact content type, serialised like Python's `json.dumps`.
 pub fn json_response(status: StatusCode, value: &Value, content_type: &'static str) -> Response {
     (

@@ -60,8 +60,8 @@ pub fn to_json(row: &WorkbookRow, upload: bool) -> Map<String, Value> {
     m
 }
 
-fn parse(text: &str) -> ApiResult<NewWorkbook> {
-    let wb = lang::parse_workbook(text)?;
+fn parse(text: &str, validate: bool) -> ApiResult<NewWorkbook> {
+    let wb = lang::parse_workbook_opts(text, validate)?;
     super::workflows::check_name(&wb.name)?;
     let workflows = wb
         .workflows
@@ -97,7 +97,14 @@ async fn write(
     let scope = upload_scope(&q, &c)?;
     let namespace = q.text("namespace", "");
     let text = read_text(&st, body).await?;
-    let wb = parse(&text).map_err(ApiError::text)?;
+    let validate = st
+        .settings
+        .api
+        .validation_mode
+        .validate(q.has("skip_validation"));
+    let wb = super::blocking(move || parse(&text, validate))
+        .await
+        .map_err(ApiError::text)?;
     let row = st
         .db
         .write(move |conn| {

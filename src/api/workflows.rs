@@ -103,8 +103,8 @@ pub fn to_json(row: &WorkflowRow, upload: bool) -> Map<String, Value> {
     m
 }
 
-fn parse(text: &str) -> ApiResult<Vec<NewWorkflow>> {
-    let specs = lang::parse_workflows(text).map_err(ApiError::from)?;
+fn parse(text: &str, validate: bool) -> ApiResult<Vec<NewWorkflow>> {
+    let specs = lang::parse_workflows_opts(text, validate).map_err(ApiError::from)?;
     specs.iter().map(new_workflow).collect()
 }
 
@@ -119,7 +119,14 @@ pub async fn create(
     let scope = upload_scope(&q, &c)?;
     let namespace = q.text("namespace", "");
     let text = read_text(&st, body).await?;
-    let items = parse(&text).map_err(ApiError::text)?;
+    let validate = st
+        .settings
+        .api
+        .validation_mode
+        .validate(q.has("skip_validation"));
+    let items = super::blocking(move || parse(&text, validate))
+        .await
+        .map_err(ApiError::text)?;
     let rows = st
         .db
         .write(move |conn| definitions::create_workflows(conn, &c, &items, &scope, &namespace))
@@ -148,7 +155,14 @@ async fn do_update(
     let scope = upload_scope(&q, &c)?;
     let namespace = q.text("namespace", "");
     let text = read_text(&st, body).await?;
-    let items = parse(&text).map_err(ApiError::text)?;
+    let validate = st
+        .settings
+        .api
+        .validation_mode
+        .validate(q.has("skip_validation"));
+    let items = super::blocking(move || parse(&text, validate))
+        .await
+        .map_err(ApiError::text)?;
     st.db
         .write(move |conn| {
             definitions::update_workflows(

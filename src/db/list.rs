@@ -481,3 +481,117 @@ mod tests {
         assert!(parse_timestamp("yesterday").is_none());
     }
 }
+
+#[cfg(test)]
+mod sql_tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::db::definitions::{
+        create_environment, update_environment, EnvironmentChanges, NewEnvironment,
+    };
+    use crate::db::models::{EnvironmentRow, ENVIRONMENTS};
+    use crate::db::{Caller, Db};
+
+    fn db_with(names: &[&str]) -> Db {
+        let db = Db::connect(&DatabaseUrl::Sqlite(":memory:".into()), 1).unwrap();
+        db.run_migrations().unwrap();
+        let caller = Caller {
+            project_id: "p".into(),
+            is_admin: false,
+        };
+        db.write_blocking(|c| {
+            for n in names {
+                let e = NewEnvironment {
+                    name: n.to_string(),
+                    description: None,
+                    variables: None,
+                    scope: "private".into(),
+                };
+                create_environment(c, &caller, &e)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        db
+    }
+
+    fn names(rows: &[EnvironmentRow]) -> Vec<String> {
+        rows.iter().map(|r| r.name.clone()).collect()
+    }
+
+    fn page(
+        db: &Db,
+        sort: &[(&str, SortDir)],
+        limit: i64,
+        marker: Option<String>,
+    ) -> Vec<EnvironmentRow> {
+        let spec = ListSpec {
+            sort: sort.iter().map(|(k, d)| (k.to_string(), *d)).collect(),
+            limit: Some(limit),
+            marker_id: marker,
+            ..Default::default()
+        };
+        db.read_blocking(|c| list::<EnvironmentRow>(c, &ENVIRONMENTS, &spec))
+            .unwrap()
+    }
+
+    #[test]
+    fn keyset_pagination_walks_every_row_once_even_over_nulls() {
+        let db = db_with(&["a", "b", "c", "d", "e"]);
+        // Give two rows an updated_at; the others stay NULL.
+        db.write_blocking(|c| {
+            update_environment(c, None, "b", &EnvironmentChanges::default())?;
+            update_environment(c, None, "d", &EnvironmentChanges::default())?;
+            Ok(())
+        })
+        .unwrap();
+        for dir in [SortDir::Asc, SortDir::Desc] {
+            let sort = [
+                ("updated_at", dir),
+                ("name", SortDir::Asc),
+                ("id", SortDir::Asc),
+            ];
+            let mut seen = Vec::new();
+            let mut marker = None;
+            loop {
+                let rows = page(&db, &sort, 2, marker.clone());
+                if rows.is_empty() {
+                    break;
+                }
+                marker = rows.last().map(|r| r.id.clone());
+                seen.extend(names(&rows));
+            }
+            let expected = match dir {
+                SortDir::Asc => ["a", "c", "e", "b", "d"],
+                SortDir::Desc => ["b", "d", "a", "c", "e"],
+            };
+            assert_eq!(seen, expected, "{dir:?}");
+        }
+    }
+
+    #[test]
+    fn filters_and_visibility_compose() {
+        let db = db_with(&["x1", "x2", "y1"]);
+        let mut spec = ListSpec {
+            filters: vec![
+                Filter::parse("name", "has:x"),
+                Filter::parse("name", "nin:x2"),
+            ],
+            sort: vec![("name".into(), SortDir::Asc)],
+            visibility: Some("p".into()),
+            ..Default::default()
+        };
+        let rows: Vec<EnvironmentRow> =
+            db.read_blocking(|c| list(c, &ENVIRONMENTS, &spec)).unwrap();
+        assert_eq!(names(&rows), ["x1"]);
+        spec.visibility = Some("other-project".into());
+        let rows: Vec<EnvironmentRow> =
+            db.read_blocking(|c| list(c, &ENVIRONMENTS, &spec)).unwrap();
+        assert!(rows.is_empty());
+        spec.sort = vec![("bogus".into(), SortDir::Asc)];
+        let err = db
+            .read_blocking(|c| list::<EnvironmentRow>(c, &ENVIRONMENTS, &spec))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Sort key supplied is invalid: bogus");
+    }
+}

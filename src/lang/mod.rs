@@ -1,8 +1,19 @@
 //! The Mistral workflow language v2: YAML text -> validated, typed specs. No I/O.
 //!
-//! Public contract used by the API layer (and later the engine):
-//! `parse_workbook`, `parse_workflows`, `parse_actions` return typed specs or a [`DslError`]
-//! whose `Display` is exactly upstream's fault string.
+//! Read exactly as upstream Mistral 23.0.0 reads it:
+//! * YAML: PyYAML `SafeLoader` semantics with Mistral's `safe_yaml` tweaks (YAML 1.1 typing,
+//!   `&`/`*`/`@` start plain text, tabs rejected, PyYAML error texts) — [`yaml`];
+//! * validation: the upstream JSON schemas checked with jsonschema 4.x semantics, so
+//!   `Invalid DSL: ...` texts (message, schema and instance dumps) match; then upstream's
+//!   spec-building and semantic checks in the same order — [`validate`];
+//! * `definition` texts, `input` signatures and `interface` as the API stores them.
+//!
+//! Entry points: [`parse_workflows`], [`parse_actions`], [`parse_workbook`] (and the
+//! `*_opts` variants taking upstream's `validate` flag for `skip_validation`). Errors are a
+//! [`DslError`] whose `Display` is upstream's fault string. The engine-facing model is in
+//! [`model`] (typed tasks, transitions, policies, publish merging, task-defaults rules).
+//! Expression grammar checks at upload come from the expression layer through
+//! [`set_expression_syntax_checker`].
 
 use serde_json::{Map, Value};
 
@@ -10,6 +21,7 @@ mod dump;
 pub mod inline;
 pub mod model;
 mod pprint;
+pub mod pyjson;
 pub mod pyrepr;
 mod schema;
 mod schemas;
@@ -252,7 +264,9 @@ fn load_document(text: &str) -> Result<Value, DslError> {
     let v = if PLAIN_TIMESTAMPS.with(|p| p.get()) {
         yaml::load(text).map_err(parse_error)?
     } else {
-        yaml::load_marked(text).map_err(parse_error)?.0
+        let (v, saw) = yaml::load_marked(text).map_err(parse_error)?;
+        SAW_TIMESTAMPS.with(|s| s.set(saw));
+        v
     };
     Ok(match v {
         None => Value::Object(Map::new()),
@@ -559,15 +573,16 @@ pub fn parse_actions_opts(text: &str, validate: bool) -> Result<Vec<ActionSpec>,
 
 thread_local! {
     static PLAIN_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SAW_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Validate with timestamps marked (so they are rejected where upstream rejects `datetime`
 /// values); when the text has timestamps and is valid, build the specs again with them as
 /// plain ISO strings, which is how they appear to the engine and API.
 fn with_plain_timestamps<T>(text: &str, f: fn(&str) -> Result<T, DslError>) -> Result<T, DslError> {
+    SAW_TIMESTAMPS.with(|s| s.set(false));
     let r = f(text)?;
-    let has_ts = yaml::load_marked(text).map(|(_, saw)| saw).unwrap_or(false);
-    if !has_ts {
+    if !SAW_TIMESTAMPS.with(|s| s.get()) {
         return Ok(r);
     }
     PLAIN_TIMESTAMPS.with(|p| p.set(true));

@@ -239,7 +239,9 @@ pub(crate) fn build_next(v: Option<&Value>) -> Vec<Transition> {
         Some(x) if !truthy(x) => Vec::new(),
         Some(Value::String(s)) => vec![(s.clone(), None)],
         Some(Value::Array(items)) => items.iter().filter_map(entry_tuple).collect(),
-        Some(other) => entry_tuple(other).into_iter().collect(),
+        // A mapping is iterated like a list upstream: its keys, without guards.
+        Some(Value::Object(m)) => m.keys().map(|k| (k.clone(), None)).collect(),
+        Some(_) => Vec::new(),
     };
     entries
         .into_iter()
@@ -287,7 +289,9 @@ pub(crate) fn build_on_clause(v: Option<&Value>) -> Option<OnClause> {
         return None;
     }
     match v {
-        Value::Object(m) if m.contains_key("next") || m.contains_key("publish") => Some(OnClause {
+        // Upstream treats every mapping as the advanced form: a single guarded task written
+        // as a mapping (`on-success: {t2: <% $.x %>}`) therefore has no `next` at all.
+        Value::Object(m) => Some(OnClause {
             next: build_next(m.get("next")),
             publish: m
                 .get("publish")

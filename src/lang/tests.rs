@@ -539,3 +539,70 @@ fn installed_syntax_checker_is_used_for_upload_checks() {
     .unwrap_err();
     assert_eq!(e.message, "Parse error: unexpected end of statement");
 }
+
+#[test]
+fn large_workflow_parses_quickly() {
+    let mut text = String::from("version: '2.0'\nwf:\n  input: [a, b]\n  tasks:\n");
+    for i in 0..300 {
+        text.push_str(&format!(
+            "    t{i}:\n      action: std.echo output=\"<% $.a %>\"\n      publish:\n        r{i}: <% task().result %>\n      retry: count=3 delay=1\n      on-success:\n        - t{}: <% $.r{i} != null %>\n      on-error:\n        - fail msg=\"t{i} failed\"\n",
+            i + 1
+        ));
+    }
+    text.push_str("    t300:\n      action: std.noop\n");
+    let start = std::time::Instant::now();
+    let wfs = parse_workflows(&text).unwrap();
+    let took = start.elapsed();
+    assert_eq!(wfs[0].tasks.len(), 301);
+    // Generous bound for unoptimised test builds on a shared machine.
+    assert!(took.as_secs_f64() < 10.0, "took {took:?}");
+    println!("301-task workflow parsed in {took:?}");
+}
+
+#[test]
+fn timestamps_pass_where_upstream_does_not_type_check_and_come_out_as_text() {
+    // Inside a workbook a workflow's `description` is not type-checked by any schema.
+    let wb = parse_workbook(
+        "version: '2.0'\nname: wb\nworkflows:\n  wf:\n    description: 2001-12-14\n    tasks:\n      t:\n        action: std.noop\n",
+    )
+    .unwrap();
+    assert_eq!(wb.workflows[0].description.as_deref(), Some("2001-12-14"));
+    assert_eq!(wb.workflows[0].body["description"], json!("2001-12-14"));
+    // In a workflow list every value is type-checked: a date is no JSON type.
+    let e = parse_workflows(
+        "version: '2.0'\nwf:\n  description: 2001-12-14\n  tasks:\n    t:\n      action: std.noop\n",
+    )
+    .unwrap_err();
+    assert!(e.message.starts_with(
+        "Invalid DSL: datetime.date(2001, 12, 14) is not valid under any of the given schemas"
+    ));
+}
+
+#[test]
+fn single_guarded_task_mapping_is_read_as_advanced_form_without_next() {
+    // Upstream quirk: `on-success: {t2: <% $.x %>}` passes the schema but yields no
+    // transition, so t2 is a start task too.
+    let wf = one_wf(
+        "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.noop\n      on-success:\n        t2: <% $.x %>\n    t2:\n      action: std.noop\n",
+    );
+    assert!(wf
+        .task("t1")
+        .unwrap()
+        .on_success
+        .as_ref()
+        .unwrap()
+        .next
+        .is_empty());
+    assert_eq!(wf.start_tasks().len(), 2);
+}
+
+#[test]
+fn next_written_as_mapping_loses_its_guard_like_upstream() {
+    let wf = one_wf(
+        "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.noop\n      on-success:\n        next:\n          t2: <% $.x %>\n    t2:\n      action: std.noop\n",
+    );
+    let next = &wf.task("t1").unwrap().on_success.as_ref().unwrap().next;
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].name, "t2");
+    assert_eq!(next[0].guard, None);
+}

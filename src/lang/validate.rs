@@ -155,34 +155,6 @@ static WITH_ITEMS_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*([\w\d_\-]+)\s*in\s*(\[.+\]|(\{\{(.*?)\}\})|<%.*?%>)").unwrap()
 });
 
-/// Python `json.loads` error wording for the common cases.
-fn python_json_error(text: &str, e: &serde_json::Error) -> String {
-    let line = e.line();
-    let col = e.column();
-    // Character offset of (line, col).
-    let mut pos = 0usize;
-    for (i, l) in text.split('\n').enumerate() {
-        if i + 1 == line {
-            pos += col.saturating_sub(1);
-            break;
-        }
-        pos += l.chars().count() + 1;
-    }
-    let msg = e.to_string();
-    let what = if msg.starts_with("trailing characters") {
-        "Extra data"
-    } else if msg.starts_with("key must be a string") {
-        "Expecting property name enclosed in double quotes"
-    } else if msg.starts_with("expected `,` or `]`") {
-        "Expecting ',' delimiter"
-    } else if msg.starts_with("EOF while parsing a string") {
-        "Unterminated string starting at"
-    } else {
-        "Expecting value"
-    };
-    format!("{what}: line {line} column {col} (char {pos})")
-}
-
 /// Upstream `_get_with_items_as_dict`, as ordered `(var, collection)` pairs.
 pub(crate) fn with_items_pairs(data: &Value) -> Result<Vec<(String, Value)>, DslError> {
     let raw: Vec<&Value> = match data.get("with-items") {
@@ -223,12 +195,11 @@ fn with_items_list(data: &Value, raw: Vec<Value>) -> Result<Vec<(String, Value)>
         let array = caps.get(2).map(|m| m.as_str()).unwrap_or("").to_string();
         validate_expression(&array)?;
         let value = if array.starts_with('[') {
-            match serde_json::from_str::<Value>(&array) {
+            match super::pyjson::loads(&array) {
                 Ok(v) => v,
                 Err(e) => {
                     return Err(invalid(format!(
-                        "Invalid array in 'with-items' clause: {array}, error: {}",
-                        python_json_error(&array, &e)
+                        "Invalid array in 'with-items' clause: {array}, error: {e}"
                     )))
                 }
             }
@@ -324,8 +295,7 @@ fn check_on_clause(v: &Value) -> Result<OnClause, DslError> {
         }
     }
     let next_src = match v {
-        Value::Object(m) if m.contains_key("next") || m.contains_key("publish") => m.get("next"),
-        Value::Object(_) => Some(v),
+        Value::Object(m) => m.get("next"),
         other => Some(other),
     };
     // Surface "Invalid action/workflow task property" errors from entry parsing.
