@@ -67,12 +67,26 @@ enum Frame {
 
 struct Builder<'a> {
     src: &'a str,
+    too_deep: bool,
     stack: Vec<Frame>,
     docs: Vec<(Option<Node>, Pos)>,
     doc_pos: Pos,
 }
 
+/// Nesting deeper than this fails (PyYAML's recursive composer hits Python's recursion
+/// limit a little above 400 levels); it also keeps our recursive passes off the stack limit.
+pub const MAX_DEPTH: usize = 400;
+
+/// Python's text for that failure.
+pub const DEPTH_ERROR: &str = "maximum recursion depth exceeded";
+
 impl Builder<'_> {
+    fn note_depth(&mut self) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.too_deep = true;
+        }
+    }
+
     fn push_node(&mut self, node: Node) {
         match self.stack.last_mut() {
             Some(Frame::Seq(items, _)) => items.push(node),
@@ -108,6 +122,10 @@ impl Builder<'_> {
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.too_deep {
+            // Build nothing more: the document is rejected anyway.
+            return;
+        }
         let pos = Pos::from_marker(&mark);
         match ev {
             Event::DocumentStart => {
@@ -143,8 +161,14 @@ impl MarkedEventReceiver for Builder<'_> {
                     pos,
                 })
             }
-            Event::SequenceStart(_, _) => self.stack.push(Frame::Seq(Vec::new(), pos)),
-            Event::MappingStart(_, _) => self.stack.push(Frame::Map(Vec::new(), None, pos)),
+            Event::SequenceStart(_, _) => {
+                self.note_depth();
+                self.stack.push(Frame::Seq(Vec::new(), pos))
+            }
+            Event::MappingStart(_, _) => {
+                self.note_depth();
+                self.stack.push(Frame::Map(Vec::new(), None, pos))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
                     let node = match frame {
@@ -1038,12 +1062,30 @@ fn load_protected(text: &str) -> Result<Option<Value>, YamlError> {
 fn load_events(text: &str) -> Result<Option<Value>, YamlError> {
     let mut builder = Builder {
         src: text,
+        too_deep: false,
         stack: Vec::new(),
         docs: Vec::new(),
         doc_pos: Pos { line: 0, col: 0 },
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
+    // Drive the parser's state machine directly (`Parser::load` recurses per nesting level).
+    let mut result: Result<(), yaml_rust2::ScanError> = Ok(());
+    loop {
+        match parser.next_token() {
+            Ok((ev, mark)) => {
+                let end = ev == Event::StreamEnd;
+                builder.on_event(ev, mark);
+                if end || builder.too_deep {
+                    break;
+                }
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if let Err(e) = result {
         let context = builder.stack.last().map(|f| match f {
             Frame::Seq(_, p) => (false, *p),
             Frame::Map(_, _, p) => (true, *p),
@@ -1054,6 +1096,9 @@ fn load_events(text: &str) -> Result<Option<Value>, YamlError> {
             Pos::from_marker(e.marker()),
             context,
         ));
+    }
+    if builder.too_deep {
+        return Err(YamlError(DEPTH_ERROR.into()));
     }
     let docs: Vec<(Option<Node>, Pos)> = builder.docs;
     if docs.len() > 1 {
