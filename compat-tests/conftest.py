@@ -168,6 +168,39 @@ def pytest_runtest_makereport(item, call):
                 report.sections.append(("server log (%s, tail)" % srv.backend, tail))
 
 
+KNOWN_GAPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known_gaps.txt")
+
+
+def _known_gaps():
+    gaps = []
+    if os.path.exists(KNOWN_GAPS):
+        with open(KNOWN_GAPS) as f:
+            for line in f:
+                pattern, _, reason = line.partition("#")
+                if pattern.strip():
+                    gaps.append((pattern.strip(), reason.strip() or "known mistral-rs gap"))
+    return gaps
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests listed in known_gaps.txt (node-id prefixes, relative to compat-tests/) are strict
+    xfails when they run against mistral-rs: they must fail, and start failing the run as
+    soon as they pass, so the entry gets removed. Against MISTRAL_URL they run normally."""
+    if os.environ.get("MISTRAL_URL"):
+        return
+    gaps = _known_gaps()
+    if not gaps:
+        return
+    root = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        rel = os.path.relpath(str(item.path), root).replace(os.sep, "/")
+        node = rel + item.nodeid[item.nodeid.index("::"):] if "::" in item.nodeid else rel
+        for pattern, reason in gaps:
+            if node.startswith(pattern):
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+                break
+
+
 class Api:
     """requests against {server}/v2; paths are relative to /v2 (a leading '/' is optional)."""
 
