@@ -66,9 +66,33 @@ pub fn run_eval(expression: &str, context: Option<&Path>) -> ExitCode {
     }
 }
 
+/// Deepest case document the batch accepts (Python's own recursion limit is near 1000).
+const MAX_CASE_DEPTH: usize = 900;
+
+fn depth(v: &Value) -> usize {
+    // iterative, so a hostile document cannot overflow the stack here
+    let mut max = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|i| (i, d + 1))),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// One batch line's outcome as the protocol's JSON object.
 pub fn batch_line(evaluator: &Evaluator, line: &str, lang: &str) -> Value {
-    let case: Value = match serde_json::from_str(line) {
+    let mut de = serde_json::Deserializer::from_str(line);
+    de.disable_recursion_limit();
+    let case: Value = match serde::Deserialize::deserialize(&mut de) {
+        Ok(v) if depth(&v) > MAX_CASE_DEPTH => {
+            let id = v.get("id").cloned().unwrap_or(Value::Null);
+            return json!({"id": id, "error": "limit", "message": "data nested too deeply"});
+        }
         Ok(v) => v,
         Err(e) => {
             return json!({"id": null, "error": "evaluation", "message": format!("bad input line: {e}")})

@@ -50,7 +50,11 @@ fn main() {
             de.disable_recursion_limit();
             let v: Value = serde::Deserialize::deserialize(&mut de).unwrap_or(Value::Null);
             let id = v.get("id").cloned().unwrap_or(Value::Null);
-            let expr = v.get("expr").and_then(|e| e.as_str()).unwrap_or("").to_string();
+            let expr = v
+                .get("expr")
+                .and_then(|e| e.as_str())
+                .unwrap_or("")
+                .to_string();
             let ctx = v.get("context").cloned().unwrap_or(Value::Null);
             (id, expr, ctx)
         })
@@ -78,7 +82,11 @@ fn main() {
     }
     let _ = out.flush();
     if time {
-        let per = if evals > 0 { total.as_secs_f64() / evals as f64 } else { 0.0 };
+        let per = if evals > 0 {
+            total.as_secs_f64() / evals as f64
+        } else {
+            0.0
+        };
         eprintln!(
             "evaluations: {evals}, total: {:.6} s, per evaluation: {:.3} us",
             total.as_secs_f64(),

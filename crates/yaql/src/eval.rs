@@ -33,11 +33,19 @@ pub struct Scope<'e> {
 
 impl<'e> Scope<'e> {
     pub fn root(data: V) -> Rc<Scope<'e>> {
-        Rc::new(Scope { vars: vec![(Arc::from(""), data)], funcs: vec![], parent: None })
+        Rc::new(Scope {
+            vars: vec![(Arc::from(""), data)],
+            funcs: vec![],
+            parent: None,
+        })
     }
 
     pub fn child(parent: &Rc<Scope<'e>>, vars: Vec<(Arc<str>, V)>) -> Rc<Scope<'e>> {
-        Rc::new(Scope { vars, funcs: vec![], parent: Some(parent.clone()) })
+        Rc::new(Scope {
+            vars,
+            funcs: vec![],
+            parent: Some(parent.clone()),
+        })
     }
 
     fn get(&self, name: &str) -> Option<&V> {
@@ -87,7 +95,10 @@ impl CallInfo<'_> {
                 self.name,
                 pyfmt::py_str(r)
             )),
-            _ => nofunc(format!("No function \"{}\" matches supplied arguments", self.name)),
+            _ => nofunc(format!(
+                "No function \"{}\" matches supplied arguments",
+                self.name
+            )),
         }
     }
 }
@@ -124,12 +135,20 @@ impl<'e> Ev<'e> {
             Expr::Keyword(k) => Ok(V::Str(k.clone())),
             Expr::Var(name) => Ok(sc.get(name).cloned().unwrap_or(V::Null)),
             Expr::Call { name, args } => self.call(sc, name, None, args),
-            Expr::Method { recv, name, args, safe }
-                if !*safe && (name.as_ref() == "thenBy" || name.as_ref() == "thenByDescending") =>
-            {
+            Expr::Method {
+                recv,
+                name,
+                args,
+                safe,
+            } if !*safe && (name.as_ref() == "thenBy" || name.as_ref() == "thenByDescending") => {
                 self.then_by_chain(sc, e)
             }
-            Expr::Method { recv, name, args, safe } => {
+            Expr::Method {
+                recv,
+                name,
+                args,
+                safe,
+            } => {
                 let r = self.eval(sc, recv)?;
                 if *safe && matches!(r, V::Null) {
                     return Ok(V::Null);
@@ -156,7 +175,11 @@ impl<'e> Ev<'e> {
                 for a in args.iter() {
                     match a {
                         Arg::Pos(x) => vals.push(self.eval(sc, x)?),
-                        _ => return Err(nofunc("No function \"#indexer\" matches supplied arguments")),
+                        _ => {
+                            return Err(nofunc(
+                                "No function \"#indexer\" matches supplied arguments",
+                            ))
+                        }
                     }
                 }
                 index(t, vals)
@@ -235,13 +258,25 @@ impl<'e> Ev<'e> {
         let mut cur = e;
         loop {
             match cur {
-                Expr::Method { recv, name, args, safe: false }
-                    if matches!(name.as_ref(), "thenBy" | "thenByDescending" | "orderBy" | "orderByDescending") =>
+                Expr::Method {
+                    recv,
+                    name,
+                    args,
+                    safe: false,
+                } if matches!(
+                    name.as_ref(),
+                    "thenBy" | "thenByDescending" | "orderBy" | "orderByDescending"
+                ) =>
                 {
                     let sel = match &args[..] {
                         [Arg::Pos(x)] => x,
                         [Arg::Named(k, x)] if k.as_ref() == "selector" => x,
-                        _ => return Err(nofunc(format!("No method \"{}\" matches supplied arguments", name))),
+                        _ => {
+                            return Err(nofunc(format!(
+                                "No method \"{}\" matches supplied arguments",
+                                name
+                            )))
+                        }
                     };
                     keys.push((sel, name.ends_with("Descending")));
                     if name.starts_with("orderBy") {
@@ -305,11 +340,17 @@ impl<'e> Ev<'e> {
                 let V::Str(fname) = fname else {
                     return Err(nofunc("No function \"def\" matches supplied arguments"));
                 };
-                let mut s = Scope { vars: vec![], funcs: vec![], parent: Some(sc.clone()) };
+                let mut s = Scope {
+                    vars: vec![],
+                    funcs: vec![],
+                    parent: Some(sc.clone()),
+                };
                 s.funcs.push((fname, body, sc.clone()));
                 Ok(Rc::new(s))
             }
-            Expr::Method { recv, name, args, .. } if name.as_ref() == "unpack" => {
+            Expr::Method {
+                recv, name, args, ..
+            } if name.as_ref() == "unpack" => {
                 let seq = self.eval(sc, recv)?;
                 if !seq.is_iterable() {
                     return Err(nofunc(format!(
@@ -323,7 +364,11 @@ impl<'e> Ev<'e> {
                     match a {
                         Arg::Pos(x) => match self.eval(sc, x)? {
                             V::Str(s) => names.push(s),
-                            _ => return Err(nofunc("No method \"unpack\" matches supplied arguments")),
+                            _ => {
+                                return Err(nofunc(
+                                    "No method \"unpack\" matches supplied arguments",
+                                ))
+                            }
                         },
                         _ => return Err(nofunc("No method \"unpack\" matches supplied arguments")),
                     }
@@ -353,7 +398,9 @@ impl<'e> Ev<'e> {
             }
             other => {
                 self.eval(sc, other)?;
-                Err(nofunc("No function \"#operator_->\" matches supplied arguments"))
+                Err(nofunc(
+                    "No function \"#operator_->\" matches supplied arguments",
+                ))
             }
         }
     }
@@ -391,7 +438,10 @@ impl<'e> Ev<'e> {
             V::List(l) => Ok(l.as_ref().clone()),
             V::Set(s) => Ok(s.iter().cloned().collect()),
             V::Gen(g) => stdlib::gen_take(g, None),
-            _ => Err(eval_err(format!("'{}' object is not iterable", v.type_name()))),
+            _ => Err(eval_err(format!(
+                "'{}' object is not iterable",
+                v.type_name()
+            ))),
         }
     }
 
@@ -433,7 +483,11 @@ impl<'e> Ev<'e> {
                         pi += 1;
                         continue;
                     };
-                    out[pi] = if p.starts_with('&') { Slot::Lazy(x) } else { Slot::Val(self.eval(sc, x)?) };
+                    out[pi] = if p.starts_with('&') {
+                        Slot::Lazy(x)
+                    } else {
+                        Slot::Val(self.eval(sc, x)?)
+                    };
                     pi += 1;
                 }
                 Arg::Pos(_) | Arg::Empty => return Err(c.nomatch()),
@@ -462,7 +516,13 @@ impl<'e> Ev<'e> {
         Ok(out)
     }
 
-    pub fn call(&mut self, sc: &Rc<Scope<'e>>, name: &'e str, recv: Option<V>, args: &'e [Arg]) -> R<V> {
+    pub fn call(
+        &mut self,
+        sc: &Rc<Scope<'e>>,
+        name: &'e str,
+        recv: Option<V>,
+        args: &'e [Arg],
+    ) -> R<V> {
         // user functions from def()
         if recv.is_none() {
             if let Some((body, dsc)) = sc.func(name) {
@@ -470,7 +530,12 @@ impl<'e> Ev<'e> {
                 for a in args.iter() {
                     match a {
                         Arg::Pos(x) => vals.push(self.eval(sc, x)?),
-                        _ => return Err(nofunc(format!("No function \"{}\" matches supplied arguments", name))),
+                        _ => {
+                            return Err(nofunc(format!(
+                                "No function \"{}\" matches supplied arguments",
+                                name
+                            )))
+                        }
                     }
                 }
                 return self.lambda(&dsc, body, &vals);
@@ -491,24 +556,41 @@ impl<'e> Ev<'e> {
                     Arg::Mapping(k, x) => {
                         let k = self.eval(sc, k)?;
                         let V::Str(k) = k else {
-                            return Err(nofunc(format!("No function \"{}\" matches supplied arguments", name)));
+                            return Err(nofunc(format!(
+                                "No function \"{}\" matches supplied arguments",
+                                name
+                            )));
                         };
                         kwargs.push((k.to_string(), self.eval(sc, x)?.to_json(0)?))
                     }
                 }
             }
-            let call = Call { args: pos, kwargs, data: self.data, user: self.user };
+            let call = Call {
+                args: pos,
+                kwargs,
+                data: self.data,
+                user: self.user,
+            };
             let out = h(&call)?;
             return V::from_json(&out, 0);
         }
         let method = recv.is_some();
         match stdlib::lookup(name) {
             Some((f, kind)) => {
-                let ok = if method { kind != stdlib::Kind::F } else { kind != stdlib::Kind::M };
+                let ok = if method {
+                    kind != stdlib::Kind::F
+                } else {
+                    kind != stdlib::Kind::M
+                };
                 if !ok {
                     return Err(unknown(name, recv.as_ref()));
                 }
-                let c = CallInfo { name, method, recv, args };
+                let c = CallInfo {
+                    name,
+                    method,
+                    recv,
+                    args,
+                };
                 f(self, sc, &c)
             }
             None => Err(unknown(name, recv.as_ref())),
@@ -518,7 +600,11 @@ impl<'e> Ev<'e> {
 
 fn unknown(name: &str, recv: Option<&V>) -> Error {
     match recv {
-        Some(r) => nofunc(format!("Unknown method \"{}\" for receiver {}", name, pyfmt::py_str(r))),
+        Some(r) => nofunc(format!(
+            "Unknown method \"{}\" for receiver {}",
+            name,
+            pyfmt::py_str(r)
+        )),
         None => nofunc(format!("Unknown function \"{}\"", name)),
     }
 }
@@ -558,7 +644,9 @@ pub fn index(t: V, vals: Vec<V>) -> R<V> {
             }
             V::Bool(b) => {
                 let j = *b as usize;
-                l.get(j).cloned().ok_or_else(|| eval_err("tuple index out of range"))
+                l.get(j)
+                    .cloned()
+                    .ok_or_else(|| eval_err("tuple index out of range"))
             }
             V::Float(_) | V::Str(_) | V::Null => Err(eval_err(format!(
                 "tuple indices must be integers or slices, not {}",
@@ -569,16 +657,20 @@ pub fn index(t: V, vals: Vec<V>) -> R<V> {
                 vals[0].type_name()
             ))),
         },
-        (V::Dict(d), 1) => {
-            d.get(&vals[0]).cloned().ok_or_else(|| eval_err(pyfmt::py_repr(&vals[0])))
-        }
+        (V::Dict(d), 1) => d
+            .get(&vals[0])
+            .cloned()
+            .ok_or_else(|| eval_err(pyfmt::py_repr(&vals[0]))),
         (V::Dict(d), 2) => Ok(d.get(&vals[0]).cloned().unwrap_or_else(|| vals[1].clone())),
         _ => Err(nm()),
     }
 }
 
 fn nomatch_op(op: Op) -> Error {
-    nofunc(format!("No function \"{}\" matches supplied arguments", op.name()))
+    nofunc(format!(
+        "No function \"{}\" matches supplied arguments",
+        op.name()
+    ))
 }
 
 fn int_overflow() -> Error {
@@ -601,7 +693,11 @@ pub fn floordiv(a: i64, b: i64) -> R<i64> {
         return Err(eval_err("integer division or modulo by zero"));
     }
     let q = a.checked_div(b).ok_or_else(int_overflow)?;
-    Ok(if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q })
+    Ok(if (a % b != 0) && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    })
 }
 
 pub fn py_fmod(a: f64, b: f64) -> R<f64> {
@@ -609,7 +705,11 @@ pub fn py_fmod(a: f64, b: f64) -> R<f64> {
         return Err(eval_err("float modulo"));
     }
     let m = a % b;
-    Ok(if m != 0.0 && ((m < 0.0) != (b < 0.0)) { m + b } else { m })
+    Ok(if m != 0.0 && ((m < 0.0) != (b < 0.0)) {
+        m + b
+    } else {
+        m
+    })
 }
 
 fn repeat_str(s: &str, n: i64) -> R<V> {
@@ -723,10 +823,15 @@ pub fn binary(op: Op, l: V, r: V) -> R<V> {
             (Int(_) | Float(_), Int(_) | Float(_)) => {
                 Ok(Float(l.as_f64().unwrap_or(0.0) - r.as_f64().unwrap_or(0.0)))
             }
-            (Set(a), Set(b)) => Ok(V::set(a.iter().filter(|x| !b.contains(*x)).cloned().collect::<crate::value::Set>())),
-            (DateTime(a), DateTime(b)) => {
-                Ok(TimeSpan(a.signed_duration_since(*b).num_microseconds().unwrap_or(0)))
-            }
+            (Set(a), Set(b)) => Ok(V::set(
+                a.iter()
+                    .filter(|x| !b.contains(*x))
+                    .cloned()
+                    .collect::<crate::value::Set>(),
+            )),
+            (DateTime(a), DateTime(b)) => Ok(TimeSpan(
+                a.signed_duration_since(*b).num_microseconds().unwrap_or(0),
+            )),
             (DateTime(d), TimeSpan(t)) => stdlib::dt_add(d, -t).map(DateTime),
             (TimeSpan(a), TimeSpan(b)) => a.checked_sub(*b).map(TimeSpan).ok_or_else(int_overflow),
             _ => Err(nomatch_op(op)),
@@ -741,7 +846,12 @@ pub fn binary(op: Op, l: V, r: V) -> R<V> {
             (List(s), Int(n)) | (Int(n), List(s)) => repeat_list(s, *n),
             (List(s), Bool(b)) | (Bool(b), List(s)) => repeat_list(s, *b as i64),
             (TimeSpan(t), Int(_) | Float(_)) | (Int(_) | Float(_), TimeSpan(t)) => {
-                let n = if let TimeSpan(_) = l { r.as_f64() } else { l.as_f64() }.unwrap_or(0.0);
+                let n = if let TimeSpan(_) = l {
+                    r.as_f64()
+                } else {
+                    l.as_f64()
+                }
+                .unwrap_or(0.0);
                 Ok(TimeSpan(((*t as f64) * n).round() as i64))
             }
             _ => Err(nomatch_op(op)),
@@ -775,7 +885,10 @@ pub fn binary(op: Op, l: V, r: V) -> R<V> {
                 if *b == 0 {
                     return Err(eval_err("integer modulo by zero"));
                 }
-                Ok(Int(a.checked_rem_euclid(*b).map(|m| if m != 0 && *b < 0 { m + b } else { m }).ok_or_else(int_overflow)?))
+                Ok(Int(a
+                    .checked_rem_euclid(*b)
+                    .map(|m| if m != 0 && *b < 0 { m + b } else { m })
+                    .ok_or_else(int_overflow)?))
             }
             (Int(_) | Float(_), Int(_) | Float(_)) => {
                 py_fmod(l.as_f64().unwrap_or(0.0), r.as_f64().unwrap_or(0.0)).map(Float)
@@ -789,7 +902,9 @@ pub fn binary(op: Op, l: V, r: V) -> R<V> {
             _ => Err(nomatch_op(op)),
         },
         Op::Match | Op::NotMatch => {
-            let Str(s) = &l else { return Err(nomatch_op(op)) };
+            let Str(s) = &l else {
+                return Err(nomatch_op(op));
+            };
             let re = match &r {
                 Str(p) => stdlib::compile_regex(p, 0)?,
                 V::Regex(re) => re.clone(),

@@ -63,7 +63,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// The protocol name of the kind: `syntax`, `no_function`, `evaluation` or `limit`.
@@ -115,7 +118,10 @@ impl Default for Engine {
 impl Engine {
     /// The yaql 3.x standard library with the options Mistral uses.
     pub fn new() -> Self {
-        Engine { host: HashMap::new(), cache: parking_lot::RwLock::new(HashMap::new()) }
+        Engine {
+            host: HashMap::new(),
+            cache: parking_lot::RwLock::new(HashMap::new()),
+        }
     }
 
     /// Adds (or replaces) a global function callable as `name(...)` and as method `x.name(...)`.
@@ -154,7 +160,12 @@ impl Engine {
         let ast = self.parsed(expr)?;
         let root = value::V::from_json(data, 0)?;
         let scope = eval::Scope::root(root);
-        let mut ev = eval::Ev { engine: self, data, user, depth: 0 };
+        let mut ev = eval::Ev {
+            engine: self,
+            data,
+            user,
+            depth: 0,
+        };
         let v = ev.eval(&scope, &ast)?;
         v.to_json(0)
     }

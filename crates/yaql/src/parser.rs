@@ -148,7 +148,10 @@ fn is_ident_start(c: char) -> bool {
 fn lex_error(c: char, pos: usize) -> Error {
     Error::new(
         ErrorKind::Syntax,
-        format!("Lexical error: illegal character '{}' at position {}", c, pos),
+        format!(
+            "Lexical error: illegal character '{}' at position {}",
+            c, pos
+        ),
     )
 }
 
@@ -250,7 +253,11 @@ fn lex(src: &str) -> Result<Vec<Token>, Error> {
                 j += 1;
             }
             let t = text_of(i, j);
-            toks.push(Token { tok: Tok::Dollar(text_of(i + 1, j)), pos, text: t });
+            toks.push(Token {
+                tok: Tok::Dollar(text_of(i + 1, j)),
+                pos,
+                text: t,
+            });
             i = j;
             continue;
         }
@@ -290,7 +297,11 @@ fn lex(src: &str) -> Result<Vec<Token>, Error> {
                         }
                     }
                 };
-                toks.push(Token { tok: Tok::Number(v), pos, text: t });
+                toks.push(Token {
+                    tok: Tok::Number(v),
+                    pos,
+                    text: t,
+                });
                 i = e;
                 continue;
             }
@@ -303,7 +314,11 @@ fn lex(src: &str) -> Result<Vec<Token>, Error> {
             }
             let word = text_of(i, j);
             if at(j) == Some('(') {
-                toks.push(Token { tok: Tok::Func(word.clone()), pos, text: word });
+                toks.push(Token {
+                    tok: Tok::Func(word.clone()),
+                    pos,
+                    text: word,
+                });
                 i = j + 1;
                 continue;
             }
@@ -321,7 +336,11 @@ fn lex(src: &str) -> Result<Vec<Token>, Error> {
                 "mod" => Tok::Op("mod"),
                 _ => Tok::Keyword(word.clone()),
             };
-            toks.push(Token { tok, pos, text: word });
+            toks.push(Token {
+                tok,
+                pos,
+                text: word,
+            });
             i = j;
             continue;
         }
@@ -344,21 +363,37 @@ fn lex(src: &str) -> Result<Vec<Token>, Error> {
                 return Err(lex_error(c, pos));
             }
             let raw = text_of(i + 1, j);
-            let val = if c == '`' { raw.replace("\\`", "`") } else { decode_escapes(&raw) };
-            toks.push(Token { tok: Tok::Str(val), pos, text: text_of(i, j + 1) });
+            let val = if c == '`' {
+                raw.replace("\\`", "`")
+            } else {
+                decode_escapes(&raw)
+            };
+            toks.push(Token {
+                tok: Tok::Str(val),
+                pos,
+                text: text_of(i, j + 1),
+            });
             i = j + 1;
             continue;
         }
         let rest: String = chars[i..(i + 2).min(n)].iter().map(|x| x.1).collect();
         if rest == "=>" {
-            toks.push(Token { tok: Tok::Mapping, pos, text: rest });
+            toks.push(Token {
+                tok: Tok::Mapping,
+                pos,
+                text: rest,
+            });
             i += 2;
             continue;
         }
         let mut matched = false;
         for op in OPS {
             if rest.starts_with(op) {
-                toks.push(Token { tok: Tok::Op(op), pos, text: op.to_string() });
+                toks.push(Token {
+                    tok: Tok::Op(op),
+                    pos,
+                    text: op.to_string(),
+                });
                 i += op.chars().count();
                 matched = true;
                 break;
@@ -377,7 +412,11 @@ fn lex(src: &str) -> Result<Vec<Token>, Error> {
             ',' => Tok::Comma,
             _ => return Err(lex_error(c, pos)),
         };
-        toks.push(Token { tok, pos, text: c.to_string() });
+        toks.push(Token {
+            tok,
+            pos,
+            text: c.to_string(),
+        });
         i += 1;
     }
     Ok(toks)
@@ -431,7 +470,10 @@ impl<'a> Parser<'a> {
                     t.text, t.pos, self.src
                 ),
             ),
-            None => Error::new(ErrorKind::Syntax, "Parse error: unexpected end of statement"),
+            None => Error::new(
+                ErrorKind::Syntax,
+                "Parse error: unexpected end of statement",
+            ),
         }
     }
 
@@ -447,7 +489,10 @@ impl<'a> Parser<'a> {
     fn expr(&mut self, min_prec: u8) -> Result<Expr, Error> {
         self.depth += 1;
         if self.depth > crate::MAX_PARSE_DEPTH {
-            return Err(Error::new(ErrorKind::Limit, "expression is nested too deeply"));
+            return Err(Error::new(
+                ErrorKind::Limit,
+                "expression is nested too deeply",
+            ));
         }
         let mut left = self.prefix()?;
         loop {
@@ -467,7 +512,10 @@ impl<'a> Parser<'a> {
                     }
                     self.i += 1;
                     let args = self.args(Tok::RBracket)?;
-                    left = Expr::Index { target: Box::new(left), args };
+                    left = Expr::Index {
+                        target: Box::new(left),
+                        args,
+                    };
                 }
                 Tok::Op(o) => {
                     let Some((prec, op, right)) = binary_info(o) else {
@@ -494,16 +542,29 @@ impl<'a> Parser<'a> {
         match t.tok {
             Tok::Keyword(k) => {
                 self.i += 1;
-                Ok(Expr::Member { recv: Box::new(recv), name: Arc::from(k.as_str()), safe })
+                Ok(Expr::Member {
+                    recv: Box::new(recv),
+                    name: Arc::from(k.as_str()),
+                    safe,
+                })
             }
             Tok::Func(f) => {
                 self.i += 1;
                 let args = self.args(Tok::RParen)?;
-                Ok(Expr::Method { recv: Box::new(recv), name: Arc::from(f.as_str()), args, safe })
+                Ok(Expr::Method {
+                    recv: Box::new(recv),
+                    name: Arc::from(f.as_str()),
+                    args,
+                    safe,
+                })
             }
             _ => {
                 let e = self.expr(DOT_PREC + 1)?;
-                Ok(Expr::DotExpr { recv: Box::new(recv), expr: Box::new(e), safe })
+                Ok(Expr::DotExpr {
+                    recv: Box::new(recv),
+                    expr: Box::new(e),
+                    safe,
+                })
             }
         }
     }
@@ -526,7 +587,10 @@ impl<'a> Parser<'a> {
             }
             Tok::Func(f) => {
                 let args = self.args(Tok::RParen)?;
-                Expr::Call { name: Arc::from(f.as_str()), args }
+                Expr::Call {
+                    name: Arc::from(f.as_str()),
+                    args,
+                }
             }
             Tok::LParen => {
                 let e = self.expr(0)?;
@@ -598,7 +662,12 @@ impl<'a> Parser<'a> {
 /// Parses an expression into its syntax tree.
 pub fn parse(src: &str) -> Result<Expr, Error> {
     let toks = lex(src)?;
-    let mut p = Parser { toks, i: 0, src, depth: 0 };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        src,
+        depth: 0,
+    };
     if p.toks.is_empty() {
         return Err(p.unexpected());
     }
@@ -645,10 +714,16 @@ mod tests {
 
     #[test]
     fn logical_precedence_matches_yaql() {
-        assert_eq!(p("1 = 1 and 2 = 2 or false"), "(((1 Eq 1) And (2 Eq 2)) Or False)");
+        assert_eq!(
+            p("1 = 1 and 2 = 2 or false"),
+            "(((1 Eq 1) And (2 Eq 2)) Or False)"
+        );
         assert_eq!(p("not a = b"), "(Not (a Eq b))");
         assert_eq!(p("not true and false"), "((Not True) And False)");
-        assert_eq!(p("let(x => 1) -> let(y => 2) -> $x"), "(let(1) Arrow (let(1) Arrow $x))");
+        assert_eq!(
+            p("let(x => 1) -> let(y => 2) -> $x"),
+            "(let(1) Arrow (let(1) Arrow $x))"
+        );
     }
 
     #[test]

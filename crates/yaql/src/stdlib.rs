@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Timelike};
 
-use crate::eval::{
-    binary, compare, eval_err, limit_err, nofunc, CallInfo, Ev, Scope, Slot, R,
-};
+use crate::eval::{binary, compare, eval_err, limit_err, nofunc, CallInfo, Ev, Scope, Slot, R};
 use crate::parser::{Arg, Expr, Op};
 use crate::pyfmt;
 use crate::value::{Gen, Map, Regex, Set, V};
@@ -507,7 +505,12 @@ fn order<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, desc: bool) 
 }
 
 /// Sorts by several selectors (orderBy + thenBy chain), stable like Python's sort.
-pub fn multi_sort<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, items: Vec<V>, keys: &[(&'e Expr, bool)]) -> R<V> {
+pub fn multi_sort<'e>(
+    ev: &mut Ev<'e>,
+    sc: &Rc<Scope<'e>>,
+    items: Vec<V>,
+    keys: &[(&'e Expr, bool)],
+) -> R<V> {
     let mut keyed = Vec::with_capacity(items.len());
     for x in items {
         let mut ks = Vec::with_capacity(keys.len());
@@ -544,7 +547,16 @@ fn q_then_by_desc<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> 
 }
 
 fn q_group_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["collection", "&keySelector", "&valueSelector", "&aggregator"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &[
+            "collection",
+            "&keySelector",
+            "&valueSelector",
+            "&aggregator",
+        ],
+    )?;
     let items = iterable(ev, c, &a[0])?;
     let kf = need_lazy(c, &a[1])?;
     let mut groups: Map = Map::new();
@@ -590,7 +602,11 @@ fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             return Ok(V::string(parts.join(&sep)));
         }
     }
-    let a = ev.bind(sc, c, &["collection1", "collection2", "&predicate", "&selector"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &["collection1", "collection2", "&predicate", "&selector"],
+    )?;
     let l1 = iterable(ev, c, &a[0])?;
     let l2 = iterable(ev, c, &a[1])?;
     let p = need_lazy(c, &a[2])?;
@@ -608,7 +624,9 @@ fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 }
 
 fn collect_iterables(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Vec<Vec<V>>> {
-    let V::List(all) = need(c, s)? else { return Err(c.nomatch()) };
+    let V::List(all) = need(c, s)? else {
+        return Err(c.nomatch());
+    };
     let mut lists = vec![];
     for x in all.iter() {
         if !x.is_iterable() {
@@ -623,7 +641,11 @@ fn q_zip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["*collections"])?;
     let lists = collect_iterables(ev, c, &a[0])?;
     let n = lists.iter().map(|l| l.len()).min().unwrap_or(0);
-    Ok(V::list((0..n).map(|i| V::list(lists.iter().map(|l| l[i].clone()).collect())).collect()))
+    Ok(V::list(
+        (0..n)
+            .map(|i| V::list(lists.iter().map(|l| l[i].clone()).collect()))
+            .collect(),
+    ))
 }
 
 fn q_zip_longest<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -633,7 +655,14 @@ fn q_zip_longest<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
     Ok(V::list(
         (0..n)
-            .map(|i| V::list(lists.iter().map(|l| l.get(i).cloned().unwrap_or(d.clone())).collect()))
+            .map(|i| {
+                V::list(
+                    lists
+                        .iter()
+                        .map(|l| l.get(i).cloned().unwrap_or(d.clone()))
+                        .collect(),
+                )
+            })
             .collect(),
     ))
 }
@@ -713,7 +742,11 @@ fn minmax<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, max: bool) 
             acc = Some(match acc {
                 None => x,
                 Some(cur) => {
-                    let better = if max { compare(Op::Gt, &x, &cur)? } else { compare(Op::Lt, &x, &cur)? };
+                    let better = if max {
+                        compare(Op::Gt, &x, &cur)?
+                    } else {
+                        compare(Op::Lt, &x, &cur)?
+                    };
                     if better {
                         x
                     } else {
@@ -722,7 +755,12 @@ fn minmax<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, max: bool) 
                 }
             });
         }
-        return acc.ok_or_else(|| eval_err(format!("{}() arg is an empty sequence", if max { "max" } else { "min" })));
+        return acc.ok_or_else(|| {
+            eval_err(format!(
+                "{}() arg is an empty sequence",
+                if max { "max" } else { "min" }
+            ))
+        });
     }
     let a = ev.bind(sc, c, &["a", "b"])?;
     let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
@@ -766,7 +804,13 @@ fn q_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let a = ev.bind(sc, c, &["collection", "item"])?;
     let items = iterable(ev, c, &a[0])?;
     let item = need(c, &a[1])?;
-    Ok(V::Int(items.iter().position(|x| *x == item).map(|i| i as i64).unwrap_or(-1)))
+    Ok(V::Int(
+        items
+            .iter()
+            .position(|x| *x == item)
+            .map(|i| i as i64)
+            .unwrap_or(-1),
+    ))
 }
 
 fn q_last_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -776,7 +820,13 @@ fn q_last_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) ->
     let a = ev.bind(sc, c, &["collection", "item"])?;
     let items = iterable(ev, c, &a[0])?;
     let item = need(c, &a[1])?;
-    Ok(V::Int(items.iter().rposition(|x| *x == item).map(|i| i as i64).unwrap_or(-1)))
+    Ok(V::Int(
+        items
+            .iter()
+            .rposition(|x| *x == item)
+            .map(|i| i as i64)
+            .unwrap_or(-1),
+    ))
 }
 
 fn index_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: bool) -> R<V> {
@@ -814,7 +864,9 @@ fn q_append<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["*args"])?;
-    let V::List(all) = need(c, &a[0])? else { return Err(c.nomatch()) };
+    let V::List(all) = need(c, &a[0])? else {
+        return Err(c.nomatch());
+    };
     if !all.is_empty() && all.iter().all(|x| matches!(x, V::Str(_))) && !c.method {
         let mut s = String::new();
         for x in all.iter() {
@@ -912,7 +964,9 @@ fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n > crate::MAX_ITEMS as u128 {
         return Err(limit_err("collection exceeds the size limit"));
     }
-    Ok(V::list((0..n as i64).map(|i| V::Int(start + i * step)).collect()))
+    Ok(V::list(
+        (0..n as i64).map(|i| V::Int(start + i * step)).collect(),
+    ))
 }
 
 fn q_sequence<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -923,7 +977,11 @@ fn q_sequence<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
 }
 
 fn q_generate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["initial", "&predicate", "&producer", "&selector", "decycle"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &["initial", "&predicate", "&producer", "&selector", "decycle"],
+    )?;
     let mut cur = need(c, &a[0])?;
     let p = need_lazy(c, &a[1])?;
     let prod = need_lazy(c, &a[2])?;
@@ -951,7 +1009,12 @@ fn q_slice<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n <= 0 {
         return Err(eval_err("slice length must be positive"));
     }
-    Ok(V::list(items.chunks(n as usize).map(|ch| V::list(ch.to_vec())).collect()))
+    Ok(V::list(
+        items
+            .chunks(n as usize)
+            .map(|ch| V::list(ch.to_vec()))
+            .collect(),
+    ))
 }
 
 fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -983,7 +1046,10 @@ fn q_split_at<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let i = strict_int(&a[1])?;
     let n = items.len() as i64;
     let i = if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
-    Ok(V::list(vec![V::list(items[..i].to_vec()), V::list(items[i..].to_vec())]))
+    Ok(V::list(vec![
+        V::list(items[..i].to_vec()),
+        V::list(items[i..].to_vec()),
+    ]))
 }
 
 fn q_split_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1044,13 +1110,21 @@ fn c_dict<'e>(ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut m = Map::new();
     let only_pos = c.args.len() == 1 && matches!(c.args[0], Arg::Pos(_));
     if only_pos {
-        let Arg::Pos(x) = &c.args[0] else { unreachable!() };
+        let Arg::Pos(x) = &c.args[0] else {
+            unreachable!()
+        };
         let v = ev.eval(sc, x)?;
         if !v.is_iterable() {
             return Err(c.nomatch());
         }
         for item in ev.items(&v)? {
-            let pair = if item.is_iterable() { ev.items(&item)? } else { return Err(eval_err("cannot convert dictionary update sequence element to a sequence")) };
+            let pair = if item.is_iterable() {
+                ev.items(&item)?
+            } else {
+                return Err(eval_err(
+                    "cannot convert dictionary update sequence element to a sequence",
+                ));
+            };
             if pair.len() != 2 {
                 return Err(eval_err(format!(
                     "dictionary update sequence element has length {}; 2 is required",
@@ -1081,7 +1155,9 @@ fn c_dict<'e>(ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn c_set<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if c.method {
         // dict.set(key, value) / dict.set(dict) / dict.set(k => v, ...)
-        let Some(V::Dict(d)) = &c.recv else { return Err(c.nomatch()) };
+        let Some(V::Dict(d)) = &c.recv else {
+            return Err(c.nomatch());
+        };
         let mut m = d.as_ref().clone();
         let mut pos = vec![];
         for a in c.args.iter() {
@@ -1117,7 +1193,9 @@ fn c_set<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         return Ok(V::dict(m));
     }
     let a = ev.bind(sc, c, &["*args"])?;
-    let V::List(items) = need(c, &a[0])? else { return Err(c.nomatch()) };
+    let V::List(items) = need(c, &a[0])? else {
+        return Err(c.nomatch());
+    };
     Ok(V::set(items.iter().cloned().collect()))
 }
 
@@ -1147,7 +1225,12 @@ fn c_to_dict<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     Ok(V::dict(m))
 }
 
-fn type_check<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, f: fn(&V) -> bool) -> R<V> {
+fn type_check<'e>(
+    ev: &mut Ev<'e>,
+    sc: &Rc<Scope<'e>>,
+    c: &CallInfo<'e>,
+    f: fn(&V) -> bool,
+) -> R<V> {
     let a = ev.bind(sc, c, &["arg"])?;
     Ok(V::Bool(f(&need(c, &a[0])?)))
 }
@@ -1195,7 +1278,9 @@ fn c_get<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dict", "key", "default"])?;
     let d = dict_arg(c, &a[0])?;
     let k = need(c, &a[1])?;
-    Ok(d.get(&k).cloned().unwrap_or_else(|| val(&a[2]).unwrap_or(V::Null)))
+    Ok(d.get(&k)
+        .cloned()
+        .unwrap_or_else(|| val(&a[2]).unwrap_or(V::Null)))
 }
 
 fn c_keys<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1213,13 +1298,19 @@ fn c_values<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn c_items<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dict"])?;
     let d = dict_arg(c, &a[0])?;
-    Ok(V::set(d.iter().map(|(k, v)| V::list(vec![k.clone(), v.clone()])).collect()))
+    Ok(V::set(
+        d.iter()
+            .map(|(k, v)| V::list(vec![k.clone(), v.clone()]))
+            .collect(),
+    ))
 }
 
 fn c_delete<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::Dict(d)) = &c.recv {
         let a = ev.bind(sc, c, &["dict", "*keys"])?;
-        let V::List(keys) = need(c, &a[1])? else { return Err(c.nomatch()) };
+        let V::List(keys) = need(c, &a[1])? else {
+            return Err(c.nomatch());
+        };
         let mut m = d.as_ref().clone();
         for k in keys.iter() {
             m.shift_remove(k);
@@ -1311,7 +1402,9 @@ fn set_arg(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Set> {
 
 fn c_add<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["set", "*values"])?;
-    let Some(V::Set(s)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let Some(V::Set(s)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let mut s = s.as_ref().clone();
     if let Some(V::List(vs)) = val(&a[1]) {
         s.extend(vs.iter().cloned());
@@ -1321,7 +1414,9 @@ fn c_add<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn c_remove<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["set", "*values"])?;
-    let Some(V::Set(s)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let Some(V::Set(s)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let mut s = s.as_ref().clone();
     if let Some(V::List(vs)) = val(&a[1]) {
         for v in vs.iter() {
@@ -1333,7 +1428,9 @@ fn c_remove<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn setop<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, op: u8) -> R<V> {
     let a = ev.bind(sc, c, &["left", "right"])?;
-    let Some(V::Set(_)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let Some(V::Set(_)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let l = set_arg(ev, c, &a[0])?;
     let r = set_arg(ev, c, &a[1])?;
     let out: Set = match op {
@@ -1393,7 +1490,11 @@ fn merge(a: &V, b: &V, depth: usize, max_levels: i64) -> R<V> {
 }
 
 fn c_merge_with<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["dict", "another", "&listMerger", "&itemMerger", "maxLevels"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &["dict", "another", "&listMerger", "&itemMerger", "maxLevels"],
+    )?;
     let d = need(c, &a[0])?;
     let o = need(c, &a[1])?;
     if !matches!(d, V::Dict(_)) || !matches!(o, V::Dict(_)) {
@@ -1431,7 +1532,13 @@ fn is_py_space(ch: char) -> bool {
     ch.is_whitespace() || matches!(ch, '\x1c'..='\x1f')
 }
 
-fn trim_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, left: bool, right: bool) -> R<V> {
+fn trim_impl<'e>(
+    ev: &mut Ev<'e>,
+    sc: &Rc<Scope<'e>>,
+    c: &CallInfo<'e>,
+    left: bool,
+    right: bool,
+) -> R<V> {
     let a = ev.bind(sc, c, &["string", "chars"])?;
     let s = string(c, &a[0])?;
     let chars = opt_string(c, &a[1])?;
@@ -1509,7 +1616,10 @@ fn py_rsplit(s: &str, sep: Option<&str>, max: i64) -> R<Vec<V>> {
                     out.push(V::str(rest));
                     break;
                 }
-                let start = rest.rfind(is_py_space).map(|i| i + rest[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1)).unwrap_or(0);
+                let start = rest
+                    .rfind(is_py_space)
+                    .map(|i| i + rest[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1))
+                    .unwrap_or(0);
                 out.push(V::str(&rest[start..]));
                 n += 1;
                 rest = rest[..start].trim_end_matches(is_py_space);
@@ -1524,7 +1634,9 @@ fn s_split<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     // regex receiver: re.split(string, maxSplit)
     if let Some(V::Regex(_)) = &c.recv {
         let a = ev.bind(sc, c, &["regexp", "string", "maxSplit"])?;
-        let Some(V::Regex(re)) = val(&a[0]) else { return Err(c.nomatch()) };
+        let Some(V::Regex(re)) = val(&a[0]) else {
+            return Err(c.nomatch());
+        };
         let s = string(c, &a[1])?;
         let max = int_arg(c, &a[2], 0)?;
         return regex_split(&re, &s, max);
@@ -1567,7 +1679,11 @@ fn s_substring<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
     let length = int_arg(c, &a[2], -1)?;
     let n = s.chars().count() as i64;
     let start = if start < 0 { start + n } else { start };
-    let end = if length < 0 { None } else { Some(start + length) };
+    let end = if length < 0 {
+        None
+    } else {
+        Some(start + length)
+    };
     Ok(V::string(char_slice(&s, start, end)))
 }
 
@@ -1578,7 +1694,11 @@ fn s_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: b
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len() as i64;
     let start = int_arg(c, &a[2], 0)?;
-    let start = if start < 0 { (start + n).max(0) } else { start.min(n) };
+    let start = if start < 0 {
+        (start + n).max(0)
+    } else {
+        start.min(n)
+    };
     let end = match &a[3] {
         Slot::Missing => n,
         sl => {
@@ -1594,7 +1714,11 @@ fn s_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: b
         return Ok(V::Int(-1));
     }
     let hay: String = chars[start as usize..end as usize].iter().collect();
-    let found = if last { hay.rfind(sub.as_ref()) } else { hay.find(sub.as_ref()) };
+    let found = if last {
+        hay.rfind(sub.as_ref())
+    } else {
+        hay.find(sub.as_ref())
+    };
     Ok(V::Int(match found {
         Some(b) => hay[..b].chars().count() as i64 + start,
         None => -1,
@@ -1604,12 +1728,16 @@ fn s_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, last: b
 fn affix<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, starts: bool) -> R<V> {
     let a = ev.bind(sc, c, &["string", "*prefixes"])?;
     let s = string(c, &a[0])?;
-    let V::List(ps) = need(c, &a[1])? else { return Err(c.nomatch()) };
+    let V::List(ps) = need(c, &a[1])? else {
+        return Err(c.nomatch());
+    };
     if ps.is_empty() {
         return Err(c.nomatch());
     }
     for p in ps.iter() {
-        let V::Str(p) = p else { return Err(c.nomatch()) };
+        let V::Str(p) = p else {
+            return Err(c.nomatch());
+        };
         if (starts && s.starts_with(p.as_ref())) || (!starts && s.ends_with(p.as_ref())) {
             return Ok(V::Bool(true));
         }
@@ -1627,7 +1755,9 @@ fn s_ends_with<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
 fn s_to_char_array<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["string"])?;
     let s = string(c, &a[0])?;
-    Ok(V::list(s.chars().map(|ch| V::string(ch.to_string())).collect()))
+    Ok(V::list(
+        s.chars().map(|ch| V::string(ch.to_string())).collect(),
+    ))
 }
 
 fn s_is_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1668,16 +1798,32 @@ fn s_norm<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn s_hex<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["num"])?;
     match need(c, &a[0])? {
-        V::Int(i) => Ok(V::string(if i < 0 { format!("-0x{:x}", -(i as i128)) } else { format!("0x{:x}", i) })),
-        V::Float(_) => Err(eval_err("'float' object cannot be interpreted as an integer")),
+        V::Int(i) => Ok(V::string(if i < 0 {
+            format!("-0x{:x}", -(i as i128))
+        } else {
+            format!("0x{:x}", i)
+        })),
+        V::Float(_) => Err(eval_err(
+            "'float' object cannot be interpreted as an integer",
+        )),
         _ => Err(c.nomatch()),
     }
 }
 
 fn s_characters<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let names = [
-        "digits", "hexdigits", "asciiLowercase", "asciiUppercase", "asciiLetters", "letters",
-        "octdigits", "punctuation", "printable", "lowercase", "uppercase", "whitespace",
+        "digits",
+        "hexdigits",
+        "asciiLowercase",
+        "asciiUppercase",
+        "asciiLetters",
+        "letters",
+        "octdigits",
+        "punctuation",
+        "printable",
+        "lowercase",
+        "uppercase",
+        "whitespace",
     ];
     let a = ev.bind(sc, c, &names)?;
     let lower = "abcdefghijklmnopqrstuvwxyz";
@@ -1711,7 +1857,9 @@ fn s_replace<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     match &c.recv {
         Some(V::Regex(_)) => {
             let a = ev.bind(sc, c, &["regexp", "string", "repl", "count"])?;
-            let Some(V::Regex(re)) = val(&a[0]) else { return Err(c.nomatch()) };
+            let Some(V::Regex(re)) = val(&a[0]) else {
+                return Err(c.nomatch());
+            };
             let s = string(c, &a[1])?;
             let repl = string(c, &a[2])?;
             let count = int_arg(c, &a[3], 0)?;
@@ -1802,7 +1950,10 @@ fn num1<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn m_abs<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     match num1(ev, sc, c)? {
-        V::Int(i) => i.checked_abs().map(V::Int).ok_or_else(|| limit_err("integer overflow")),
+        V::Int(i) => i
+            .checked_abs()
+            .map(V::Int)
+            .ok_or_else(|| limit_err("integer overflow")),
         V::Float(f) => Ok(V::Float(f.abs())),
         _ => Err(c.nomatch()),
     }
@@ -1816,7 +1967,9 @@ fn parse_py_float(s: &str) -> Option<f64> {
         "nan" | "+nan" | "-nan" => return Some(f64::NAN),
         _ => {}
     }
-    if t.chars().any(|ch| ch.is_alphabetic() && ch != 'e' && ch != 'E') {
+    if t.chars()
+        .any(|ch| ch.is_alphabetic() && ch != 'e' && ch != 'E')
+    {
         return None;
     }
     t.parse::<f64>().ok()
@@ -1827,9 +1980,12 @@ fn m_float<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         V::Int(i) => Ok(V::Float(i as f64)),
         V::Bool(b) => Ok(V::Float(b as i64 as f64)),
         V::Float(f) => Ok(V::Float(f)),
-        V::Str(s) => parse_py_float(&s)
-            .map(V::Float)
-            .ok_or_else(|| eval_err(format!("could not convert string to float: {}", pyfmt::str_repr(&s)))),
+        V::Str(s) => parse_py_float(&s).map(V::Float).ok_or_else(|| {
+            eval_err(format!(
+                "could not convert string to float: {}",
+                pyfmt::str_repr(&s)
+            ))
+        }),
         v => Err(eval_err(format!(
             "float() argument must be a string or a real number, not '{}'",
             v.type_name()
@@ -1857,7 +2013,10 @@ fn m_int<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         V::Str(s) => {
             let t = s.trim().replace('_', "");
             t.parse::<i64>().map(V::Int).map_err(|_| {
-                eval_err(format!("invalid literal for int() with base 10: {}", pyfmt::str_repr(&s)))
+                eval_err(format!(
+                    "invalid literal for int() with base 10: {}",
+                    pyfmt::str_repr(&s)
+                ))
             })
         }
         v => Err(eval_err(format!(
@@ -1884,8 +2043,11 @@ fn m_pow<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let m = val(&a[2]).unwrap_or(V::Null);
     match (&x, &y, &m) {
         (V::Int(b), V::Int(e), V::Null) if *e >= 0 => {
-            let e32 = u32::try_from(*e).map_err(|_| limit_err("integer result out of the supported range"))?;
-            b.checked_pow(e32).map(V::Int).ok_or_else(|| limit_err("integer result out of the supported range"))
+            let e32 = u32::try_from(*e)
+                .map_err(|_| limit_err("integer result out of the supported range"))?;
+            b.checked_pow(e32)
+                .map(V::Int)
+                .ok_or_else(|| limit_err("integer result out of the supported range"))
         }
         (V::Int(b), V::Int(e), V::Int(md)) if *e >= 0 => {
             if *md == 0 {
@@ -1903,7 +2065,11 @@ fn m_pow<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
                 e >>= 1;
             }
             let r = result.rem_euclid(mdi);
-            Ok(V::Int(if r != 0 && mdi < 0 { (r + mdi) as i64 } else { r as i64 }))
+            Ok(V::Int(if r != 0 && mdi < 0 {
+                (r + mdi) as i64
+            } else {
+                r as i64
+            }))
         }
         (_, _, V::Null) => {
             let (b, e) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
@@ -1916,7 +2082,9 @@ fn m_pow<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             }
             Ok(V::Float(r))
         }
-        _ => Err(eval_err("pow() 3rd argument not allowed unless all arguments are integers")),
+        _ => Err(eval_err(
+            "pow() 3rd argument not allowed unless all arguments are integers",
+        )),
     }
 }
 
@@ -1942,7 +2110,11 @@ fn m_round<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             let q = i.div_euclid(p);
             let r = i.rem_euclid(p);
             let twice = r.saturating_mul(2);
-            let q = if twice > p || (twice == p && q % 2 != 0) { q + 1 } else { q };
+            let q = if twice > p || (twice == p && q % 2 != 0) {
+                q + 1
+            } else {
+                q
+            };
             Ok(V::Int(q.saturating_mul(p)))
         }
         V::Float(f) => {
@@ -2026,7 +2198,15 @@ fn m_shr<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if b < 0 {
         return Err(eval_err("negative shift count"));
     }
-    Ok(V::Int(if b >= 64 { if a < 0 { -1 } else { 0 } } else { a >> b }))
+    Ok(V::Int(if b >= 64 {
+        if a < 0 {
+            -1
+        } else {
+            0
+        }
+    } else {
+        a >> b
+    }))
 }
 
 fn m_random<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -2099,7 +2279,9 @@ fn b_switch<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn b_select_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut i = 0;
     for a in c.args.iter() {
-        let Arg::Pos(x) = a else { return Err(c.nomatch()) };
+        let Arg::Pos(x) = a else {
+            return Err(c.nomatch());
+        };
         if ev.eval(sc, x)?.truthy() {
             return Ok(V::Int(i));
         }
@@ -2111,7 +2293,9 @@ fn b_select_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
 fn b_select_all_cases<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut out = vec![];
     for (i, a) in c.args.iter().enumerate() {
-        let Arg::Pos(x) = a else { return Err(c.nomatch()) };
+        let Arg::Pos(x) = a else {
+            return Err(c.nomatch());
+        };
         if ev.eval(sc, x)?.truthy() {
             out.push(V::Int(i as i64));
         }
@@ -2122,7 +2306,9 @@ fn b_select_all_cases<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
 fn b_examine<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let mut out = vec![];
     for a in c.args.iter() {
-        let Arg::Pos(x) = a else { return Err(c.nomatch()) };
+        let Arg::Pos(x) = a else {
+            return Err(c.nomatch());
+        };
         out.push(V::Bool(ev.eval(sc, x)?.truthy()));
     }
     Ok(V::list(out))
@@ -2130,7 +2316,9 @@ fn b_examine<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
 
 fn b_switch_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let case = c.recv.clone().ok_or_else(|| c.nomatch())?;
-    let V::Int(i) = case else { return Err(c.nomatch()) };
+    let V::Int(i) = case else {
+        return Err(c.nomatch());
+    };
     let pos: Vec<&Expr> = c
         .args
         .iter()
@@ -2193,7 +2381,11 @@ pub fn compile_regex(p: &str, flags: u8) -> R<Arc<Regex>> {
         .backtrack_limit(1_000_000)
         .build()
         .map_err(|e| eval_err(e.to_string()))?;
-    Ok(Arc::new(Regex { pattern: p.to_string(), flags, re }))
+    Ok(Arc::new(Regex {
+        pattern: p.to_string(),
+        flags,
+        re,
+    }))
 }
 
 /// Python `re` syntax differences: `(?P=name)` backreferences, `\Z`.
@@ -2243,16 +2435,35 @@ fn r_matches<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
         (V::Str(s), V::Str(p)) => (compile_regex(p, 0)?, s.clone()),
         _ => return Err(c.nomatch()),
     };
-    Ok(V::Bool(re.re.is_match(&s).map_err(|e| eval_err(e.to_string()))?))
+    Ok(V::Bool(
+        re.re.is_match(&s).map_err(|e| eval_err(e.to_string()))?,
+    ))
 }
 
 fn match_dict(caps: &fancy_regex::Captures, s: &str) -> V {
     let _ = s;
     let mut m = Map::new();
     let whole = caps.get(0);
-    m.insert(V::str("value"), whole.map(|x| V::str(x.as_str())).unwrap_or(V::Null));
-    m.insert(V::str("start"), V::Int(whole.map(|x| s[..x.start()].chars().count() as i64).unwrap_or(-1)));
-    m.insert(V::str("end"), V::Int(whole.map(|x| s[..x.end()].chars().count() as i64).unwrap_or(-1)));
+    m.insert(
+        V::str("value"),
+        whole.map(|x| V::str(x.as_str())).unwrap_or(V::Null),
+    );
+    m.insert(
+        V::str("start"),
+        V::Int(
+            whole
+                .map(|x| s[..x.start()].chars().count() as i64)
+                .unwrap_or(-1),
+        ),
+    );
+    m.insert(
+        V::str("end"),
+        V::Int(
+            whole
+                .map(|x| s[..x.end()].chars().count() as i64)
+                .unwrap_or(-1),
+        ),
+    );
     V::dict(m)
 }
 
@@ -2322,7 +2533,11 @@ fn expand_py_repl(repl: &str, caps: &fancy_regex::Captures) -> R<String> {
         if n == 'g' && i + 2 < chars.len() && chars[i + 2] == '<' {
             if let Some(end) = chars[i + 3..].iter().position(|c| *c == '>') {
                 let name: String = chars[i + 3..i + 3 + end].iter().collect();
-                let m = if let Ok(k) = name.parse::<usize>() { caps.get(k) } else { caps.name(&name) };
+                let m = if let Ok(k) = name.parse::<usize>() {
+                    caps.get(k)
+                } else {
+                    caps.name(&name)
+                };
                 out.push_str(m.map(|m| m.as_str()).unwrap_or(""));
                 i = i + 4 + end;
                 continue;
@@ -2391,7 +2606,9 @@ fn r_replace_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
             groups.push(caps.get(i).map(|m| V::str(m.as_str())).unwrap_or(V::Null));
         }
         let r = ev.lambda(sc, f, &groups)?;
-        let V::Str(r) = r else { return Err(eval_err("expected str instance")) };
+        let V::Str(r) = r else {
+            return Err(eval_err("expected str instance"));
+        };
         out.push_str(&r);
         last = m.end();
         n += 1;
@@ -2482,7 +2699,19 @@ fn d_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let a = ev.bind(
         sc,
         c,
-        &["year", "month", "day", "hour", "minute", "second", "microsecond", "offset", "timestamp", "string", "format"],
+        &[
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+            "offset",
+            "timestamp",
+            "string",
+            "format",
+        ],
     )?;
     // datetime(string, format=null)
     if let Some(V::Str(s)) = val(&a[0]) {
@@ -2503,14 +2732,22 @@ fn d_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     // datetime(timestamp, offset)
     let ts = match (&a[8], &a[1]) {
         (Slot::Val(t), _) => Some(t.clone()),
-        (Slot::Missing, Slot::Missing) if matches!(a[0], Slot::Val(_)) && matches!(a[2], Slot::Missing) => val(&a[0]),
+        (Slot::Missing, Slot::Missing)
+            if matches!(a[0], Slot::Val(_)) && matches!(a[2], Slot::Missing) =>
+        {
+            val(&a[0])
+        }
         _ => None,
     };
     if let Some(t) = ts {
-        let secs = t.as_f64().filter(|_| t.is_number()).ok_or_else(|| c.nomatch())?;
+        let secs = t
+            .as_f64()
+            .filter(|_| t.is_number())
+            .ok_or_else(|| c.nomatch())?;
         let off = offset_of(val(&a[7]))?;
         let us = (secs * 1e6).round() as i64;
-        let d = chrono::DateTime::from_timestamp_micros(us).ok_or_else(|| eval_err("year is out of range"))?;
+        let d = chrono::DateTime::from_timestamp_micros(us)
+            .ok_or_else(|| eval_err("year is out of range"))?;
         return Ok(V::DateTime(d.with_timezone(&off)));
     }
     let gi = |s: &Slot, d: i64| -> R<i64> {
@@ -2518,11 +2755,17 @@ fn d_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
             Slot::Missing => Ok(d),
             Slot::Val(V::Int(i)) => Ok(*i),
             Slot::Val(V::Bool(b)) => Ok(*b as i64),
-            Slot::Val(v) => Err(eval_err(format!("'{}' object cannot be interpreted as an integer", v.type_name()))),
+            Slot::Val(v) => Err(eval_err(format!(
+                "'{}' object cannot be interpreted as an integer",
+                v.type_name()
+            ))),
             _ => Ok(d),
         }
     };
-    if matches!(a[0], Slot::Missing) || matches!(a[1], Slot::Missing) || matches!(a[2], Slot::Missing) {
+    if matches!(a[0], Slot::Missing)
+        || matches!(a[1], Slot::Missing)
+        || matches!(a[2], Slot::Missing)
+    {
         return Err(c.nomatch());
     }
     let (y, mo, d) = (gi(&a[0], 0)?, gi(&a[1], 0)?, gi(&a[2], 0)?);
@@ -2564,23 +2807,44 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
         }
         return chrono::NaiveDateTime::parse_from_str(s, f)
             .or_else(|_| {
-                chrono::NaiveDate::parse_from_str(s, f).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                chrono::NaiveDate::parse_from_str(s, f)
+                    .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
             })
             .map(|n| utc().from_utc_datetime(&n))
-            .map_err(|_| eval_err(format!("time data {} does not match format {}", pyfmt::str_repr(s), pyfmt::str_repr(f))));
+            .map_err(|_| {
+                eval_err(format!(
+                    "time data {} does not match format {}",
+                    pyfmt::str_repr(s),
+                    pyfmt::str_repr(f)
+                ))
+            });
     }
     // dateutil-like parsing of common ISO forms
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d);
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%z"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%:z",
+        "%Y-%m-%d %H:%M:%S%:z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(t, f) {
             return Ok(d);
         }
     }
     let t2 = t.trim_end_matches('Z');
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = chrono::NaiveDateTime::parse_from_str(t2, f) {
             return Ok(utc().from_utc_datetime(&n));
         }
@@ -2594,13 +2858,26 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
 }
 
 fn d_timespan<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["days", "hours", "minutes", "seconds", "milliseconds", "microseconds"])?;
+    let a = ev.bind(
+        sc,
+        c,
+        &[
+            "days",
+            "hours",
+            "minutes",
+            "seconds",
+            "milliseconds",
+            "microseconds",
+        ],
+    )?;
     let mult = [86_400e6, 3_600e6, 60e6, 1e6, 1e3, 1.0];
     let mut total = 0f64;
     for (i, m) in mult.iter().enumerate() {
         match val(&a[i]) {
             None => {}
-            Some(v) if v.is_number() || matches!(v, V::Bool(_)) => total += v.as_f64().unwrap_or(0.0) * m,
+            Some(v) if v.is_number() || matches!(v, V::Bool(_)) => {
+                total += v.as_f64().unwrap_or(0.0) * m
+            }
             Some(_) => return Err(c.nomatch()),
         }
     }
@@ -2628,7 +2905,14 @@ fn strftime(d: &DateTime<FixedOffset>, f: &str) -> R<String> {
             'm' => format!("{:02}", d.month()),
             'd' => format!("{:02}", d.day()),
             'H' => format!("{:02}", d.hour()),
-            'I' => format!("{:02}", if d.hour() % 12 == 0 { 12 } else { d.hour() % 12 }),
+            'I' => format!(
+                "{:02}",
+                if d.hour() % 12 == 0 {
+                    12
+                } else {
+                    d.hour() % 12
+                }
+            ),
             'M' => format!("{:02}", d.minute()),
             'S' => format!("{:02}", d.second()),
             'f' => format!("{:06}", d.nanosecond() / 1000),
@@ -2676,14 +2960,32 @@ fn strftime(d: &DateTime<FixedOffset>, f: &str) -> R<String> {
 
 fn d_format<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dt", "format"])?;
-    let Some(V::DateTime(d)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let Some(V::DateTime(d)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let f = string(c, &a[1])?;
     Ok(V::string(strftime(&d, &f)?))
 }
 
 fn d_replace<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let a = ev.bind(sc, c, &["dt", "year", "month", "day", "hour", "minute", "second", "microsecond", "offset"])?;
-    let Some(V::DateTime(d)) = val(&a[0]) else { return Err(c.nomatch()) };
+    let a = ev.bind(
+        sc,
+        c,
+        &[
+            "dt",
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+            "offset",
+        ],
+    )?;
+    let Some(V::DateTime(d)) = val(&a[0]) else {
+        return Err(c.nomatch());
+    };
     let g = |i: usize, cur: i64| -> R<i64> {
         match val(&a[i]) {
             None | Some(V::Null) => Ok(cur),
@@ -2705,9 +3007,17 @@ fn d_replace<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     let date = NaiveDate::from_ymd_opt(y as i32, mo.clamp(0, 13) as u32, day.clamp(0, 40) as u32)
         .ok_or_else(|| eval_err("day is out of range for month"))?;
     let naive = date
-        .and_hms_micro_opt(h.clamp(0, 99) as u32, mi.clamp(0, 99) as u32, s.clamp(0, 99) as u32, us.clamp(0, 9_999_999) as u32)
+        .and_hms_micro_opt(
+            h.clamp(0, 99) as u32,
+            mi.clamp(0, 99) as u32,
+            s.clamp(0, 99) as u32,
+            us.clamp(0, 9_999_999) as u32,
+        )
         .ok_or_else(|| eval_err("invalid time"))?;
-    off.from_local_datetime(&naive).single().map(V::DateTime).ok_or_else(|| eval_err("invalid datetime"))
+    off.from_local_datetime(&naive)
+        .single()
+        .map(V::DateTime)
+        .ok_or_else(|| eval_err("invalid datetime"))
 }
 
 fn d_is_datetime<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -2735,10 +3045,16 @@ pub fn property(v: &V, name: &str) -> R<V> {
             "timestamp" => V::Float(d.timestamp_micros() as f64 / 1e6),
             "date" => {
                 let n = d.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
-                V::DateTime(d.offset().from_local_datetime(&n).single().ok_or_else(unknown)?)
+                V::DateTime(
+                    d.offset()
+                        .from_local_datetime(&n)
+                        .single()
+                        .ok_or_else(unknown)?,
+                )
             }
             "time" => V::TimeSpan(
-                (d.num_seconds_from_midnight() as i64) * US_PER_SEC + (d.nanosecond() / 1000) as i64,
+                (d.num_seconds_from_midnight() as i64) * US_PER_SEC
+                    + (d.nanosecond() / 1000) as i64,
             ),
             "utc" => V::DateTime(d.with_timezone(&utc())),
             _ => return Err(unknown()),

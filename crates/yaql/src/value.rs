@@ -170,16 +170,23 @@ impl V {
                 None => {
                     return Err(Error::new(
                         ErrorKind::Evaluation,
-                        format!("Out of range float values are not JSON compliant: {}", pyfmt::float_repr(*f)),
+                        format!(
+                            "Out of range float values are not JSON compliant: {}",
+                            pyfmt::float_repr(*f)
+                        ),
                     ))
                 }
             },
             V::Str(s) => serde_json::Value::String(s.to_string()),
             V::List(l) => serde_json::Value::Array(
-                l.iter().map(|x| x.to_json(depth + 1)).collect::<Result<_, _>>()?,
+                l.iter()
+                    .map(|x| x.to_json(depth + 1))
+                    .collect::<Result<_, _>>()?,
             ),
             V::Set(s) => serde_json::Value::Array(
-                s.iter().map(|x| x.to_json(depth + 1)).collect::<Result<_, _>>()?,
+                s.iter()
+                    .map(|x| x.to_json(depth + 1))
+                    .collect::<Result<_, _>>()?,
             ),
             V::Dict(d) => {
                 let mut o = serde_json::Map::with_capacity(d.len());
@@ -205,7 +212,9 @@ impl V {
                 serde_json::Value::Object(o)
             }
             // persisted the way oslo's to_primitive renders datetimes
-            V::DateTime(d) => serde_json::Value::String(d.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+            V::DateTime(d) => {
+                serde_json::Value::String(d.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
+            }
             V::TimeSpan(_) => serde_json::Value::String(pyfmt::py_str(self)),
             V::Regex(_) => {
                 return Err(Error::new(
