@@ -63,18 +63,18 @@ impl<'e> Scope<'e> {
         }
     }
 
-    fn func(&self, name: &str) -> Option<(&'e Expr, Rc<Scope<'e>>)> {
-        let mut s = self;
+    /// A `def` function visible from `this`, with the scope that defines it (so the body can
+    /// call itself recursively).
+    fn func(this: &Rc<Scope<'e>>, name: &str) -> Option<(&'e Expr, Rc<Scope<'e>>)> {
+        let mut s = this.clone();
         loop {
-            for (k, e, sc) in s.funcs.iter().rev() {
+            for (k, e, _) in s.funcs.iter().rev() {
                 if k.as_ref() == name {
-                    return Some((*e, sc.clone()));
+                    return Some((*e, s.clone()));
                 }
             }
-            match &s.parent {
-                Some(p) => s = p,
-                None => return None,
-            }
+            let next = s.parent.clone()?;
+            s = next;
         }
     }
 }
@@ -124,7 +124,9 @@ impl<'e> Ev<'e> {
             self.depth -= 1;
             return Err(limit_err("maximum recursion depth exceeded"));
         }
-        let r = self.eval_inner(sc, e);
+        // grow the stack on demand so deep (but within-limit) nesting never overflows a small
+        // thread stack
+        let r = stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || self.eval_inner(sc, e));
         self.depth -= 1;
         r
     }
@@ -132,6 +134,7 @@ impl<'e> Ev<'e> {
     fn eval_inner(&mut self, sc: &Rc<Scope<'e>>, e: &'e Expr) -> R<V> {
         match e {
             Expr::Const(v) => Ok(v.clone()),
+            Expr::BigInt(t) => Err(limit_err(format!("integer literal {t} exceeds 64 bits"))),
             Expr::Keyword(k) => Ok(V::Str(k.clone())),
             Expr::Var(name) => Ok(sc.get(name).cloned().unwrap_or(V::Null)),
             Expr::Call { name, args } => self.call(sc, name, None, args),
@@ -153,6 +156,10 @@ impl<'e> Ev<'e> {
                 if *safe && matches!(r, V::Null) {
                     return Ok(V::Null);
                 }
+                if name.as_ref() == "len" && is_ordering(recv) {
+                    // orderBy() returns an OrderingIterable, which has no len()
+                    return Err(nofunc("No method \"len\" for receiver <yaql.standard_library.queries.OrderingIterable object> matches supplied arguments".to_string()));
+                }
                 self.call(sc, name, Some(r), args)
             }
             Expr::Member { recv, name, safe } => {
@@ -162,12 +169,16 @@ impl<'e> Ev<'e> {
                 }
                 self.member(r, name)
             }
-            Expr::DotExpr { recv, expr, safe } => {
+            Expr::DotExpr { recv, safe, .. } => {
+                // yaql only accepts a method call or a keyword after '.'
                 let r = self.eval(sc, recv)?;
                 if *safe && matches!(r, V::Null) {
                     return Ok(V::Null);
                 }
-                self.lambda(sc, expr, &[r])
+                Err(nofunc(format!(
+                    "No function \"{}\" matches supplied arguments",
+                    if *safe { "#operator_?." } else { "#operator_." }
+                )))
             }
             Expr::Index { target, args } => {
                 let t = self.eval(sc, target)?;
@@ -189,7 +200,11 @@ impl<'e> Ev<'e> {
                 for a in args.iter() {
                     match a {
                         Arg::Pos(x) => out.push(self.eval(sc, x)?),
-                        Arg::Empty => out.push(V::Null),
+                        Arg::Empty => {
+                            return Err(eval_err(
+                                "Object of type MarkerClass is not JSON serializable",
+                            ))
+                        }
                         Arg::Named(k, x) => {
                             let v = self.eval(sc, x)?;
                             out.push(V::list(vec![V::Str(k.clone()), v]))
@@ -245,6 +260,10 @@ impl<'e> Ev<'e> {
                 self.eval(&ctx, b)
             }
             Expr::Binary(op, a, b) => {
+                // yaql rejects an overload on literal operands before evaluating anything
+                if !static_operand_ok(*op, a, true) || !static_operand_ok(*op, b, false) {
+                    return Err(nomatch_op(*op));
+                }
                 let l = self.eval(sc, a)?;
                 let r = self.eval(sc, b)?;
                 binary(*op, l, r)
@@ -421,13 +440,13 @@ impl<'e> Ev<'e> {
                 Some(v) => Ok(v.clone()),
                 None => Err(eval_err(pyfmt::str_repr(name))),
             },
-            V::List(_) | V::Set(_) | V::Gen(_) => {
+            V::List(_) | V::Set(_) | V::Gen(_) | V::Iter(_) => {
                 let items = self.items(&r)?;
                 let mut out = Vec::with_capacity(items.len());
                 for it in items {
                     out.push(self.member(it, name)?);
                 }
-                Ok(V::list(out))
+                Ok(V::iter(out))
             }
             _ => stdlib::property(&r, name),
         }
@@ -435,7 +454,7 @@ impl<'e> Ev<'e> {
 
     pub fn items(&mut self, v: &V) -> R<Vec<V>> {
         match v {
-            V::List(l) => Ok(l.as_ref().clone()),
+            V::List(l) | V::Iter(l) => Ok(l.as_ref().clone()),
             V::Set(s) => Ok(s.iter().cloned().collect()),
             V::Gen(g) => stdlib::gen_take(g, None),
             _ => Err(eval_err(format!(
@@ -525,7 +544,7 @@ impl<'e> Ev<'e> {
     ) -> R<V> {
         // user functions from def()
         if recv.is_none() {
-            if let Some((body, dsc)) = sc.func(name) {
+            if let Some((body, dsc)) = Scope::func(sc, name) {
                 let mut vals = vec![];
                 for a in args.iter() {
                     match a {
@@ -598,6 +617,11 @@ impl<'e> Ev<'e> {
     }
 }
 
+fn is_ordering(e: &Expr) -> bool {
+    matches!(e, Expr::Method { name, .. }
+        if matches!(name.as_ref(), "orderBy" | "orderByDescending" | "thenBy" | "thenByDescending" | "values"))
+}
+
 fn unknown(name: &str, recv: Option<&V>) -> Error {
     match recv {
         Some(r) => nofunc(format!(
@@ -648,14 +672,7 @@ pub fn index(t: V, vals: Vec<V>) -> R<V> {
                     .cloned()
                     .ok_or_else(|| eval_err("tuple index out of range"))
             }
-            V::Float(_) | V::Str(_) | V::Null => Err(eval_err(format!(
-                "tuple indices must be integers or slices, not {}",
-                vals[0].type_name()
-            ))),
-            _ => Err(eval_err(format!(
-                "tuple indices must be integers or slices, not {}",
-                vals[0].type_name()
-            ))),
+            _ => Err(nm()),
         },
         (V::Dict(d), 1) => d
             .get(&vals[0])
@@ -663,6 +680,23 @@ pub fn index(t: V, vals: Vec<V>) -> R<V> {
             .ok_or_else(|| eval_err(pyfmt::py_repr(&vals[0]))),
         (V::Dict(d), 2) => Ok(d.get(&vals[0]).cloned().unwrap_or_else(|| vals[1].clone())),
         _ => Err(nm()),
+    }
+}
+
+/// Whether a literal operand (number, string, keyword, true/false/null) can match some overload
+/// of the operator: yaql rejects the call on literals before evaluating anything. Other
+/// operands are checked after evaluation.
+fn static_operand_ok(op: Op, e: &Expr, left: bool) -> bool {
+    let (is_str, is_num) = match e {
+        Expr::Keyword(_) => (true, false),
+        Expr::Const(v) => (matches!(v, V::Str(_)), matches!(v, V::Int(_) | V::Float(_))),
+        _ => return true,
+    };
+    match op {
+        Op::Add => is_num || is_str,
+        Op::Sub | Op::Div | Op::Mod => is_num,
+        Op::Match | Op::NotMatch => is_str || !left && !is_num && !matches!(e, Expr::Const(_)),
+        _ => true,
     }
 }
 
@@ -746,6 +780,17 @@ pub fn compare(op: Op, l: &V, r: &V) -> R<bool> {
         (_, V::Null) => return Ok(matches!(op, Op::Gt | Op::Ge)),
         _ => {}
     }
+    if let (V::Set(a), V::Set(b)) = (l, r) {
+        let sub = a.iter().all(|x| b.contains(x));
+        let sup = b.iter().all(|x| a.contains(x));
+        return Ok(match op {
+            Op::Lt => sub && a.len() < b.len(),
+            Op::Le => sub,
+            Op::Gt => sup && a.len() > b.len(),
+            Op::Ge => sup,
+            _ => false,
+        });
+    }
     let ok_types = matches!(
         (l, r),
         (V::Int(_) | V::Float(_), V::Int(_) | V::Float(_))
@@ -796,21 +841,26 @@ pub fn binary(op: Op, l: V, r: V) -> R<V> {
                 }
                 Ok(V::dict(m))
             }
-            (List(_) | Set(_), List(_) | Set(_)) => {
+            (List(_) | Set(_) | Iter(_), List(_) | Set(_) | Iter(_)) => {
+                let both_lists = matches!((&l, &r), (List(_), List(_)));
                 let mut out = match &l {
-                    List(a) => a.as_ref().clone(),
+                    List(a) | Iter(a) => a.as_ref().clone(),
                     Set(a) => a.iter().cloned().collect(),
                     _ => vec![],
                 };
                 match &r {
-                    List(b) => out.extend(b.iter().cloned()),
+                    List(b) | Iter(b) => out.extend(b.iter().cloned()),
                     Set(b) => out.extend(b.iter().cloned()),
                     _ => {}
                 }
                 if out.len() > crate::MAX_ITEMS {
                     return Err(limit_err("collection exceeds the size limit"));
                 }
-                Ok(V::list(out))
+                Ok(if both_lists {
+                    V::list(out)
+                } else {
+                    V::iter(out)
+                })
             }
             (DateTime(d), TimeSpan(t)) | (TimeSpan(t), DateTime(d)) => {
                 stdlib::dt_add(d, *t).map(DateTime)
@@ -897,7 +947,7 @@ pub fn binary(op: Op, l: V, r: V) -> R<V> {
         },
         Op::In => match (&l, &r) {
             (Str(a), Str(b)) => Ok(Bool(b.contains(a.as_ref()))),
-            (_, List(b)) => Ok(Bool(b.iter().any(|x| *x == l))),
+            (_, List(b) | Iter(b)) => Ok(Bool(b.contains(&l))),
             (_, Set(b)) => Ok(Bool(b.contains(&l))),
             _ => Err(nomatch_op(op)),
         },

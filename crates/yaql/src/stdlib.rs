@@ -54,7 +54,8 @@ pub fn lookup(name: &str) -> Option<(Builtin, Kind)> {
         "sum" => (q_sum, M),
         "min" => (q_min, MF),
         "max" => (q_max, MF),
-        "aggregate" | "accumulate" | "reduce" => (q_aggregate, M),
+        "aggregate" | "reduce" => (q_aggregate, M),
+        "accumulate" => (q_accumulate, M),
         "indexOf" => (q_index_of, M),
         "lastIndexOf" => (q_last_index_of, M),
         "indexWhere" => (q_index_where, M),
@@ -69,6 +70,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, Kind)> {
         "range" => (q_range, F),
         "sequence" => (q_sequence, F),
         "generate" => (q_generate, F),
+        "generateMany" => (q_generate_many, F),
         "slice" => (q_slice, M),
         "sliceWhere" => (q_slice_where, M),
         "splitAt" => (q_split_at, M),
@@ -216,6 +218,15 @@ fn int_arg(c: &CallInfo, s: &Slot, default: i64) -> R<i64> {
     }
 }
 
+/// yaql `Integer` parameter: ints (and bools) only, anything else is no match.
+fn int_param(c: &CallInfo, s: &Slot) -> R<i64> {
+    match s {
+        Slot::Val(V::Int(i)) => Ok(*i),
+        Slot::Val(V::Bool(b)) => Ok(*b as i64),
+        _ => Err(c.nomatch()),
+    }
+}
+
 fn strict_int(s: &Slot) -> R<i64> {
     match s {
         Slot::Val(V::Int(i)) => Ok(*i),
@@ -224,7 +235,7 @@ fn strict_int(s: &Slot) -> R<i64> {
             "'{}' object cannot be interpreted as an integer",
             v.type_name()
         ))),
-        _ => Err(eval_err("missing argument")),
+        _ => Err(nofunc("missing argument")),
     }
 }
 
@@ -334,7 +345,7 @@ fn q_select<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     for x in items {
         out.push(ev.lambda(sc, f, &[x])?);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -343,11 +354,11 @@ fn q_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let f = need_lazy(c, &a[1])?;
     let mut out = Vec::new();
     for x in items {
-        if ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_select_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -364,7 +375,7 @@ fn q_select_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
         }
         check_items(out.len())?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn first_of(ev: &mut Ev, c: &CallInfo, a: &[Slot], last: bool) -> R<V> {
@@ -415,24 +426,47 @@ fn gen_or_items(ev: &mut Ev, c: &CallInfo, s: &Slot, n: Option<usize>) -> R<Vec<
 
 fn q_skip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "count"])?;
-    let n = strict_int(&a[1])?;
+    let n = int_param(c, &a[1])?;
+    if n < 0 {
+        return Err(eval_err(
+            "Indices for islice() must be None or an integer: 0 <= x <= sys.maxsize.",
+        ));
+    }
     if let Some(V::Gen(g)) = val(&a[0]) {
         // skip on an endless generator stays endless: materialise lazily not supported
-        return match g.as_ref() {
-            Gen::Repeat(_) => Ok(V::Gen(g)),
-            _ => Err(limit_err("cannot materialise an endless generator")),
-        };
+        return Ok(V::Gen(Arc::new(match g.as_ref() {
+            Gen::Repeat(v) => Gen::Repeat(v.clone()),
+            Gen::Cycle(items) => {
+                let k = (n as usize) % items.len().max(1);
+                let mut rotated = items[k..].to_vec();
+                rotated.extend(items[..k].iter().cloned());
+                Gen::Cycle(Arc::new(rotated))
+            }
+            Gen::Sequence { start, step } => {
+                let offset = binary(Op::Mul, step.clone(), V::Int(n))?;
+                Gen::Sequence {
+                    start: binary(Op::Add, start.clone(), offset)?,
+                    step: step.clone(),
+                }
+            }
+        })));
     }
     let items = iterable(ev, c, &a[0])?;
     let n = n.max(0) as usize;
-    Ok(V::list(items.into_iter().skip(n).collect()))
+    Ok(V::iter(items.into_iter().skip(n).collect()))
 }
 
 fn q_take<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "count"])?;
-    let n = strict_int(&a[1])?.max(0) as usize;
+    let n = int_param(c, &a[1])?;
+    if n < 0 {
+        return Err(eval_err(
+            "Stop argument for islice() must be None or an integer: 0 <= x <= sys.maxsize.",
+        ));
+    }
+    let n = n as usize;
     let items = gen_or_items(ev, c, &a[0], Some(n))?;
-    Ok(V::list(items.into_iter().take(n).collect()))
+    Ok(V::iter(items.into_iter().take(n).collect()))
 }
 
 fn q_skip_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -442,13 +476,13 @@ fn q_skip_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
     let mut out = Vec::new();
     let mut skipping = true;
     for x in items {
-        if skipping && ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if skipping && ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             continue;
         }
         skipping = false;
         out.push(x);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_take_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -461,23 +495,23 @@ fn q_take_while<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
         loop {
             let chunk = gen_take(g, Some(i))?;
             let x = chunk[i - 1].clone();
-            if !ev.lambda(sc, f, &[x.clone()])?.truthy() {
+            if !ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
                 break;
             }
             out.push(x);
             i += 1;
             check_items(i)?;
         }
-        return Ok(V::list(out));
+        return Ok(V::iter(out));
     }
     let items = iterable(ev, c, &a[0])?;
     for x in items {
-        if !ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if !ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             break;
         }
         out.push(x);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_distinct<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -487,14 +521,14 @@ fn q_distinct<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let mut out = Vec::new();
     for x in items {
         let k = match lazy(&a[1]) {
-            Some(f) => ev.lambda(sc, f, &[x.clone()])?,
+            Some(f) => ev.lambda(sc, f, std::slice::from_ref(&x))?,
             None => x.clone(),
         };
         if seen.insert(k) {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn order<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, desc: bool) -> R<V> {
@@ -515,14 +549,14 @@ pub fn multi_sort<'e>(
     for x in items {
         let mut ks = Vec::with_capacity(keys.len());
         for (f, _) in keys {
-            ks.push(ev.lambda(sc, f, &[x.clone()])?);
+            ks.push(ev.lambda(sc, f, std::slice::from_ref(&x))?);
         }
         keyed.push((ks, x));
     }
     let desc: Vec<bool> = keys.iter().map(|k| k.1).collect();
     stable_sort(&mut keyed, &desc)?;
     let out: Vec<V> = keyed.into_iter().map(|(_, v)| v).collect();
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_order_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -561,7 +595,7 @@ fn q_group_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let kf = need_lazy(c, &a[1])?;
     let mut groups: Map = Map::new();
     for x in items {
-        let k = ev.lambda(sc, kf, &[x.clone()])?;
+        let k = ev.lambda(sc, kf, std::slice::from_ref(&x))?;
         let v = match lazy(&a[2]) {
             Some(f) => ev.lambda(sc, f, &[x])?,
             None => x,
@@ -581,12 +615,12 @@ fn q_group_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
         };
         out.push(V::list(vec![k, vs]));
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     // string join: sequence.join(separator) / separator.join(sequence)
-    if let Some(V::Str(_)) | Some(V::List(_)) | Some(V::Set(_)) = &c.recv {
+    if let Some(V::Str(_)) | Some(V::List(_)) | Some(V::Set(_)) | Some(V::Iter(_)) = &c.recv {
         if c.args.len() == 1 {
             let a = ev.bind(sc, c, &["a", "b"])?;
             let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
@@ -620,7 +654,7 @@ fn q_join<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             }
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn collect_iterables(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Vec<Vec<V>>> {
@@ -641,7 +675,7 @@ fn q_zip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["*collections"])?;
     let lists = collect_iterables(ev, c, &a[0])?;
     let n = lists.iter().map(|l| l.len()).min().unwrap_or(0);
-    Ok(V::list(
+    Ok(V::iter(
         (0..n)
             .map(|i| V::list(lists.iter().map(|l| l[i].clone()).collect()))
             .collect(),
@@ -653,7 +687,7 @@ fn q_zip_longest<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let lists = collect_iterables(ev, c, &a[0])?;
     let d = val(&a[1]).unwrap_or(V::Null);
     let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
-    Ok(V::list(
+    Ok(V::iter(
         (0..n)
             .map(|i| {
                 V::list(
@@ -677,7 +711,7 @@ fn q_enumerate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
         out.push(V::list(vec![i.clone(), x]));
         i = binary(Op::Add, i, V::Int(1))?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn any_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool) -> R<V> {
@@ -686,7 +720,7 @@ fn any_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool)
     for x in items {
         let t = match lazy(&a[1]) {
             Some(f) => ev.lambda(sc, f, &[x])?.truthy(),
-            None => x.truthy(),
+            None => !all || x.truthy(),
         };
         if all && !t {
             return Ok(V::Bool(false));
@@ -715,7 +749,7 @@ fn q_len<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection"])?;
     Ok(V::Int(match need(c, &a[0])? {
         V::Str(s) => s.chars().count(),
-        V::List(l) => l.len(),
+        V::List(l) | V::Iter(l) => l.len(),
         V::Set(s) => s.len(),
         V::Dict(d) => d.len(),
         V::Gen(_) => return Err(limit_err("cannot materialise an endless generator")),
@@ -726,8 +760,14 @@ fn q_len<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn q_sum<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection", "initial"])?;
     let items = iterable(ev, c, &a[0])?;
-    let mut acc = val(&a[1]).unwrap_or(V::Int(0));
-    for x in items {
+    let mut it = items.into_iter();
+    let mut acc = match val(&a[1]) {
+        Some(v) => v,
+        None => it
+            .next()
+            .ok_or_else(|| eval_err("reduce() of empty iterable with no initial value"))?,
+    };
+    for x in it {
         acc = binary(Op::Add, acc, x)?;
     }
     Ok(acc)
@@ -797,6 +837,25 @@ fn q_aggregate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V
     Ok(acc)
 }
 
+fn q_accumulate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
+    let a = ev.bind(sc, c, &["collection", "&selector", "seed"])?;
+    let items = iterable(ev, c, &a[0])?;
+    let f = need_lazy(c, &a[1])?;
+    let mut it = items.into_iter();
+    let mut acc = match val(&a[2]) {
+        Some(s) => s,
+        None => it
+            .next()
+            .ok_or_else(|| eval_err("accumulate() of empty sequence with no initial value"))?,
+    };
+    let mut out = vec![acc.clone()];
+    for x in it {
+        acc = ev.lambda(sc, f, &[acc, x])?;
+        out.push(acc.clone());
+    }
+    Ok(V::iter(out))
+}
+
 fn q_index_of<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::Str(_)) = &c.recv {
         return s_index_of(ev, sc, c, false);
@@ -859,7 +918,7 @@ fn q_append<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if let Some(V::List(rest)) = val(&a[1]) {
         items.extend(rest.iter().cloned());
     }
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -867,6 +926,9 @@ fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let V::List(all) = need(c, &a[0])? else {
         return Err(c.nomatch());
     };
+    if all.is_empty() && !c.method {
+        return Err(eval_err("Ambiguous function \"concat\""));
+    }
     if !all.is_empty() && all.iter().all(|x| matches!(x, V::Str(_))) && !c.method {
         let mut s = String::new();
         for x in all.iter() {
@@ -885,7 +947,7 @@ fn q_concat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         out.extend(ev.items(x)?);
         check_items(out.len())?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_default_if_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -896,16 +958,16 @@ fn q_default_if_empty<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
         if !d.is_iterable() {
             return Err(c.nomatch());
         }
-        return Ok(V::list(ev.items(&d)?));
+        return Ok(V::iter(ev.items(&d)?));
     }
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_reverse<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["collection"])?;
     let mut items = iterable(ev, c, &a[0])?;
     items.reverse();
-    Ok(V::list(items))
+    Ok(V::iter(items))
 }
 
 fn q_memorize<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -934,18 +996,28 @@ fn q_repeat<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         return Ok(V::Gen(Arc::new(Gen::Repeat(v))));
     }
     check_items(n as usize)?;
-    Ok(V::list(vec![v; n as usize]))
+    Ok(V::iter(vec![v; n as usize]))
 }
 
 fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "stop", "step"])?;
     let (start, stop) = match (&a[0], &a[1]) {
-        (Slot::Val(_), Slot::Missing) => (0, strict_int(&a[0])?),
-        _ => (strict_int(&a[0])?, strict_int(&a[1])?),
+        (Slot::Val(_), Slot::Missing) => (0, int_param(c, &a[0])?),
+        (Slot::Missing, Slot::Val(_))
+            if matches!(a[2], Slot::Missing) && !c.args.iter().any(|x| matches!(x, Arg::Empty)) =>
+        {
+            (0, int_param(c, &a[1])?)
+        }
+        _ => (int_param(c, &a[0])?, int_param(c, &a[1])?),
     };
+    if !matches!(a[2], Slot::Missing)
+        && (matches!(a[1], Slot::Missing) || matches!(a[0], Slot::Missing))
+    {
+        return Err(c.nomatch());
+    }
     let step = match &a[2] {
         Slot::Missing => 1,
-        s => strict_int(s)?,
+        s => int_param(c, s)?,
     };
     if step == 0 {
         return Err(eval_err("range() arg 3 must not be zero"));
@@ -964,15 +1036,21 @@ fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n > crate::MAX_ITEMS as u128 {
         return Err(limit_err("collection exceeds the size limit"));
     }
-    Ok(V::list(
+    Ok(V::iter(
         (0..n as i64).map(|i| V::Int(start + i * step)).collect(),
     ))
 }
 
 fn q_sequence<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "step"])?;
-    let start = val(&a[0]).unwrap_or(V::Int(0));
-    let step = val(&a[1]).unwrap_or(V::Int(1));
+    let start = V::Int(match &a[0] {
+        Slot::Missing => 0,
+        s => int_param(c, s)?,
+    });
+    let step = V::Int(match &a[1] {
+        Slot::Missing => 1,
+        s => int_param(c, s)?,
+    });
     Ok(V::Gen(Arc::new(Gen::Sequence { start, step })))
 }
 
@@ -988,18 +1066,59 @@ fn q_generate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     let decycle = val(&a[4]).map(|v| v.truthy()).unwrap_or(false);
     let mut seen = Set::new();
     let mut out = vec![];
-    while ev.lambda(sc, p, &[cur.clone()])?.truthy() {
+    while ev.lambda(sc, p, std::slice::from_ref(&cur))?.truthy() {
         if decycle && !seen.insert(cur.clone()) {
             break;
         }
         out.push(match lazy(&a[3]) {
-            Some(s) => ev.lambda(sc, s, &[cur.clone()])?,
+            Some(s) => ev.lambda(sc, s, std::slice::from_ref(&cur))?,
             None => cur.clone(),
         });
         check_items(out.len())?;
         cur = ev.lambda(sc, prod, &[cur])?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
+}
+
+fn q_generate_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
+    let a = ev.bind(
+        sc,
+        c,
+        &["initial", "&producer", "&selector", "decycle", "depthFirst"],
+    )?;
+    let initial = need(c, &a[0])?;
+    let prod = need_lazy(c, &a[1])?;
+    let decycle = val(&a[3]).map(|v| v.truthy()).unwrap_or(false);
+    let depth_first = val(&a[4]).map(|v| v.truthy()).unwrap_or(false);
+    let mut seen = Set::new();
+    let mut queue = std::collections::VecDeque::from([initial]);
+    let mut out = vec![];
+    while let Some(item) = queue.pop_front() {
+        if decycle && !seen.insert(item.clone()) {
+            continue;
+        }
+        out.push(match lazy(&a[2]) {
+            Some(s) => ev.lambda(sc, s, std::slice::from_ref(&item))?,
+            None => item.clone(),
+        });
+        check_items(out.len() + queue.len())?;
+        let produced = ev.lambda(sc, prod, &[item])?;
+        if !produced.is_iterable() {
+            return Err(eval_err(format!(
+                "'{}' object is not iterable",
+                produced.type_name()
+            )));
+        }
+        let produced = ev.items(&produced)?;
+        if depth_first {
+            for x in produced.into_iter().rev() {
+                queue.push_front(x);
+            }
+        } else {
+            queue.extend(produced);
+        }
+    }
+    Ok(V::iter(out))
 }
 
 fn q_slice<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1009,7 +1128,7 @@ fn q_slice<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     if n <= 0 {
         return Err(eval_err("slice length must be positive"));
     }
-    Ok(V::list(
+    Ok(V::iter(
         items
             .chunks(n as usize)
             .map(|ch| V::list(ch.to_vec()))
@@ -1025,7 +1144,7 @@ fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let mut cur: Vec<V> = vec![];
     let mut prev: Option<V> = None;
     for x in items {
-        let k = ev.lambda(sc, f, &[x.clone()])?;
+        let k = ev.lambda(sc, f, std::slice::from_ref(&x))?;
         if let Some(p) = &prev {
             if *p != k {
                 out.push(V::list(std::mem::take(&mut cur)));
@@ -1037,7 +1156,7 @@ fn q_slice_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     if !cur.is_empty() {
         out.push(V::list(cur));
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_split_at<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1059,14 +1178,14 @@ fn q_split_where<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let mut out = vec![];
     let mut cur = vec![];
     for x in items {
-        if ev.lambda(sc, f, &[x.clone()])?.truthy() {
+        if ev.lambda(sc, f, std::slice::from_ref(&x))?.truthy() {
             out.push(V::list(std::mem::take(&mut cur)));
         } else {
             cur.push(x);
         }
     }
     out.push(V::list(cur));
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn q_is_iterable<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1095,7 +1214,7 @@ fn c_flatten<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     for x in items {
         rec(ev, x, &mut out, 0)?;
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 // ---------------------------------------------------------------- collections
@@ -1118,18 +1237,23 @@ fn c_dict<'e>(ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             return Err(c.nomatch());
         }
         for item in ev.items(&v)? {
-            let pair = if item.is_iterable() {
-                ev.items(&item)?
-            } else {
-                return Err(eval_err(
-                    "cannot convert dictionary update sequence element to a sequence",
-                ));
+            let pair: Vec<V> = match &item {
+                V::Str(s) => s
+                    .chars()
+                    .take(2)
+                    .map(|ch| V::string(ch.to_string()))
+                    .collect(),
+                V::Dict(d) => d.keys().take(2).cloned().collect(),
+                x if x.is_iterable() => ev.items(x)?,
+                x => {
+                    return Err(eval_err(format!(
+                        "'{}' object is not iterable",
+                        x.type_name()
+                    )))
+                }
             };
-            if pair.len() != 2 {
-                return Err(eval_err(format!(
-                    "dictionary update sequence element has length {}; 2 is required",
-                    pair.len()
-                )));
+            if pair.len() < 2 {
+                return Err(eval_err(""));
             }
             m.insert(pair[0].clone(), pair[1].clone());
         }
@@ -1215,7 +1339,7 @@ fn c_to_dict<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     let kf = need_lazy(c, &a[1])?;
     let mut m = Map::new();
     for x in items {
-        let k = ev.lambda(sc, kf, &[x.clone()])?;
+        let k = ev.lambda(sc, kf, std::slice::from_ref(&x))?;
         let v = match lazy(&a[2]) {
             Some(f) => ev.lambda(sc, f, &[x])?,
             None => x,
@@ -1292,7 +1416,7 @@ fn c_keys<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 fn c_values<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["dict"])?;
     let d = dict_arg(c, &a[0])?;
-    Ok(V::list(d.values().cloned().collect()))
+    Ok(V::iter(d.values().cloned().collect()))
 }
 
 fn c_items<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1328,7 +1452,7 @@ fn c_delete<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn c_delete_all<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1348,13 +1472,12 @@ fn c_insert<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let pos = strict_int(&a[1])?;
     let v = need(c, &a[2])?;
     let n = items.len() as i64;
-    if pos < 0 {
-        // yaql yields the value first for negative positions... (itertools semantics)
-        let p = 0usize;
-        items.insert(p, v);
+    let p = if pos < 0 {
+        (pos + n).max(0)
     } else {
-        items.insert(pos.min(n) as usize, v);
-    }
+        pos.min(n)
+    };
+    items.insert(p as usize, v);
     Ok(V::list(items))
 }
 
@@ -1367,7 +1490,7 @@ fn c_insert_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     let mut out = items[..pos].to_vec();
     out.extend(vals);
     out.extend(items[pos..].iter().cloned());
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn c_replace_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -1389,7 +1512,7 @@ fn c_replace_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> 
             out.push(x);
         }
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn set_arg(ev: &mut Ev, c: &CallInfo, s: &Slot) -> R<Set> {
@@ -1428,7 +1551,7 @@ fn c_remove<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
 
 fn setop<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, op: u8) -> R<V> {
     let a = ev.bind(sc, c, &["left", "right"])?;
-    let Some(V::Set(_)) = val(&a[0]) else {
+    let (Some(V::Set(_)), Some(V::Set(_))) = (val(&a[0]), val(&a[1])) else {
         return Err(c.nomatch());
     };
     let l = set_arg(ev, c, &a[0])?;
@@ -1731,9 +1854,6 @@ fn affix<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, starts: bool
     let V::List(ps) = need(c, &a[1])? else {
         return Err(c.nomatch());
     };
-    if ps.is_empty() {
-        return Err(c.nomatch());
-    }
     for p in ps.iter() {
         let V::Str(p) = p else {
             return Err(c.nomatch());
@@ -1805,6 +1925,9 @@ fn s_hex<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         })),
         V::Float(_) => Err(eval_err(
             "'float' object cannot be interpreted as an integer",
+        )),
+        V::Null => Err(eval_err(
+            "'NoneType' object cannot be interpreted as an integer",
         )),
         _ => Err(c.nomatch()),
     }
@@ -1979,6 +2102,7 @@ fn m_float<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     match num1(ev, sc, c)? {
         V::Int(i) => Ok(V::Float(i as f64)),
         V::Bool(b) => Ok(V::Float(b as i64 as f64)),
+        V::Null => Ok(V::Float(0.0)),
         V::Float(f) => Ok(V::Float(f)),
         V::Str(s) => parse_py_float(&s).map(V::Float).ok_or_else(|| {
             eval_err(format!(
@@ -2316,8 +2440,10 @@ fn b_examine<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
 
 fn b_switch_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let case = c.recv.clone().ok_or_else(|| c.nomatch())?;
-    let V::Int(i) = case else {
-        return Err(c.nomatch());
+    let i = match case {
+        V::Int(i) => i,
+        V::Bool(b) => b as i64,
+        _ => return Err(c.nomatch()),
     };
     let pos: Vec<&Expr> = c
         .args
@@ -2327,8 +2453,11 @@ fn b_switch_case<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R
     if pos.len() != c.args.len() {
         return Err(c.nomatch());
     }
-    if i < 0 || i as usize >= pos.len() {
+    if pos.is_empty() {
         return Ok(V::Null);
+    }
+    if i < 0 || i as usize >= pos.len() {
+        return ev.eval(sc, pos[pos.len() - 1]);
     }
     ev.eval(sc, pos[i as usize])
 }
@@ -2341,7 +2470,7 @@ fn b_assert<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
         Slot::Missing => Arc::from("Assertion failed"),
         s => string(c, s)?,
     };
-    if !ev.lambda(sc, cond, &[obj.clone()])?.truthy() {
+    if !ev.lambda(sc, cond, std::slice::from_ref(&obj))?.truthy() {
         return Err(eval_err(msg.to_string()));
     }
     Ok(obj)
@@ -2355,8 +2484,32 @@ fn sys_context_only<'e>(_ev: &mut Ev<'e>, _sc: &Rc<Scope<'e>>, c: &CallInfo<'e>)
 }
 
 fn sys_call<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
-    let _ = (ev, sc);
-    Err(eval_err(format!("{}() is not supported", c.name)))
+    let a = ev.bind(sc, c, &["name", "args", "kwargs"])?;
+    let name = string(c, &a[0])?;
+    let Some(V::List(args)) = val(&a[1]) else {
+        return Err(c.nomatch());
+    };
+    let Some(V::Dict(kwargs)) = val(&a[2]) else {
+        return Err(c.nomatch());
+    };
+    let mut owned: Vec<Arg> = args
+        .iter()
+        .map(|v| Arg::Pos(Expr::Const(v.clone())))
+        .collect();
+    for (k, v) in kwargs.iter() {
+        let V::Str(k) = k else {
+            return Err(c.nomatch());
+        };
+        owned.push(Arg::Named(k.clone(), Expr::Const(v.clone())));
+    }
+    let mut inner = Ev {
+        engine: ev.engine,
+        data: ev.data,
+        user: ev.user,
+        depth: ev.depth,
+    };
+    let scope: Rc<Scope<'_>> = sc.clone();
+    inner.call(&scope, &name, None, &owned)
 }
 
 // ---------------------------------------------------------------- regex
@@ -2431,7 +2584,6 @@ fn r_matches<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     let (x, y) = (need(c, &a[0])?, need(c, &a[1])?);
     let (re, s) = match (&x, &y) {
         (V::Regex(r), V::Str(s)) => (r.clone(), s.clone()),
-        (V::Str(s), V::Regex(r)) => (r.clone(), s.clone()),
         (V::Str(s), V::Str(p)) => (compile_regex(p, 0)?, s.clone()),
         _ => return Err(c.nomatch()),
     };
@@ -2440,31 +2592,31 @@ fn r_matches<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> 
     ))
 }
 
-fn match_dict(caps: &fancy_regex::Captures, s: &str) -> V {
-    let _ = s;
+fn group_dict(caps: &fancy_regex::Captures, s: &str, i: usize) -> V {
     let mut m = Map::new();
-    let whole = caps.get(0);
+    let g = caps.get(i);
     m.insert(
         V::str("value"),
-        whole.map(|x| V::str(x.as_str())).unwrap_or(V::Null),
+        g.map(|x| V::str(x.as_str())).unwrap_or(V::Null),
     );
     m.insert(
         V::str("start"),
         V::Int(
-            whole
-                .map(|x| s[..x.start()].chars().count() as i64)
+            g.map(|x| s[..x.start()].chars().count() as i64)
                 .unwrap_or(-1),
         ),
     );
     m.insert(
         V::str("end"),
-        V::Int(
-            whole
-                .map(|x| s[..x.end()].chars().count() as i64)
-                .unwrap_or(-1),
-        ),
+        V::Int(g.map(|x| s[..x.end()].chars().count() as i64).unwrap_or(-1)),
     );
     V::dict(m)
+}
+
+/// The lambda arguments yaql publishes for a match: `$1` (= `$`) the whole match, `$2`...
+/// each group, all as `{value, start, end}`.
+fn match_args(caps: &fancy_regex::Captures, s: &str) -> Vec<V> {
+    (0..caps.len()).map(|i| group_dict(caps, s, i)).collect()
 }
 
 fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: bool) -> R<V> {
@@ -2477,11 +2629,7 @@ fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: b
         let v = match lazy(&a[2]) {
             None => caps.get(0).map(|m| V::str(m.as_str())).unwrap_or(V::Null),
             Some(f) => {
-                let md = match_dict(&caps, &s);
-                let mut groups = vec![md];
-                for i in 1..caps.len() {
-                    groups.push(caps.get(i).map(|m| V::str(m.as_str())).unwrap_or(V::Null));
-                }
+                let groups = match_args(&caps, &s);
                 ev.lambda(sc, f, &groups)?
             }
         };
@@ -2493,7 +2641,7 @@ fn search_impl<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>, all: b
     if !all {
         return Ok(V::Null);
     }
-    Ok(V::list(out))
+    Ok(V::iter(out))
 }
 
 fn r_search<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
@@ -2600,11 +2748,7 @@ fn r_replace_by<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<
         }
         let Some(m) = caps.get(0) else { continue };
         out.push_str(&s[last..m.start()]);
-        let md = match_dict(&caps, &s);
-        let mut groups = vec![md];
-        for i in 1..caps.len() {
-            groups.push(caps.get(i).map(|m| V::str(m.as_str())).unwrap_or(V::Null));
-        }
+        let groups = match_args(&caps, &s);
         let r = ev.lambda(sc, f, &groups)?;
         let V::Str(r) = r else {
             return Err(eval_err("expected str instance"));
@@ -2810,6 +2954,14 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
                 chrono::NaiveDate::parse_from_str(s, f)
                     .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
             })
+            .or_else(|_| {
+                // strptime with only time fields: the date defaults to 1900-01-01
+                chrono::NaiveTime::parse_from_str(s, f).map(|t| {
+                    NaiveDate::from_ymd_opt(1900, 1, 1)
+                        .unwrap_or_default()
+                        .and_time(t)
+                })
+            })
             .map(|n| utc().from_utc_datetime(&n))
             .map_err(|_| {
                 eval_err(format!(
@@ -2849,7 +3001,19 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
             return Ok(utc().from_utc_datetime(&n));
         }
     }
-    for f in ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"] {
+    for f in [
+        "%Y-%m-%d",
+        "%Y%m%d",
+        "%Y/%m/%d",
+        "%b %d %Y",
+        "%B %d %Y",
+        "%d %b %Y",
+        "%d %B %Y",
+        "%b %d, %Y",
+        "%B %d, %Y",
+        "%d-%b-%Y",
+        "%m/%d/%Y",
+    ] {
         if let Ok(d) = chrono::NaiveDate::parse_from_str(t2, f) {
             return Ok(utc().from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
         }
@@ -2875,8 +3039,8 @@ fn d_timespan<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
     for (i, m) in mult.iter().enumerate() {
         match val(&a[i]) {
             None => {}
-            Some(v) if v.is_number() || matches!(v, V::Bool(_)) => {
-                total += v.as_f64().unwrap_or(0.0) * m
+            Some(V::Int(_) | V::Bool(_)) => {
+                total += val(&a[i]).and_then(|v| v.as_f64()).unwrap_or(0.0) * m
             }
             Some(_) => return Err(c.nomatch()),
         }
@@ -2907,7 +3071,7 @@ fn strftime(d: &DateTime<FixedOffset>, f: &str) -> R<String> {
             'H' => format!("{:02}", d.hour()),
             'I' => format!(
                 "{:02}",
-                if d.hour() % 12 == 0 {
+                if d.hour().is_multiple_of(12) {
                     12
                 } else {
                     d.hour() % 12
@@ -3056,13 +3220,17 @@ pub fn property(v: &V, name: &str) -> R<V> {
                 (d.num_seconds_from_midnight() as i64) * US_PER_SEC
                     + (d.nanosecond() / 1000) as i64,
             ),
-            "utc" => V::DateTime(d.with_timezone(&utc())),
+            // yaql subtracts the offset but keeps the tzinfo
+            "utc" => V::DateTime(dt_add(
+                d,
+                -(d.offset().local_minus_utc() as i64) * US_PER_SEC,
+            )?),
             _ => return Err(unknown()),
         }),
         V::TimeSpan(t) => Ok(match name {
-            "days" => V::Int(t.div_euclid(86_400_000_000)),
-            "seconds" => V::Int(t.rem_euclid(86_400_000_000) / US_PER_SEC),
-            "microseconds" => V::Int(t.rem_euclid(US_PER_SEC)),
+            "days" => V::Float(*t as f64 / 8.64e10),
+            "seconds" => V::Float(*t as f64 / 1e6),
+            "microseconds" => V::Int(*t),
             "hours" => V::Float(*t as f64 / 3.6e9),
             "minutes" => V::Float(*t as f64 / 6e7),
             "milliseconds" => V::Float(*t as f64 / 1e3),

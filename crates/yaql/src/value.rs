@@ -45,6 +45,9 @@ pub enum V {
     TimeSpan(i64),
     Regex(Arc<Regex>),
     Gen(Arc<Gen>),
+    /// The (already computed) output of a lazy yaql query: iterable, always truthy, not
+    /// indexable, never equal to a list.
+    Iter(Arc<Vec<V>>),
 }
 
 impl V {
@@ -56,6 +59,9 @@ impl V {
     }
     pub fn list(v: Vec<V>) -> V {
         V::List(Arc::new(v))
+    }
+    pub fn iter(v: Vec<V>) -> V {
+        V::Iter(Arc::new(v))
     }
     pub fn dict(m: Map) -> V {
         V::Dict(Arc::new(m))
@@ -77,7 +83,7 @@ impl V {
             V::DateTime(_) => "datetime",
             V::TimeSpan(_) => "timedelta",
             V::Regex(_) => "Pattern",
-            V::Gen(_) => "generator",
+            V::Gen(_) | V::Iter(_) => "generator",
         }
     }
 
@@ -104,7 +110,7 @@ impl V {
 
     /// yaql `Iterable`: lists, sets and generators (not strings, not dicts).
     pub fn is_iterable(&self) -> bool {
-        matches!(self, V::List(_) | V::Set(_) | V::Gen(_))
+        matches!(self, V::List(_) | V::Set(_) | V::Gen(_) | V::Iter(_))
     }
 
     pub fn as_f64(&self) -> Option<f64> {
@@ -117,6 +123,10 @@ impl V {
     }
 
     pub fn from_json(j: &serde_json::Value, depth: usize) -> Result<V, Error> {
+        stacker::maybe_grow(32 * 1024, 1024 * 1024, || V::from_json_inner(j, depth))
+    }
+
+    fn from_json_inner(j: &serde_json::Value, depth: usize) -> Result<V, Error> {
         if depth > crate::MAX_DEPTH {
             return Err(Error::new(
                 ErrorKind::Limit,
@@ -155,6 +165,10 @@ impl V {
 
     /// Output conversion (tuples/sets/generators -> lists, dicts -> objects with string keys).
     pub fn to_json(&self, depth: usize) -> Result<serde_json::Value, Error> {
+        stacker::maybe_grow(32 * 1024, 1024 * 1024, || self.to_json_inner(depth))
+    }
+
+    fn to_json_inner(&self, depth: usize) -> Result<serde_json::Value, Error> {
         if depth > crate::MAX_DEPTH {
             return Err(Error::new(
                 ErrorKind::Limit,
@@ -178,16 +192,32 @@ impl V {
                 }
             },
             V::Str(s) => serde_json::Value::String(s.to_string()),
-            V::List(l) => serde_json::Value::Array(
+            V::List(l) | V::Iter(l) => serde_json::Value::Array(
                 l.iter()
                     .map(|x| x.to_json(depth + 1))
                     .collect::<Result<_, _>>()?,
             ),
-            V::Set(s) => serde_json::Value::Array(
-                s.iter()
-                    .map(|x| x.to_json(depth + 1))
-                    .collect::<Result<_, _>>()?,
-            ),
+            V::Set(s) => {
+                // yaql rebuilds sets on output: elements that became lists/dicts are unhashable
+                for x in s.iter() {
+                    if let V::List(_) | V::Iter(_) | V::Dict(_) | V::Set(_) = x {
+                        let t = match x {
+                            V::Dict(_) => "dict",
+                            V::Set(_) => "set",
+                            _ => "list",
+                        };
+                        return Err(Error::new(
+                            ErrorKind::Evaluation,
+                            format!("unhashable type: '{}'", t),
+                        ));
+                    }
+                }
+                serde_json::Value::Array(
+                    s.iter()
+                        .map(|x| x.to_json(depth + 1))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
             V::Dict(d) => {
                 let mut o = serde_json::Map::with_capacity(d.len());
                 for (k, v) in d.iter() {
@@ -287,6 +317,10 @@ impl Hash for V {
                 r.pattern.hash(state)
             }
             V::Gen(_) => 10u8.hash(state),
+            V::Iter(l) => {
+                11u8.hash(state);
+                (Arc::as_ptr(l) as usize).hash(state)
+            }
         }
     }
 }
@@ -310,6 +344,7 @@ impl PartialEq for V {
             (TimeSpan(a), TimeSpan(b)) => a == b,
             (Regex(a), Regex(b)) => a.pattern == b.pattern && a.flags == b.flags,
             (Gen(a), Gen(b)) => Arc::ptr_eq(a, b),
+            (Iter(a), Iter(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
