@@ -697,6 +697,84 @@ mod tests {
     }
 
     #[test]
+    fn yaql_whole_string_keeps_type_and_interpolation_uses_python_str() {
+        let ctx = json!({"l": [1, 2, 3], "d": {"x": 1}, "n": null, "t": true});
+        assert_eq!(
+            ev().evaluate_str("<% $.l %>", &ctx, &NoData).unwrap(),
+            json!([1, 2, 3])
+        );
+        assert_eq!(
+            ev().evaluate_str("v=<% $.d %>", &ctx, &NoData).unwrap(),
+            json!("v={'x': 1}")
+        );
+        assert_eq!(
+            ev().evaluate_str("v=<% $.n %> <% $.t %>", &ctx, &NoData)
+                .unwrap(),
+            json!("v=None True")
+        );
+        assert_eq!(
+            ev().evaluate_str(" <% 1 %>", &ctx, &NoData).unwrap(),
+            json!(" 1")
+        );
+    }
+
+    #[test]
+    fn yaql_errors_are_wrapped_like_upstream() {
+        let e = ev()
+            .evaluate_str("<% $.missing %>", &json!({"a": 1}), &NoData)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Can not evaluate YAQL expression [expression=$.missing, error='missing']"
+        );
+        let e = ev()
+            .evaluate_str("<% $.a->%>", &json!({"a": 1}), &NoData)
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("Can not evaluate YAQL expression [expression=$.a-, error="),
+            "{}",
+            e.message
+        );
+        let e = ev().validate("<% $.a + %>").unwrap_err();
+        assert_eq!(e.kind, ExprErrorKind::Syntax);
+        assert!(ev().validate("<% unknown_function() %>").is_ok());
+    }
+
+    #[test]
+    fn yaql_mistral_functions_use_camel_case_keywords() {
+        let data = MemoryData {
+            executions: vec![],
+            tasks: vec![
+                json!({"id": "t1", "name": "a", "state": "SUCCESS", "workflow_execution_id": "e1"}),
+            ],
+        };
+        let ctx = json!({"__execution": {"id": "e1"}, "__env": {"k": "v"}});
+        assert_eq!(
+            ev().evaluate_str("<% env().k %>", &ctx, &data).unwrap(),
+            json!("v")
+        );
+        assert_eq!(
+            ev().evaluate_str(
+                "<% tasks(workflowExecutionId => 'e1').len() %>",
+                &ctx,
+                &data
+            )
+            .unwrap(),
+            json!(1)
+        );
+        let e = ev()
+            .evaluate_str("<% tasks(workflow_execution_id => 'e1') %>", &ctx, &data)
+            .unwrap_err();
+        assert_eq!(e.kind, ExprErrorKind::NoFunction);
+        assert_eq!(
+            ev().evaluate_str("<% task(a).state %>", &ctx, &data)
+                .unwrap(),
+            json!("SUCCESS")
+        );
+    }
+
+    #[test]
     fn evaluator_is_send_sync_and_cheap_to_clone() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Evaluator>();
