@@ -449,6 +449,18 @@ impl Evaluator {
         context: &Value,
         data: &dyn ExpressionData,
     ) -> Result<Value, ExprError> {
+        self.run_yaql(expr, context, data, false)
+    }
+
+    /// Runs yaql; with `as_text` the result is Python `str()` of the value as yaql holds it
+    /// (sets as `{1, 2}`, datetimes as `2020-01-02 00:00:00+00:00`), for interpolation.
+    fn run_yaql(
+        &self,
+        expr: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+        as_text: bool,
+    ) -> Result<Value, ExprError> {
         let expr = expr.trim();
         let wrap = |kind: ExprErrorKind, detail: String| ExprError {
             kind,
@@ -464,7 +476,13 @@ impl Evaluator {
             unsafe { std::mem::transmute(data_ptr) };
         let user = YaqlUser { data: data_ptr };
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            engine.evaluate_with(expr, context, &user)
+            if as_text {
+                engine
+                    .evaluate_to_python_str(expr, context, &user)
+                    .map(Value::String)
+            } else {
+                engine.evaluate_with(expr, context, &user)
+            }
         }));
         match result {
             Ok(Ok(v)) => Ok(v),
@@ -494,11 +512,13 @@ impl Evaluator {
         let mut result = Value::String(text.to_string());
         for m in yaql_re().find_iter(text) {
             let whole = m.as_str();
-            let evaluated = self.evaluate_yaql_expression(strip_delims(whole), context, data)?;
             if whole.len() == text.len() {
-                result = evaluated;
-            } else if let Value::String(s) = &result {
-                result = Value::String(s.replace(whole, &pystr::py_str(&evaluated)));
+                result = self.run_yaql(strip_delims(whole), context, data, false)?;
+            } else {
+                let rendered = self.run_yaql(strip_delims(whole), context, data, true)?;
+                if let (Value::String(s), Value::String(r)) = (&result, &rendered) {
+                    result = Value::String(s.replace(whole, r));
+                }
             }
         }
         Ok(result)
