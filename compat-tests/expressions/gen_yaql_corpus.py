@@ -538,6 +538,143 @@ many([
     "[[1, [2]], [[3]]].flatten()", "['ab', ['cd']].flatten()", "[{a => 1}, [{b => 2}]].flatten()",
 ], ctx=None)
 
+
+# ---------------------------------------------------------------- keyword arguments
+many([
+    "$.l.select(selector => $ * 2)", "$.l.where(predicate => $ > 1)", "'a,b'.split(separator => ',')",
+    "'a,b,c'.split(',', maxSplits => 1)", "'a b'.split(sep => ' ')", "range(start => 1, stop => 3)",
+    "range(stop => 3)", "$.d.get(key => x)", "$.d.get(x, default => 5)", "$.d.get(q, default => 5)",
+    "'abc'.substring(start => 1)", "'abc'.substring(1, length => 1)", "$.l.first(default => 0)",
+    "[].first(default => 0)", "$.l.aggregate($1 + $2, seed => 10)", "$.l.take(count => 2)",
+    "$.l.orderBy(selector => -$)", "$.people.groupBy(keySelector => $.dept, valueSelector => $.name)",
+    "$.people.toDict(keySelector => $.name)", "round(1.55, ndigits => 1)", "round(number => 2.5)",
+    "pow(a => 2, b => 3)", "regex('a', ignoreCase => true).matches('A')", "regex('a', ignore_case => true)",
+    "'abc'.replace(old => 'a', new => 'b')", "'aaa'.replace('a', 'b', count => 1)", "trim('  a  ')",
+    "'xax'.trim(chars => 'x')", "$.l.enumerate(start => 1)", "$.l.distinct(keySelector => $ mod 2)",
+    "datetime(year => 2020, month => 1, day => 2)", "datetime(2020, 1, 2, hour => 5).hour",
+    "timespan(days => 1, hours => 1)", "timespan(weeks => 1)", "now(offset => timespan(hours => 1)) > now()",
+    "'a'.isEmpty(trim => false)", "isEmpty(' ', trim => false)", "$.l.zipLongest([1], default => 0)",
+    "$.l.sum(initial => 10)", "$.l.max(initial => 10)", "dict(items => [[1, 2]])", "list(args => 1)",
+    "let(x => 1, 2) -> $x", "let(1, x => 2) -> [$1, $x]", "switch(true => 1, true => 2)",
+    "coalesce(a => 1)", "$.l.select(foo => $)", "'abc'.toUpper(x => 1)", "$.d.set(key => a, value => 1)",
+    "$.l.contains(value => 1)", "$.l.indexOf(item => 2)", "$.l.skip(count => 1)",
+    "$.l.mergeWith({})", "{}.mergeWith(another => {a => 1})", "$.l.repeat(times => 1)", "1.repeat(times => 2)",
+])
+
+
+# ---------------------------------------------------------------- Mistral-style expressions
+MCTX = {
+    "__env": {"region": "r1"}, "__execution": {"id": "e1"},
+    "vm_names": ["vm1", "vm2", "vm3"], "count": 3, "status": "SUCCESS", "retries": 0,
+    "result": {"stdout": "ok\nline2", "return_code": 0, "items": [{"id": 1, "ok": True}, {"id": 2, "ok": False}]},
+    "servers": [{"name": "a", "status": "ACTIVE", "addresses": {"net": [{"addr": "10.0.0.1"}]}},
+                {"name": "b", "status": "ERROR", "addresses": {}}],
+    "opt": None, "flag": "true", "num_str": "42", "ts": "2024-03-01T12:30:00",
+}
+many([
+    "$.vm_names.len()", "len($.vm_names) > 2", "$.vm_names[0]", "$.vm_names.select(concat($, '-x'))",
+    "$.vm_names.select($ + '.example.com')", "$.count + 1", "$.count * 2 = 6", "$.status = SUCCESS",
+    "$.status != 'ERROR' and $.retries < 3", "$.result.stdout.split('\\n')", "$.result.return_code = 0",
+    "$.result.items.where($.ok).id", "$.result.items.where(not $.ok).select($.id)", "$.result.items.id.sum()",
+    "$.servers.where($.status = 'ACTIVE').name", "$.servers.select($.addresses.get(net, []).len())",
+    "$.servers.select($.addresses.net[0].addr)", "$.servers.first().addresses.net[0].addr",
+    "$.servers.where($.status = 'ERROR').len() > 0", "$.opt = null", "$.opt or 'default'", "coalesce($.opt, 'x')",
+    "$.flag = 'true'", "bool($.flag)", "int($.num_str) + 1", "float($.num_str) / 5", "str($.count) + ' vms'",
+    "datetime($.ts).hour", "datetime($.ts).format('%Y%m%d')", "datetime($.ts) + timespan(days => 1)",
+    "str(datetime($.ts) + timespan(hours => 12))", "$.__env", "$['__env'].region", "$.__execution",
+    "$.vm_names.toSet().len() = $.vm_names.len()", "dict($.vm_names.select([$, $.len()]))",
+    "$.vm_names.enumerate().select({index => $[0], name => $[1]})", "$.vm_names.join(',')",
+    "$.vm_names.indexOf('vm2')", "'vm4' in $.vm_names", "$.vm_names.contains('vm1')",
+    "switch($.count > 5 => big, $.count > 1 => medium, true => small)", "$.result.keys().toList().orderBy($)",
+    "$.result.items.select($.id).max()", "range(0, $.count).select(str($))", "let(n => $.count) -> range($n).sum()",
+    "$.result.items.toDict(str($.id), $.ok)", "$.servers.groupBy($.status, $.name)", "json_parse('{}')",
+    "$.result.stdout.trim().split('\\n').len()", "$.result.stdout =~ 'line'", "regex('line(\\d)').search($.result.stdout, $2.value)",
+    "$.result.items.any($.ok) and not $.result.items.all($.ok)", "$.result.set(extra, 1).keys().len()",
+    "$.servers.select($.name).orderByDescending($).first()", "$.servers.selectMany($.addresses.values())",
+], ctx=MCTX)
+
+
+# ---------------------------------------------------------------- datetime parsing and arithmetic corners
+many([
+    "datetime('2020-01-02T03:04:05Z')", "datetime('2020-01-02T03:04:05.123456')", "datetime('2020-01-02 03:04')",
+    "datetime('2020-01-02T03:04:05+05:30')", "datetime('2020-01-02T03:04:05-0800')", "datetime('20200102')",
+    "datetime('2020/01/02')", "datetime('Jan 2 2020')", "datetime('2 January 2020')", "datetime('')",
+    "datetime('2020-01-02', '%Y-%m-%d')", "datetime('2020-01-02', '%d')", "datetime('10:30', '%H:%M')",
+    "datetime('2020-13-01')", "datetime(2020, 1, 2, 24)", "datetime(2020, 1, 2, 0, 60)", "datetime(0, 1, 1)",
+    "datetime(10000, 1, 1)", "datetime(2020, 1, 2) + timespan(days => 3650000)", "datetime(2020, 2, 29).year",
+    "datetime(2021, 2, 29)", "datetime(-1)", "datetime(1e10)", "datetime(2020, 1, 2, 3, 4, 5, 1000000)",
+"datetime(2020, 1, 1).timestamp",
+    "datetime(1600000000).timestamp", "datetime(1600000000, offset => timespan(hours => 3)).hour",
+    "datetime(2020, 1, 1, 12, offset => timespan(hours => 3)) = datetime(2020, 1, 1, 9)",
+    "datetime(2020, 1, 1, 12, offset => timespan(hours => 3)) < datetime(2020, 1, 1, 10)",
+    "str(datetime(2020, 1, 1, 12, offset => timespan(hours => 3)).utc)", "datetime(2020, 3, 4).date",
+    "str(datetime(2020, 3, 4, 5, 6, 7).time)", "datetime(2020, 3, 4).format('%w %U %W %y %m')",
+    "datetime(2020, 3, 4, 5, 6, 7, 8).format('%f %S %M %H')", "datetime(2020, 3, 4).format('%c')",
+    "datetime(2020, 3, 4).format('%x %X')", "datetime(2020, 3, 4).format('%Z %z')", "datetime(2020, 3, 4).format(1)",
+    "timespan(days => 1, hours => -25)", "str(timespan(days => -1, seconds => 1))", "str(timespan(microseconds => 1))",
+    "str(timespan(milliseconds => 1))", "timespan(days => 2).hours", "timespan(seconds => 90).minutes",
+    "timespan(hours => 1) * 1.5", "timespan(hours => 1) / 4", "timespan(hours => 1) / 0", "timespan(hours => 1) * 'a'",
+    "timespan(hours => 1) + 1", "timespan() = timespan(seconds => 0)", "+timespan(hours => 1)",
+    "datetime(2020, 1, 1) - timespan(days => 1) > datetime(2019, 12, 30)", "datetime(2020, 1, 1) - 1",
+    "datetime(2020, 1, 1).replace(day => 31, month => 3)", "datetime(2020, 1, 1).replace(offset => timespan(hours => 1))",
+    "datetime(2020, 1, 1).replace(hour => 25)", "datetime(2020, 1, 1).month.toString()",
+    "[datetime(2020, 1, 2), datetime(2020, 1, 1)].orderBy($).select($.day)",
+    "datetime(2020, 1, 1) in [datetime(2020, 1, 1)]", "set(datetime(2020, 1, 1), datetime(2020, 1, 1)).len()",
+    "{a => datetime(2020, 1, 1)}", "[timespan(hours => 1)]", "str([datetime(2020, 1, 1)])", "str({a => timespan()})",
+])
+
+
+# ---------------------------------------------------------------- generateMany and more collection corners
+TREE = {"tree": {"n": 1, "c": [{"n": 2, "c": [{"n": 4, "c": []}]}, {"n": 3, "c": []}]}}
+many([
+    "generateMany($.tree, $.c).select($.n)", "generateMany($.tree, $.c, $.n)",
+    "generateMany($.tree, $.c, $.n, depthFirst => true)", "generateMany(1, switch($ < 4 => [$ + 1, $ + 2], true => []))",
+    "generateMany(1, [$ mod 3 + 1], decycle => true)", "generateMany(1, $)", "generateMany($.tree, $.c).len()",
+], ctx=TREE)
+many([
+    "'a\\u2003b'.split()", "'a\\x1cb'.split()", "'  '.split(' ')", "'a,b,'.split(',')", "',a'.rightSplit(',')",
+    "'aaa'.split('a')", "'abc'.replace('b', '')", "'aaaa'.replace('aa', 'b')", "'abc'.replace('x', 'y', 5)",
+    "'Hello'.toCharArray().select($.toUpper()).join('')", "'abc'.substring(1).substring(1)",
+    "'x' + str(1) + str(1.5) + str(null)", "'A' < 'a' and 'a' < 'b'", "'10' < '9'", "'abc' >= 'abc'",
+    "'' < 'a'", "'b' in ['a', 'b']", "'ab' in ['a', 'b']", "'' = ''", "'a' * 0 = ''",
+    "[1, [2]] = [1, [2]]", "[1, {a => [1]}] = [1, {a => [1]}]", "{a => {b => 1}} != {a => {b => 2}}",
+    "$.l + $.l", "$.l * 0", "($.l + $.ls).len()", "[null] + [null]", "[] + []", "{} + {}",
+    "$.d.delete(x).keys()", "$.d.set(x, null).x", "$.d.get(z).k", "$.d.values().select($)",
+    "$.people.select($.set(age, $.age + 1)).age", "$.people.select($.delete(age)).first()",
+    "$.people.toDict($.name, $).bob.age", "$.people.select([$.name, $.age]).toDict($[0], $[1])",
+    "dict($.people.select([$.name, $])).cid.dept", "$.people.where($.age = 25).select($.name).toSet().len()",
+])
+
+
+# ---------------------------------------------------------------- method vs function forms
+many([
+    "append([1], 2)", "concat([1], [2])", "[1].concat([2], [3])", "any([0])", "all([])", "enumerate([5])",
+    "distinct([1, 1])", "isEmpty('')", "''.isEmpty()", "norm(' x ')", "' x '.norm()", "len([1])", "[1].len()",
+    "{a => 1}.len()", "'ab'.len()", "max([1, 2])", "[1, 2].max()", "min([1, 2])", "first([1])", "[1].first()",
+    "select([1], $)", "orderBy([2, 1], $)", "flatten([[1]])", "toList([1])", "keys({a => 1})", "values({a => 1})",
+    "items({a => 1})", "get({a => 1}, a)", "set([1]).add(2)", "add(set(1), 2)", "1.bool()", "bool(1)",
+    "1.str()", "'1'.int()", "int('1')", "'a'.isString()", "isString('a')", "1.abs()", "abs(1)",
+    "'a'.regex()", "regex('a')", "datetime(2020, 1, 1).isDatetime()", "now().year.isInteger()",
+    "'x'.switchCase()", "0.switchCase()", "range(3).toList()", "3.range()", "'a,b'.split(',').len()",
+    "split('a,b', ',')", "'a'.concat('b')", "[1, 2].sum()", "[1, 2].count()", "count([1, 2])",
+    "'abc'.matches('b')", "matches('abc', 'b')", "'a'.escapeRegex()", "coalesce(null).len()",
+])
+
+
+# ---------------------------------------------------------------- lexer and scoping corners
+many([
+    "$.a\n+\t1", "\n$.a\n", "$.ключ", "$['ключ']", "$.日本", "$.a_b", "$.a1", "$._x", "$.x-y", "$['x-y']",
+    "$.ключ.len()", "$ключ", "$.2", "$[2]", "$.true", "$.null", "$.and", "$.in", "$.mod", "$.not",
+    "$['and']", "$.ERROR", "$.Error", "$ .a", "$. a", "$.a .len()", "$.a. len()", "len ($.l)", "len( $.l )",
+    "[ 1 , 2 ]", "{ a => 1 }", "{a=>1}", "f (1)", "$ [0]", "$.l [0]", "'a''b'", "'a' 'b'", "\"a\\\"b\"",
+    "`a'b\"c`", "'\\z'", "'\\''", "'\\\\n'", "'\\u00'", "'\\x4'",
+    "$.l.select($.select($))", "$.nested.select($.select($ * 2))", "$.nested.where($.len() > 0).select($[0])",
+    "$.l.select([1, 2].select($ * 10))", "$.l.select(let(outer => $) -> [1, 2].select($ + $outer))",
+    "let(x => 1) -> $.l.select($x)", "$.l.where($ > $.l.len())", "$.people.select($.name).where($.len() = 3)",
+    "$.l.select($1)", "$.l.aggregate($1)", "$.l.select($0)", "$0", "$10", "$$", "$.$",
+], ctx=dict(CTX, **{"ключ": "значение", "日本": 1, "a_b": 2, "a1": 3, "_x": 4, "x-y": 5, "2": "two",
+                    "true": "T", "null": "N", "and": "A", "in": "I", "mod": "M", "not": "X", "ERROR": "E"}))
+
 # Known differences (kept in the corpus, reported apart by compare.py):
 KNOWN = "known difference: "
 for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",
@@ -549,6 +686,12 @@ for e in ["sequence().select($ * 2).take(3)", "sequence().where($ > 2).first()",
                         "query functions on them stop with a limit error")
 for e in ["range(3).repeat(2).take(4)", "let(x => $.l.select($)) -> [$x.len(), $x.len()]"]:
     add(e, note=KNOWN + "Python iterators are single-use (a second pass sees nothing); ours are re-iterable")
+
+add("datetime(2020, 1, 1, offset => timespan(hours => 25))", {},
+    note=KNOWN + "UTC offsets must lie within +-24h (dateutil accepts larger ones)")
+
+add("'\\N{LATIN SMALL LETTER E WITH ACUTE}'", {},
+    note=KNOWN + "\\N{name} escapes need the Unicode name table; ours keep the text as written")
 
 # dict ordering cases (order matters)
 many([
@@ -630,6 +773,22 @@ def generated():
     return out
 
 
+def fuzz():
+    """Random token soup: pins the lexer/parser (mostly syntax errors) and error kinds."""
+    rnd = random.Random(7)
+    toks = ["$", "$.a", "$.l", "$.d", ".", "?.", "(", ")", "[", "]", "{", "}", ",", "=>", "1", "2.5",
+            "-", "+", "*", "/", "mod", "=", "!=", "<", ">", "and", "or", "not", "in", "'s'", "`v`",
+            "null", "true", "x", "select(", "where(", "len(", "let(", "->", "$x", "=~", "'\\d'",
+            "range(", "dict(", "switch(", "def(", "f(", "sequence(", "cycle(", "repeat(", "join(",
+            "orderBy(", "thenBy(", "regex(", "datetime(", "timespan(", "str(", "int(", "#", "__",
+            "$1", "$2", "0", "-1"]
+    out = []
+    for _ in range(3000):
+        e = " ".join(rnd.choice(toks) for _ in range(rnd.randint(1, 12)))
+        out.append({"expr": e, "context": {"a": 1, "l": [1, 2], "d": {"k": "v"}}})
+    return out
+
+
 def write(path, cases, prefix):
     with open(path, "w", encoding="utf-8") as f:
         for i, c in enumerate(cases):
@@ -644,7 +803,9 @@ def main():
     write(os.path.join(HERE, "yaql_handwritten.jsonl"), HAND, "hand")
     gen = generated()
     write(os.path.join(HERE, "yaql_generated.jsonl"), gen, "gen")
-    print("handwritten: %d cases, generated: %d cases" % (len(HAND), len(gen)))
+    fz = fuzz()
+    write(os.path.join(HERE, "yaql_fuzz.jsonl"), fz, "fuzz")
+    print("handwritten: %d cases, generated: %d cases, fuzz: %d cases" % (len(HAND), len(gen), len(fz)))
 
 
 if __name__ == "__main__":

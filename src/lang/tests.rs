@@ -791,3 +791,28 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         assert!(parse_workflows(&text).is_err());
     }
 }
+
+#[test]
+fn non_string_keys_fail_where_upstream_regex_checks_them_and_are_plain_elsewhere() {
+    let e = parse_workflows(
+        "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.noop\n      on: yes\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.message,
+        "expected string or bytes-like object, got 'bool'"
+    );
+    // Nested values are not schema-checked: the key comes out as Python's str().
+    let wf = one_wf(
+        "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.echo\n      input:\n        output: {1: a, null: b}\n",
+    );
+    assert_eq!(
+        wf.tasks[0].input,
+        TaskInput::Map(
+            json!({"output": {"1": "a", "None": "b"}})
+                .as_object()
+                .unwrap()
+                .clone()
+        )
+    );
+}

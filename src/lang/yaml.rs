@@ -310,6 +310,31 @@ fn end_pos(src: &str) -> Pos {
 /// Map yaml-rust2's scanner/parser errors to PyYAML's wording: `context` is the innermost
 /// open collection (kind, start) when the error happened.
 fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> YamlError {
+    // Marks past the end of the text are PyYAML's end-of-stream mark.
+    let end = end_pos(src);
+    let pos = if (pos.line, pos.col) > (end.line, end.col) {
+        end
+    } else {
+        pos
+    };
+    // yaml-rust2 points after a block entry's `- `; PyYAML at the `-`.
+    let pos = {
+        let line: Vec<char> = src
+            .split('\n')
+            .nth(pos.line)
+            .unwrap_or("")
+            .chars()
+            .collect();
+        let before: String = line.iter().take(pos.col).collect();
+        if !before.trim().is_empty() && before.trim().chars().all(|c| c == '-' || c == ' ') {
+            Pos {
+                line: pos.line,
+                col: before.chars().take_while(|c| *c == ' ').count(),
+            }
+        } else {
+            pos
+        }
+    };
     let ctx_name = |is_map: bool, flow: bool| -> &'static str {
         match (is_map, flow) {
             (true, false) => "while parsing a block mapping",
@@ -344,7 +369,72 @@ fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> 
                 pos,
             )
         }
+        "did not find expected <document start>" | "did not find expected <document-start>" => {
+            marked(
+                src,
+                None,
+                &format!(
+                    "expected '<document start>', but found {}",
+                    token_name(src, pos)
+                ),
+                pos,
+            )
+        }
+        i if i.starts_with("while parsing a quoted scalar, did not find expected hexadecimal") => {
+            // PyYAML: the scalar's start as context, the first non-hex character as problem.
+            let line: Vec<char> = src
+                .split('\n')
+                .nth(pos.line)
+                .unwrap_or("")
+                .chars()
+                .collect();
+            let mut k = pos.col + 1;
+            let mut found = None;
+            while k + 1 < line.len() {
+                if line[k] == '\\' {
+                    let want = match line[k + 1] {
+                        'x' => 2,
+                        'u' => 4,
+                        'U' => 8,
+                        _ => {
+                            k += 2;
+                            continue;
+                        }
+                    };
+                    for d in 0..want {
+                        let c = line.get(k + 2 + d).copied().unwrap_or('\0');
+                        if !c.is_ascii_hexdigit() {
+                            // PyYAML marks the start of the digits.
+                            found = Some((want, c, k + 2));
+                            break;
+                        }
+                    }
+                    if found.is_some() {
+                        break;
+                    }
+                    k += 2 + want;
+                    continue;
+                }
+                k += 1;
+            }
+            match found {
+                Some((want, c, col)) => marked(
+                    src,
+                    Some(("while scanning a double-quoted scalar", pos)),
+                    &format!(
+                        "expected escape sequence of {want} hexadecimal numbers, but found {}",
+                        super::pyrepr::py_repr_str(&c.to_string())
+                    ),
+                    Pos {
+                        line: pos.line,
+                        col,
+                    },
+                ),
+                None => marked(src, None, info, pos),
+            }
+        }
         "did not find expected key"
+        | "invalid trailing content after double-quoted scalar"
         | "while parsing a block mapping, did not find expected key"
         | "while parsing a block collection, did not find expected '-' indicator"
         | "invalid indentation" => {
@@ -660,7 +750,39 @@ pub fn timestamp_repr(text: &str) -> String {
 }
 
 /// Python `str()` of a mapping key, used because JSON object keys must be strings.
+/// Prefix of a mapping key that was not a string in YAML (marked mode only):
+/// `NONSTR_MARK + <python type name> + NONSTR_SEP + str(key)`.
+pub const NONSTR_MARK: char = '\u{F8F4}';
+pub const NONSTR_SEP: char = '\u{F8F5}';
+
+/// For a marked non-string key: (python type name, `repr()` of the key).
+pub fn nonstr_key(k: &str) -> Option<(&str, &str)> {
+    k.strip_prefix(NONSTR_MARK)?.split_once(NONSTR_SEP)
+}
+
 fn key_string(v: &Value) -> String {
+    if MARK_TIMESTAMPS.with(|m| m.get()) {
+        let ty = match v {
+            Value::Null => Some("NoneType"),
+            Value::Bool(_) => Some("bool"),
+            Value::Number(n) if n.is_f64() => Some("float"),
+            Value::Number(_) => Some("int"),
+            Value::String(s) if s.starts_with(TIMESTAMP_MARK) => Some("datetime.date"),
+            _ => None,
+        };
+        if let Some(ty) = ty {
+            SAW_TIMESTAMP.with(|s| s.set(true));
+            let text = match v {
+                Value::String(s) => super::pyrepr::py_repr(&Value::String(s.clone())),
+                other => plain_key_string(other),
+            };
+            return format!("{NONSTR_MARK}{ty}{NONSTR_SEP}{text}");
+        }
+    }
+    plain_key_string(v)
+}
+
+fn plain_key_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "None".into(),

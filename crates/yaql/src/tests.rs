@@ -276,3 +276,20 @@ fn python_str_renders_interpolation_text() {
     assert_eq!(Engine::python_str(&json!(2.0)), "2.0");
     assert_eq!(Engine::python_str(&json!("s")), "s");
 }
+
+#[test]
+fn interpolation_rendering_follows_python_str() {
+    let e = Engine::new();
+    let d = json!({"l": [1, 2], "d": {"x": 1}, "n": null, "t": true});
+    let s = |x: &str| e.evaluate_to_python_str(x, &d, &()).unwrap();
+    assert_eq!(s("$.l"), "[1, 2]");
+    assert_eq!(s("$.d"), "{'x': 1}");
+    assert_eq!(s("$.n"), "None");
+    assert_eq!(s("$.t"), "True");
+    assert_eq!(s("0.1 + 0.2"), "0.30000000000000004");
+    assert_eq!(s("datetime(2020, 1, 2)"), "2020-01-02 00:00:00+00:00");
+    assert_eq!(s("set(1, 2)"), "{1, 2}");
+    assert_eq!(s("set()"), "set()");
+    assert_eq!(s("$.l.select($ * 2)"), "[2, 4]");
+    assert!(e.evaluate_to_python_str("$.d.items()", &d, &()).is_err());
+}

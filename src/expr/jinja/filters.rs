@@ -1453,6 +1453,9 @@ fn add(a: &Value, b: &Value) -> Result<Value, Error> {
 
 fn install_tests(env: &mut Environment<'static>) {
     env.add_test("callable", |v: Value| v.kind() == ValueKind::Plain);
+    env.add_test("sameas", |a: Value, b: Value| {
+        super::values::same_as(&a, &b)
+    });
     env.add_test("number", |v: Value| {
         v.kind() == ValueKind::Number || v.kind() == ValueKind::Bool
     });

@@ -11,7 +11,7 @@ use minijinja::value::{Object, ObjectRepr, Rest, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use std::cell::Cell;
 use std::sync::Arc;
-use values::{from_json, from_json_named, py_str, to_json};
+use values::{from_json, py_str, to_json};
 
 /// How a Jinja evaluation failed, in the batch protocol's kinds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,30 +258,31 @@ impl Jinja {
         Jinja { env, limits }
     }
 
+    /// The root object; must be called inside a [`values::BorrowScope`] while `context`
+    /// stays borrowed.
     fn root(context: &serde_json::Value, view: bool) -> Value {
         let type_name = if view {
             "mistral.workflow.data_flow.ContextView"
         } else {
             "dict"
         };
+        let field = |k: &str, map: &serde_json::Map<String, serde_json::Value>| {
+            Some(
+                map.get(k)
+                    .map(|v| values::borrow_json(v, "dict"))
+                    .unwrap_or(Value::from(())),
+            )
+        };
         let (env, execution, task_execution) = match context {
             serde_json::Value::Object(map) => (
-                Some(map.get("__env").map(from_json).unwrap_or(Value::from(()))),
-                Some(
-                    map.get("__execution")
-                        .map(from_json)
-                        .unwrap_or(Value::from(())),
-                ),
-                Some(
-                    map.get("__task_execution")
-                        .map(from_json)
-                        .unwrap_or(Value::from(())),
-                ),
+                field("__env", map),
+                field("__execution", map),
+                field("__task_execution", map),
             ),
             _ => (None, None, None),
         };
         Value::from_object(Root {
-            view: from_json_named(context, type_name),
+            view: values::borrow_json(context, type_name),
             env,
             execution,
             task_execution,
@@ -317,6 +318,7 @@ impl Jinja {
         values::reset_budget(self.limits.max_items, self.limits.max_bytes);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
+        let _borrow = values::BorrowScope::enter();
         let compiled = self
             .env
             .compile_expression(expr)
@@ -341,6 +343,7 @@ impl Jinja {
         values::reset_budget(self.limits.max_items, self.limits.max_bytes);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
+        let _borrow = values::BorrowScope::enter();
         let tmpl = self
             .env
             .template_from_str(template)
@@ -357,7 +360,10 @@ impl Jinja {
             };
         }
         if values::budget_exhausted() {
-            return JinjaError { kind: JinjaErrorKind::Memory, message: "result too large".into() };
+            return JinjaError {
+                kind: JinjaErrorKind::Memory,
+                message: "result too large".into(),
+            };
         }
         let detail = e.detail().map(str::to_string);
         let (kind, message) = match e.kind() {
@@ -512,12 +518,21 @@ mod tests {
 
     #[test]
     fn huge_results_hit_the_size_budget() {
-        let j = Jinja::new(Limits { max_items: 100_000, ..Limits::default() });
-        let e = j.eval_expression("([0] * 2000000000) | list", &json!({}), &NoData, false).unwrap_err();
+        let j = Jinja::new(Limits {
+            max_items: 100_000,
+            ..Limits::default()
+        });
+        let e = j
+            .eval_expression("([0] * 2000000000) | list", &json!({}), &NoData, false)
+            .unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
-        let e = j.eval_expression("[0] * 2000000000", &json!({}), &NoData, false).unwrap_err();
+        let e = j
+            .eval_expression("[0] * 2000000000", &json!({}), &NoData, false)
+            .unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
-        assert!(j.eval_expression("([0] * 10) | list", &json!({}), &NoData, false).is_ok());
+        assert!(j
+            .eval_expression("([0] * 10) | list", &json!({}), &NoData, false)
+            .is_ok());
     }
 
     #[test]
