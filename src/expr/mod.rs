@@ -599,6 +599,33 @@ impl Evaluator {
     }
 }
 
+/// The upload-time syntax check installed into the DSL layer
+/// ([`crate::lang::set_expression_syntax_checker`]): for YAQL `text` is the body of one
+/// `<% %>` (upstream's `YaqlGrammarException` text, e.g. `Parse error: unexpected end of
+/// statement`); for Jinja it is the whole string (upstream's `Syntax error '<jinja message>'.`).
+pub fn upload_syntax_check(lang: crate::lang::ExprLang, text: &str) -> Result<(), String> {
+    static CHECKER: OnceLock<Evaluator> = OnceLock::new();
+    let ev = CHECKER.get_or_init(Evaluator::new);
+    let res = match lang {
+        crate::lang::ExprLang::Yaql => ev.check_yaql_syntax(text),
+        crate::lang::ExprLang::Jinja => ev.inner.jinja.check_template(text).map_err(|e| {
+            let m = format!("Syntax error '{}'.", e.message);
+            ExprError {
+                kind: ExprErrorKind::Syntax,
+                message: m,
+                detail: e.message,
+            }
+        }),
+    };
+    res.map_err(|e| e.message)
+}
+
+/// Installs [`upload_syntax_check`] as the DSL layer's expression syntax checker (idempotent;
+/// called wherever the process starts: server start, `db populate`, tests).
+pub fn install_upload_syntax_checker() {
+    crate::lang::set_expression_syntax_checker(upload_syntax_check);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,6 +633,24 @@ mod tests {
 
     fn ev() -> Evaluator {
         Evaluator::new()
+    }
+
+    #[test]
+    fn upload_syntax_check_gives_upstreams_texts() {
+        use crate::lang::ExprLang;
+        assert_eq!(
+            upload_syntax_check(ExprLang::Yaql, " $.x + "),
+            Err("Parse error: unexpected end of statement".to_string())
+        );
+        assert_eq!(upload_syntax_check(ExprLang::Yaql, " $.x + 1 "), Ok(()));
+        assert_eq!(
+            upload_syntax_check(ExprLang::Jinja, "{{ _.x + }}"),
+            Err("Syntax error 'unexpected 'end of print statement''.".to_string())
+        );
+        assert_eq!(
+            upload_syntax_check(ExprLang::Jinja, "a {{ _.x }} b"),
+            Ok(())
+        );
     }
 
     #[test]

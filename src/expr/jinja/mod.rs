@@ -369,7 +369,9 @@ impl Jinja {
         let (kind, message) = match e.kind() {
             ErrorKind::SyntaxError | ErrorKind::BadEscape => (
                 JinjaErrorKind::Syntax,
-                detail.unwrap_or_else(|| "syntax error".into()),
+                detail
+                    .map(|d| jinja2_syntax_message(&d))
+                    .unwrap_or_else(|| "syntax error".into()),
             ),
             ErrorKind::UnknownFilter => (
                 JinjaErrorKind::Syntax,
@@ -427,6 +429,26 @@ pub fn is_true(v: &Value) -> bool {
         ValueKind::Undefined => false,
         _ => v.is_true(),
     }
+}
+
+/// Jinja2's wording for minijinja's "unexpected <token>" (a token where an expression was
+/// expected): Jinja2 says `unexpected '<token description>'` with its own token names
+/// (`end of print statement` for `}}`, `end of statement block` for `%}`, the operator itself).
+fn jinja2_syntax_message(detail: &str) -> String {
+    let Some(token) = detail.strip_prefix("unexpected ") else {
+        return detail.to_string();
+    };
+    if token.contains(", expected") {
+        return detail.to_string();
+    }
+    let described = match token {
+        "end of variable block" => "end of print statement",
+        "end of block" => "end of statement block",
+        "end of input" => "end of template",
+        t if t.len() > 2 && t.starts_with('`') && t.ends_with('`') => &t[1..t.len() - 1],
+        _ => return detail.to_string(),
+    };
+    format!("unexpected '{described}'")
 }
 
 #[cfg(test)]
