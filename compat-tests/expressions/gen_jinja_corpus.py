@@ -260,6 +260,28 @@ for e in ["1 +", "(1", "[1, 2", "_.", "{'a' 1}", "1 2", "_ |", "_ is", "'abc", "
     case(e)
 
 
+# --- Python operator semantics (ordering, `~`, `**`), appended with their own ids -------------
+PYOPS_NOTE = "Python semantics of <, <=, >, >=, ~ and ** (rewritten operators)"
+for i, e in enumerate([
+        "1 < 2 < 3", "1 < 'a' < 3", "3 < 2 < 'a'", "1 < 2 > 'a'", "1 <= 1 >= 1",
+        "[1, 2] < [1, 3]", "[1, 'a'] < [1, 2]", "[1] < [1, 2]", "(1, 2) < (1, 3)",
+        "[1] < (1,)", "'a' < 'b'", "'B' < 'a'", "true > false", "false < 0.5", "1 < 1.5",
+        "_.big > 2 ** 30", "_.missing < 1", "1 >= _.missing", "_.l | sort | first < 2",
+        "not 1 < 2", "(1 < 2) ~ ''", "1 < 2 and 'a' < 1", "{'a': 1} < {'a': 2}",
+        "none < none", "_.users | map(attribute='age') | max > 20", "[x for x in _.l]",
+        "_.l[0] < _.l[1]", "_.d.a < 2", "1 if 1 < 2 else 'a' < 1", "(_.n < 10) == true",
+        "2 ** -2", "0 ** -1", "2.0 ** -1", "-2 ** 2", "true ** 2", "'a' ** 2", "2 ** 3 ** 2",
+        "10 ** 18", "_.n ** -1", "_.f ** 2", "0.0 ** -1",
+        "'a' ~ (1, 2)", "[1, 'a'] ~ ''", "{'k': [1, none]} ~ ''", "'a' ~ _.missing",
+        "1 ~ 2 ~ 3", "'x' ~ 1.0", "'x' ~ true ~ none", "'x' ~ _.users[0]", "range(3) ~ ''",
+        "'-' ~ _.l | join(',')", "('a' ~ 'b') | upper", "'a' ~ 'b' if _.t else 'c'",
+        "{'k': 'v'}.get('k') ~ '!'", "'s=' ~ _.s[:5] ~ '/' ~ _.l[1:]",
+        "_.l[1:]", "_.l[::-1]", "_.s[1:3]", "_.s[::-1]", "(1, 2, 3)[1:]", "_.l[1:] ~ ''",
+        "[1, 2, 3][5:]", "_.l[-2:]", "_.l[:-1]", "_.l['a':]", "_.n[1:]", "_.d[1:]",
+        "_.missing[1:]", "_.l[1:2:0]", "_.l[::2] | length", "_.uni[1:]", "_.l[1:][1:][0]",
+        "(1, 2)[:1] ~ ''", "_.users[1:] | map(attribute='name') | list", "_.nul[1:]"]):
+    case(e, note=PYOPS_NOTE, cid="jpy%03d" % i)
+
 # --- generated combinations ------------------------------------------------------------------
 def generated():
     rng = random.Random(20260101)

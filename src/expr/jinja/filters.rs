@@ -51,6 +51,11 @@ pub(crate) fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
 
 /// Python ordering between two values (TypeError text for unorderable types).
 pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, Error> {
+    py_order(a, b, "<")
+}
+
+/// Python ordering for the comparison operator `op` (named in the TypeError text).
+pub fn py_order(a: &Value, b: &Value, op: &str) -> Result<Ordering, Error> {
     let num = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
     if num(a) && num(b) {
         let fa = f64::try_from(a.clone()).unwrap_or(if a.is_true() { 1.0 } else { 0.0 });
@@ -71,13 +76,13 @@ pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, Error> {
         let xb: Vec<Value> = b.try_iter()?.collect();
         for (x, y) in xa.iter().zip(&xb) {
             if x != y {
-                return py_cmp(x, y);
+                return py_order(x, y, op);
             }
         }
         return Ok(xa.len().cmp(&xb.len()));
     }
     Err(type_error(format!(
-        "'<' not supported between instances of '{}' and '{}'",
+        "'{op}' not supported between instances of '{}' and '{}'",
         py_type_name(a),
         py_type_name(b)
     )))

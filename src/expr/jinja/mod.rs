@@ -3,6 +3,7 @@
 
 pub mod filters;
 pub mod methods;
+pub mod pyops;
 pub mod values;
 
 use super::data::ExpressionData;
@@ -252,6 +253,7 @@ impl Jinja {
             methods::call_py_method(state, value, name, args)
         });
         filters::install(&mut env);
+        pyops::install(&mut env);
         for f in MistralFn::ALL {
             env.add_function(f.name(), mistral_global(f));
         }
@@ -319,10 +321,17 @@ impl Jinja {
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let _borrow = values::BorrowScope::enter();
-        let compiled = self
-            .env
-            .compile_expression(expr)
-            .map_err(|e| self.map_error(e))?;
+        let rewritten = pyops::rewrite_expression(expr);
+        let compiled = match rewritten
+            .as_deref()
+            .and_then(|r| self.env.compile_expression(r).ok())
+        {
+            Some(c) => c,
+            None => self
+                .env
+                .compile_expression(expr)
+                .map_err(|e| self.map_error(e))?,
+        };
         let value = compiled
             .eval(Self::root(context, view))
             .map_err(|e| self.map_error(e))?;

@@ -1,0 +1,687 @@
+//! Python semantics for the Jinja operators minijinja evaluates differently (ordering
+//! comparisons between unorderable types raise TypeError, booleans order as 0/1, `~` uses
+//! Python's `str()`, `**` with a negative integer exponent gives a float).
+//!
+//! minijinja has no operator hooks, so a parsed expression whose tree contains one of these
+//! operators is printed back (fully parenthesised, so the parse tree is kept exactly) with
+//! those operators replaced by calls to the helper globals installed here.
+
+use super::filters::py_order;
+use super::values::py_str;
+use minijinja::machinery::ast::{
+    BinOpKind, CallArg, CompareOpKind, Expr, List, Spanned, UnaryOpKind,
+};
+use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
+use std::cmp::Ordering;
+
+const CMP: &str = "__mistral_rs_py_cmp";
+const CONCAT: &str = "__mistral_rs_py_concat";
+const POW: &str = "__mistral_rs_py_pow";
+const TUPLE: &str = "__mistral_rs_py_tuple";
+const SLICED: &str = "__mistral_rs_py_sliced";
+
+fn undefined_check(v: &Value) -> Result<(), Error> {
+    if v.is_undefined() {
+        Err(Error::from(ErrorKind::UndefinedError))
+    } else {
+        Ok(())
+    }
+}
+
+fn type_error(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+/// Python's chained ordering comparison `a op1 b op2 c ...` (operands already evaluated).
+fn py_compare(args: &[Value]) -> Result<Value, Error> {
+    let mut left = args.first().cloned().unwrap_or(Value::UNDEFINED);
+    undefined_check(&left)?;
+    for pair in args[1..].chunks(2) {
+        let (op, right) = match pair {
+            [op, right] => (op.as_str().unwrap_or_default(), right),
+            _ => return Err(type_error("malformed comparison".into())),
+        };
+        undefined_check(right)?;
+        let ord = py_order(&left, right, op)?;
+        let holds = match op {
+            "<" => ord == Ordering::Less,
+            "<=" => ord != Ordering::Greater,
+            ">" => ord == Ordering::Greater,
+            _ => ord != Ordering::Less,
+        };
+        if !holds {
+            return Ok(Value::from(false));
+        }
+        left = right.clone();
+    }
+    Ok(Value::from(true))
+}
+
+fn int_of(v: &Value) -> Option<i128> {
+    match v.kind() {
+        ValueKind::Bool => Some(i128::from(v.is_true())),
+        ValueKind::Number if v.is_integer() => i128::try_from(v.clone()).ok(),
+        _ => None,
+    }
+}
+
+/// Python's `a ** b` for numbers.
+fn py_pow(a: &Value, b: &Value) -> Result<Value, Error> {
+    undefined_check(a)?;
+    undefined_check(b)?;
+    let is_num = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
+    if !is_num(a) || !is_num(b) {
+        return Err(type_error(format!(
+            "unsupported operand type(s) for ** or pow(): '{}' and '{}'",
+            super::values::py_type_name(a),
+            super::values::py_type_name(b)
+        )));
+    }
+    if let (Some(x), Some(y)) = (int_of(a), int_of(b)) {
+        if y >= 0 {
+            return u32::try_from(y)
+                .ok()
+                .and_then(|y| x.checked_pow(y))
+                .map(Value::from)
+                .ok_or_else(|| type_error("integer result too large".into()));
+        }
+        if x == 0 {
+            return Err(type_error(
+                "0.0 cannot be raised to a negative power".into(),
+            ));
+        }
+        return Ok(Value::from((x as f64).powf(y as f64)));
+    }
+    let x = int_of(a).map_or_else(
+        || f64::try_from(a.clone()).unwrap_or(f64::NAN),
+        |i| i as f64,
+    );
+    let y = int_of(b).map_or_else(
+        || f64::try_from(b.clone()).unwrap_or(f64::NAN),
+        |i| i as f64,
+    );
+    if x == 0.0 && y < 0.0 {
+        return Err(type_error(
+            "0.0 cannot be raised to a negative power".into(),
+        ));
+    }
+    if x < 0.0 && y.fract() != 0.0 {
+        return Err(type_error("complex results are not supported".into()));
+    }
+    let r = x.powf(y);
+    if r.is_infinite() && x.is_finite() && y.is_finite() {
+        return Err(type_error("(34, 'Numerical result out of range')".into()));
+    }
+    Ok(Value::from(r))
+}
+
+fn slice_index(v: &Value) -> Result<Option<i64>, Error> {
+    match v.kind() {
+        ValueKind::None => Ok(None),
+        _ => int_of(v)
+            .and_then(|i| i64::try_from(i).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                type_error(
+                    "slice indices must be integers or None or have an __index__ method".into(),
+                )
+            }),
+    }
+}
+
+/// Python's slice of a str, list or tuple.
+fn py_slice(base: &Value, start: &Value, stop: &Value, step: &Value) -> Result<Value, Error> {
+    undefined_check(base)?;
+    let (start, stop) = (slice_index(start)?, slice_index(stop)?);
+    let step = slice_index(step)?.unwrap_or(1);
+    if step == 0 {
+        return Err(type_error("slice step cannot be zero".into()));
+    }
+    let pick = |len: usize| -> Vec<usize> {
+        let len = len as i64;
+        let clamp = |i: i64, lo: i64, hi: i64| {
+            let i = if i < 0 { i + len } else { i };
+            i.clamp(lo, hi)
+        };
+        let mut out = Vec::new();
+        if step > 0 {
+            let (a, b) = (
+                start.map_or(0, |i| clamp(i, 0, len)),
+                stop.map_or(len, |i| clamp(i, 0, len)),
+            );
+            let mut i = a;
+            while i < b {
+                out.push(i as usize);
+                i += step;
+            }
+        } else {
+            let (a, b) = (
+                start.map_or(len - 1, |i| clamp(i, -1, len - 1)),
+                stop.map_or(-1, |i| clamp(i, -1, len - 1)),
+            );
+            let mut i = a;
+            while i > b {
+                out.push(i as usize);
+                i += step;
+            }
+        }
+        out
+    };
+    if let Some(s) = base.as_str() {
+        let chars: Vec<char> = s.chars().collect();
+        return Ok(Value::from(
+            pick(chars.len())
+                .into_iter()
+                .map(|i| chars[i])
+                .collect::<String>(),
+        ));
+    }
+    let is_tuple = base
+        .downcast_object_ref::<super::values::PyTuple>()
+        .is_some();
+    if base.kind() != ValueKind::Seq {
+        return Err(type_error(format!(
+            "'{}' object is not subscriptable",
+            super::values::py_type_name(base)
+        )));
+    }
+    let items: Vec<Value> = base.try_iter()?.collect();
+    let picked: Vec<Value> = pick(items.len())
+        .into_iter()
+        .map(|i| items[i].clone())
+        .collect();
+    Ok(if is_tuple {
+        super::values::tuple(picked)
+    } else {
+        Value::from(picked)
+    })
+}
+
+/// Installs the helper globals the rewritten expressions call.
+pub fn install(env: &mut Environment<'static>) {
+    env.add_function(CMP, |args: Rest<Value>| py_compare(&args));
+    env.add_function(CONCAT, |a: Value, b: Value| -> Result<Value, Error> {
+        undefined_check(&a)?;
+        undefined_check(&b)?;
+        Ok(Value::from(py_str(&a)? + &py_str(&b)?))
+    });
+    env.add_function(POW, |a: Value, b: Value| py_pow(&a, &b));
+    env.add_function(TUPLE, |items: Rest<Value>| super::values::tuple(items.0));
+    // Python's `base[start:stop:step]` (minijinja slices sequences into lazy iterators).
+    env.add_function(
+        SLICED,
+        |base: Value, start: Value, stop: Value, step: Value| py_slice(&base, &start, &stop, &step),
+    );
+}
+
+/// The expression with Python operator semantics, or `None` when it parses with nothing to
+/// change (or does not parse: then the original text gives minijinja's own error).
+pub fn rewrite_expression(src: &str) -> Option<String> {
+    let expr = minijinja::machinery::parse_expr(src).ok()?;
+    if !needs_rewrite(&expr, src) {
+        return None;
+    }
+    let mut out = String::with_capacity(src.len() + 32);
+    Printer { src }.print(&expr, &mut out).ok()?;
+    Some(out)
+}
+
+fn is_ordering(op: &CompareOpKind) -> bool {
+    matches!(
+        op,
+        CompareOpKind::Lt | CompareOpKind::Lte | CompareOpKind::Gt | CompareOpKind::Gte
+    )
+}
+
+/// A list literal written with tuple syntax (`(1, 2)`, `(1,)`, `()`): minijinja parses it as
+/// a list whose span starts at the opening parenthesis.
+fn is_tuple_literal(l: &Spanned<List>, src: &str) -> bool {
+    src.get(l.span().start_offset as usize..)
+        .is_some_and(|rest| rest.starts_with('('))
+}
+
+fn needs_rewrite(e: &Expr, src: &str) -> bool {
+    let mut found = false;
+    visit(e, &mut |e| {
+        found |= match e {
+            Expr::BinOp(b) => matches!(
+                b.op,
+                BinOpKind::Lt
+                    | BinOpKind::Lte
+                    | BinOpKind::Gt
+                    | BinOpKind::Gte
+                    | BinOpKind::Concat
+                    | BinOpKind::Pow
+            ),
+            Expr::Compare(c) => c.ops.iter().all(|o| is_ordering(&o.op)),
+            Expr::List(l) => is_tuple_literal(l, src),
+            Expr::Slice(_) => true,
+            _ => false,
+        }
+    });
+    found
+}
+
+fn visit_args<'a>(args: &[CallArg<'a>], f: &mut dyn FnMut(&Expr<'a>)) {
+    for a in args {
+        match a {
+            CallArg::Pos(e)
+            | CallArg::Kwarg(_, e)
+            | CallArg::PosSplat(e)
+            | CallArg::KwargSplat(e) => visit(e, f),
+        }
+    }
+}
+
+fn visit<'a>(e: &Expr<'a>, f: &mut dyn FnMut(&Expr<'a>)) {
+    f(e);
+    match e {
+        Expr::Var(_) | Expr::Const(_) => {}
+        Expr::Slice(s) => {
+            visit(&s.expr, f);
+            for x in [&s.start, &s.stop, &s.step].into_iter().flatten() {
+                visit(x, f);
+            }
+        }
+        Expr::UnaryOp(u) => visit(&u.expr, f),
+        Expr::BinOp(b) => {
+            visit(&b.left, f);
+            visit(&b.right, f);
+        }
+        Expr::Compare(c) => {
+            visit(&c.expr, f);
+            for o in &c.ops {
+                visit(&o.expr, f);
+            }
+        }
+        Expr::IfExpr(i) => {
+            visit(&i.test_expr, f);
+            visit(&i.true_expr, f);
+            if let Some(x) = &i.false_expr {
+                visit(x, f);
+            }
+        }
+        Expr::Filter(x) => {
+            if let Some(e) = &x.expr {
+                visit(e, f);
+            }
+            visit_args(&x.args, f);
+        }
+        Expr::Test(t) => {
+            visit(&t.expr, f);
+            visit_args(&t.args, f);
+        }
+        Expr::GetAttr(g) => visit(&g.expr, f),
+        Expr::GetItem(g) => {
+            visit(&g.expr, f);
+            visit(&g.subscript_expr, f);
+        }
+        Expr::Call(c) => {
+            visit(&c.expr, f);
+            visit_args(&c.args, f);
+        }
+        Expr::List(l) => {
+            for x in &l.items {
+                visit(x, f);
+            }
+        }
+        Expr::Map(m) => {
+            for x in m.keys.iter().chain(m.values.iter()) {
+                visit(x, f);
+            }
+        }
+    }
+}
+
+/// A literal in minijinja's syntax (`None` when it has none).
+fn print_const(v: &Value, out: &mut String) -> Result<(), ()> {
+    match v.kind() {
+        ValueKind::None => out.push_str("none"),
+        ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
+        ValueKind::String => {
+            out.push_str(&serde_json::to_string(v.as_str().unwrap_or_default()).map_err(|_| ())?)
+        }
+        ValueKind::Number if v.is_integer() => {
+            out.push_str(&i128::try_from(v.clone()).map_err(|_| ())?.to_string())
+        }
+        ValueKind::Number => {
+            let f = f64::try_from(v.clone()).map_err(|_| ())?;
+            if !f.is_finite() {
+                return Err(());
+            }
+            out.push_str(&format!("{f:?}"));
+        }
+        _ => return Err(()),
+    }
+    Ok(())
+}
+
+/// One argument of a helper call, printed on demand.
+type PrintPart<'a> = dyn Fn(&mut String) -> Result<(), ()> + 'a;
+
+struct Printer<'s> {
+    src: &'s str,
+}
+
+impl Printer<'_> {
+    fn print_args(&self, args: &[CallArg], out: &mut String) -> Result<(), ()> {
+        out.push('(');
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match a {
+                CallArg::Pos(e) => self.print(e, out)?,
+                CallArg::Kwarg(k, e) => {
+                    out.push_str(k);
+                    out.push('=');
+                    self.print(e, out)?;
+                }
+                CallArg::PosSplat(e) => {
+                    out.push('*');
+                    self.print(e, out)?;
+                }
+                CallArg::KwargSplat(e) => {
+                    out.push_str("**");
+                    self.print(e, out)?;
+                }
+            }
+        }
+        out.push(')');
+        Ok(())
+    }
+
+    fn call(&self, name: &str, parts: &[&PrintPart], out: &mut String) -> Result<(), ()> {
+        out.push_str(name);
+        out.push('(');
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            p(out)?;
+        }
+        out.push(')');
+        Ok(())
+    }
+}
+
+fn binop_symbol(op: &BinOpKind) -> &'static str {
+    match op {
+        BinOpKind::Eq => "==",
+        BinOpKind::Ne => "!=",
+        BinOpKind::Lt => "<",
+        BinOpKind::Lte => "<=",
+        BinOpKind::Gt => ">",
+        BinOpKind::Gte => ">=",
+        BinOpKind::ScAnd => "and",
+        BinOpKind::ScOr => "or",
+        BinOpKind::Add => "+",
+        BinOpKind::Sub => "-",
+        BinOpKind::Mul => "*",
+        BinOpKind::Div => "/",
+        BinOpKind::FloorDiv => "//",
+        BinOpKind::Rem => "%",
+        BinOpKind::Pow => "**",
+        BinOpKind::Concat => "~",
+        BinOpKind::In => "in",
+    }
+}
+
+fn compare_symbol(op: &CompareOpKind) -> &'static str {
+    match op {
+        CompareOpKind::Eq => "==",
+        CompareOpKind::Ne => "!=",
+        CompareOpKind::Lt => "<",
+        CompareOpKind::Lte => "<=",
+        CompareOpKind::Gt => ">",
+        CompareOpKind::Gte => ">=",
+        CompareOpKind::In => "in",
+        CompareOpKind::NotIn => "not in",
+    }
+}
+
+impl Printer<'_> {
+    /// Prints the tree back, every compound node parenthesised.
+    fn print(&self, e: &Expr, out: &mut String) -> Result<(), ()> {
+        match e {
+            Expr::Var(v) => out.push_str(v.id),
+            Expr::Const(c) => print_const(&c.value, out)?,
+            Expr::Slice(s) => {
+                out.push_str(SLICED);
+                out.push('(');
+                self.print(&s.expr, out)?;
+                for x in [&s.start, &s.stop, &s.step] {
+                    out.push_str(", ");
+                    match x {
+                        Some(x) => self.print(x, out)?,
+                        None => out.push_str("none"),
+                    }
+                }
+                out.push(')');
+            }
+            Expr::UnaryOp(u) => {
+                out.push_str(match u.op {
+                    UnaryOpKind::Not => "(not ",
+                    UnaryOpKind::Neg => "(-",
+                });
+                self.print(&u.expr, out)?;
+                out.push(')');
+            }
+            Expr::BinOp(b) => {
+                let name = match b.op {
+                    BinOpKind::Lt | BinOpKind::Lte | BinOpKind::Gt | BinOpKind::Gte => {
+                        let sym = binop_symbol(&b.op);
+                        return self.call(
+                            CMP,
+                            &[
+                                &|o: &mut String| self.print(&b.left, o),
+                                &|o: &mut String| {
+                                    o.push_str(&format!("{sym:?}"));
+                                    Ok(())
+                                },
+                                &|o: &mut String| self.print(&b.right, o),
+                            ],
+                            out,
+                        );
+                    }
+                    BinOpKind::Concat => Some(CONCAT),
+                    BinOpKind::Pow => Some(POW),
+                    _ => None,
+                };
+                match name {
+                    Some(n) => self.call(
+                        n,
+                        &[
+                            &|o: &mut String| self.print(&b.left, o),
+                            &|o: &mut String| self.print(&b.right, o),
+                        ],
+                        out,
+                    )?,
+                    None => {
+                        out.push('(');
+                        self.print(&b.left, out)?;
+                        out.push(' ');
+                        out.push_str(binop_symbol(&b.op));
+                        out.push(' ');
+                        self.print(&b.right, out)?;
+                        out.push(')');
+                    }
+                }
+            }
+            Expr::Compare(c) => {
+                if c.ops.iter().all(|o| is_ordering(&o.op)) {
+                    out.push_str(CMP);
+                    out.push('(');
+                    self.print(&c.expr, out)?;
+                    for o in &c.ops {
+                        out.push_str(&format!(", {:?}, ", compare_symbol(&o.op)));
+                        self.print(&o.expr, out)?;
+                    }
+                    out.push(')');
+                } else {
+                    out.push('(');
+                    self.print(&c.expr, out)?;
+                    for o in &c.ops {
+                        out.push(' ');
+                        out.push_str(compare_symbol(&o.op));
+                        out.push(' ');
+                        self.print(&o.expr, out)?;
+                    }
+                    out.push(')');
+                }
+            }
+            Expr::IfExpr(i) => {
+                out.push('(');
+                self.print(&i.true_expr, out)?;
+                out.push_str(" if ");
+                self.print(&i.test_expr, out)?;
+                if let Some(x) = &i.false_expr {
+                    out.push_str(" else ");
+                    self.print(x, out)?;
+                }
+                out.push(')');
+            }
+            Expr::Filter(x) => {
+                out.push('(');
+                self.print(x.expr.as_ref().ok_or(())?, out)?;
+                out.push('|');
+                out.push_str(x.name);
+                if !x.args.is_empty() {
+                    self.print_args(&x.args, out)?;
+                }
+                out.push(')');
+            }
+            Expr::Test(t) => {
+                out.push('(');
+                self.print(&t.expr, out)?;
+                out.push_str(" is ");
+                out.push_str(t.name);
+                if !t.args.is_empty() {
+                    self.print_args(&t.args, out)?;
+                }
+                out.push(')');
+            }
+            Expr::GetAttr(g) => {
+                self.print(&g.expr, out)?;
+                out.push('.');
+                out.push_str(g.name);
+            }
+            Expr::GetItem(g) => {
+                self.print(&g.expr, out)?;
+                out.push('[');
+                self.print(&g.subscript_expr, out)?;
+                out.push(']');
+            }
+            Expr::Call(c) => {
+                self.print(&c.expr, out)?;
+                self.print_args(&c.args, out)?;
+            }
+            Expr::List(l) if is_tuple_literal(l, self.src) => {
+                out.push_str(TUPLE);
+                out.push('(');
+                for (i, x) in l.items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.print(x, out)?;
+                }
+                out.push(')');
+            }
+            Expr::List(l) => {
+                out.push('[');
+                for (i, x) in l.items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.print(x, out)?;
+                }
+                out.push(']');
+            }
+            Expr::Map(m) => {
+                out.push('{');
+                for (i, (k, v)) in m.keys.iter().zip(m.values.iter()).enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.print(k, out)?;
+                    out.push_str(": ");
+                    self.print(v, out)?;
+                }
+                out.push('}');
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_expression;
+    use crate::expr::{Evaluator, NoData};
+    use serde_json::{json, Value};
+
+    fn eval(expr: &str) -> Result<Value, String> {
+        let ctx = json!({"l": [3, 1, 2], "s": "abc", "n": 5, "t": [1, 2]});
+        Evaluator::new()
+            .evaluate_str(&format!("{{{{ {expr} }}}}"), &ctx, &NoData)
+            .map_err(|e| e.detail)
+    }
+
+    #[test]
+    fn expressions_without_python_specific_operators_are_not_rewritten() {
+        assert_eq!(rewrite_expression("_.l | map('string') | list"), None);
+        assert_eq!(rewrite_expression("1 +"), None);
+    }
+
+    #[test]
+    fn rewrite_keeps_the_parse_tree_of_everything_else() {
+        let r =
+            rewrite_expression("-2 ** 2 if x is divisibleby(3) else f(a, k=1, *b, **c)|d").unwrap();
+        assert_eq!(
+            r,
+            "(__mistral_rs_py_pow((-2), 2) if (x is divisibleby(3)) else (f(a, k=1, *b, **c)|d))"
+        );
+        assert_eq!(
+            rewrite_expression("not a < b < c").unwrap(),
+            "(not __mistral_rs_py_cmp(a, \"<\", b, \"<\", c))"
+        );
+    }
+
+    #[test]
+    fn ordering_between_unorderable_types_raises_pythons_type_error() {
+        assert_eq!(
+            eval("1 >= 'a'"),
+            Err("'>=' not supported between instances of 'int' and 'str'".into())
+        );
+        assert_eq!(
+            eval("none < 1"),
+            Err("'<' not supported between instances of 'NoneType' and 'int'".into())
+        );
+        assert_eq!(eval("true > 0.5"), Ok(json!(true)));
+        assert_eq!(eval("-3 < true"), Ok(json!(true)));
+        assert_eq!(eval("[1, 2] < [1, 3]"), Ok(json!(true)));
+        assert_eq!(eval("3 < 2 < 'a'"), Ok(json!(false)));
+    }
+
+    #[test]
+    fn tuple_literals_stay_tuples_and_slices_are_lists() {
+        assert_eq!(eval("'a' ~ (1, 2)"), Ok(json!("a(1, 2)")));
+        assert_eq!(eval("(1,) ~ ''"), Ok(json!("(1,)")));
+        assert_eq!(eval("_.l[1:] ~ ''"), Ok(json!("[1, 2]")));
+        assert_eq!(eval("_.s[::-1]"), Ok(json!("cba")));
+        assert_eq!(eval("_.l[1:2:0]"), Err("slice step cannot be zero".into()));
+    }
+
+    #[test]
+    fn concat_and_pow_follow_python() {
+        assert_eq!(eval("'x' ~ [1, 'a']"), Ok(json!("x[1, 'a']")));
+        assert_eq!(eval("'x' ~ {'k': none}"), Ok(json!("x{'k': None}")));
+        assert_eq!(eval("2 ** -1"), Ok(json!(0.5)));
+        assert_eq!(eval("2 ** 10"), Ok(json!(1024)));
+        assert_eq!(
+            eval("0 ** -1"),
+            Err("0.0 cannot be raised to a negative power".into())
+        );
+    }
+}
