@@ -281,6 +281,13 @@ for i, e in enumerate([
         "_.missing[1:]", "_.l[1:2:0]", "_.l[::2] | length", "_.uni[1:]", "_.l[1:][1:][0]",
         "(1, 2)[:1] ~ ''", "_.users[1:] | map(attribute='name') | list", "_.nul[1:]"]):
     case(e, note=PYOPS_NOTE, cid="jpy%03d" % i)
+for i, e in enumerate([
+        "1 }} {{ 1 < 'a'", "'' }}{% for x in _.l %}{{ x ~ (x, 1) }};{% endfor %}{{ ''",
+        "(1, 2) }}-{{- (3,) -}} x {{ 2 ** -1",
+        "'' }}{% macro m(a) %}{{ a ~ [a] }}{% endmacro %}{{ m(1)", "_.l[1:] }} {{ _.s[::-1]",
+        "'' }}{% if _.t %}{{ 'a' < 'b' }}{% endif %}{{ ''", "_.n > 3 }}/{{ _.n < 'x'",
+        "'' }}{% if 1 < 'a' %}x{% endif %}{{ ''"]):
+    case(e, note=TEMPLATE_NOTE + "; " + PYOPS_NOTE, cid="jpt%03d" % i)
 
 # --- generated combinations ------------------------------------------------------------------
 def generated():

@@ -353,10 +353,17 @@ impl Jinja {
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let _borrow = values::BorrowScope::enter();
-        let tmpl = self
-            .env
-            .template_from_str(template)
-            .map_err(|e| self.map_error(e))?;
+        let rewritten = pyops::rewrite_template(template);
+        let tmpl = match rewritten
+            .as_deref()
+            .and_then(|r| self.env.template_from_str(r).ok())
+        {
+            Some(t) => t,
+            None => self
+                .env
+                .template_from_str(template)
+                .map_err(|e| self.map_error(e))?,
+        };
         tmpl.render(Self::root(context, view))
             .map_err(|e| self.map_error(e))
     }

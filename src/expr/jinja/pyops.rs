@@ -9,8 +9,9 @@
 use super::filters::py_order;
 use super::values::py_str;
 use minijinja::machinery::ast::{
-    BinOpKind, CallArg, CompareOpKind, Expr, List, Spanned, UnaryOpKind,
+    BinOpKind, CallArg, CompareOpKind, Expr, List, Spanned, Stmt, UnaryOpKind,
 };
+use minijinja::machinery::WhitespaceConfig;
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 use std::cmp::Ordering;
@@ -225,6 +226,86 @@ pub fn rewrite_expression(src: &str) -> Option<String> {
     let mut out = String::with_capacity(src.len() + 32);
     Printer { src }.print(&expr, &mut out).ok()?;
     Some(out)
+}
+
+/// A template with Python operator semantics in its `{{ }}` expressions, or `None` when there is
+/// nothing to change (statement expressions such as `{% if a < b %}` are left to minijinja).
+pub fn rewrite_template(src: &str) -> Option<String> {
+    let ws = WhitespaceConfig {
+        keep_trailing_newline: false,
+        lstrip_blocks: true,
+        trim_blocks: true,
+    };
+    let tree = minijinja::machinery::parse(src, "<template>", Default::default(), ws).ok()?;
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    collect_emits(std::slice::from_ref(&tree), src, &mut edits).ok()?;
+    if edits.is_empty() {
+        return None;
+    }
+    edits.sort_by_key(|e| e.0);
+    let mut out = String::with_capacity(src.len() + 64);
+    let mut pos = 0;
+    for (start, end, text) in edits {
+        if start < pos || end > src.len() {
+            return None;
+        }
+        out.push_str(src.get(pos..start)?);
+        out.push_str(&text);
+        pos = end;
+    }
+    out.push_str(src.get(pos..)?);
+    Some(out)
+}
+
+/// Replacement texts for the `{{ expr` part (delimiter kept, `}}` untouched) of every
+/// expression statement that needs rewriting.
+fn collect_emits(
+    stmts: &[Stmt],
+    src: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), ()> {
+    for st in stmts {
+        match st {
+            Stmt::Template(t) => collect_emits(&t.children, src, edits)?,
+            Stmt::EmitExpr(e) => {
+                if !needs_rewrite(&e.expr, src) {
+                    continue;
+                }
+                let span = e.span();
+                let (start, end) = (span.start_offset as usize, span.end_offset as usize);
+                let text = src.get(start..end).ok_or(())?;
+                if !text.starts_with("{{") {
+                    return Err(());
+                }
+                let delim_len = if text[2..].starts_with(['-', '+']) {
+                    3
+                } else {
+                    2
+                };
+                let mut rep = text[..delim_len].to_string();
+                rep.push(' ');
+                Printer { src }.print(&e.expr, &mut rep)?;
+                edits.push((start, end, rep));
+            }
+            Stmt::ForLoop(f) => {
+                collect_emits(&f.body, src, edits)?;
+                collect_emits(&f.else_body, src, edits)?;
+            }
+            Stmt::IfCond(i) => {
+                collect_emits(&i.true_body, src, edits)?;
+                collect_emits(&i.false_body, src, edits)?;
+            }
+            Stmt::WithBlock(w) => collect_emits(&w.body, src, edits)?,
+            Stmt::SetBlock(b) => collect_emits(&b.body, src, edits)?,
+            Stmt::AutoEscape(a) => collect_emits(&a.body, src, edits)?,
+            Stmt::FilterBlock(f) => collect_emits(&f.body, src, edits)?,
+            Stmt::Block(b) => collect_emits(&b.body, src, edits)?,
+            Stmt::Macro(m) => collect_emits(&m.body, src, edits)?,
+            Stmt::CallBlock(c) => collect_emits(&c.macro_decl.body, src, edits)?,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn is_ordering(op: &CompareOpKind) -> bool {
@@ -683,5 +764,36 @@ mod tests {
             eval("0 ** -1"),
             Err("0.0 cannot be raised to a negative power".into())
         );
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::rewrite_template;
+    use crate::expr::{Evaluator, NoData};
+    use serde_json::json;
+
+    #[test]
+    fn template_expressions_get_python_operators_and_keep_whitespace_control() {
+        assert_eq!(
+            rewrite_template("a {{ b }} c {% if x %}{{ y }}{% endif %}"),
+            None
+        );
+        assert_eq!(
+            rewrite_template("a {{- (1, 2) -}} b").unwrap(),
+            "a {{- __mistral_rs_py_tuple(1, 2) -}} b"
+        );
+        let ev = Evaluator::new();
+        let ctx = json!({"l": [1, 2]});
+        assert_eq!(
+            ev.evaluate_str(
+                "{% for x in _.l %}{{ x ~ (x,) }};{% endfor %} {{ 2 ** -1 }}",
+                &ctx,
+                &NoData
+            )
+            .unwrap(),
+            json!("1(1,);2(2,); 0.5")
+        );
+        assert!(ev.evaluate_str("x {{ 1 < 'a' }}", &ctx, &NoData).is_err());
     }
 }
