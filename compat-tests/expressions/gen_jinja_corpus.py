@@ -279,7 +279,10 @@ for i, e in enumerate([
         "_.l[1:]", "_.l[::-1]", "_.s[1:3]", "_.s[::-1]", "(1, 2, 3)[1:]", "_.l[1:] ~ ''",
         "[1, 2, 3][5:]", "_.l[-2:]", "_.l[:-1]", "_.l['a':]", "_.n[1:]", "_.d[1:]",
         "_.missing[1:]", "_.l[1:2:0]", "_.l[::2] | length", "_.uni[1:]", "_.l[1:][1:][0]",
-        "(1, 2)[:1] ~ ''", "_.users[1:] | map(attribute='name') | list", "_.nul[1:]"]):
+        "(1, 2)[:1] ~ ''", "_.users[1:] | map(attribute='name') | list", "_.nul[1:]",
+        "0 and 1", "'' and 1", "[] and 1", "1 and none", "0 or none", "none or 0", "1 or 2",
+        "0 or ''", "-_.n", "-_.l[0]", "-_.users[0].age", "-_.l[1:][0]", "-_.f | abs",
+        "-(_.n)", "- _.n + 1", "-_.s.upper()", "not none and 1", "-_.d.get('a')"]):
     case(e, note=PYOPS_NOTE, cid="jpy%03d" % i)
 for i, e in enumerate([
         "1 }} {{ 1 < 'a'", "'' }}{% for x in _.l %}{{ x ~ (x, 1) }};{% endfor %}{{ ''",

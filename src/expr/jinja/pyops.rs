@@ -21,6 +21,7 @@ const CONCAT: &str = "__mistral_rs_py_concat";
 const POW: &str = "__mistral_rs_py_pow";
 const TUPLE: &str = "__mistral_rs_py_tuple";
 const SLICED: &str = "__mistral_rs_py_sliced";
+const SAME: &str = "__mistral_rs_py_same";
 
 fn undefined_check(v: &Value) -> Result<(), Error> {
     if v.is_undefined() {
@@ -208,6 +209,8 @@ pub fn install(env: &mut Environment<'static>) {
         Ok(Value::from(py_str(&a)? + &py_str(&b)?))
     });
     env.add_function(POW, |a: Value, b: Value| py_pow(&a, &b));
+    // An opaque identity: keeps minijinja from folding `and`/`or` over literals into booleans.
+    env.add_function(SAME, |v: Value| v);
     env.add_function(TUPLE, |items: Rest<Value>| super::values::tuple(items.0));
     // Python's `base[start:stop:step]` (minijinja slices sequences into lazy iterators).
     env.add_function(
@@ -224,7 +227,12 @@ pub fn rewrite_expression(src: &str) -> Option<String> {
         return None;
     }
     let mut out = String::with_capacity(src.len() + 32);
-    Printer { src }.print(&expr, &mut out).ok()?;
+    Printer {
+        src,
+        strip: Default::default(),
+    }
+    .print(&expr, &mut out)
+    .ok()?;
     Some(out)
 }
 
@@ -284,7 +292,11 @@ fn collect_emits(
                 };
                 let mut rep = text[..delim_len].to_string();
                 rep.push(' ');
-                Printer { src }.print(&e.expr, &mut rep)?;
+                Printer {
+                    src,
+                    strip: Default::default(),
+                }
+                .print(&e.expr, &mut rep)?;
                 edits.push((start, end, rep));
             }
             Stmt::ForLoop(f) => {
@@ -308,6 +320,24 @@ fn collect_emits(
     Ok(())
 }
 
+/// For a postfix chain (`x.a[0](1)`) whose innermost base is a unary minus: that minus.
+/// minijinja binds `-` tighter than attribute/item access and calls; Jinja2 binds it looser.
+fn negated_base<'e, 'a>(e: &'e Expr<'a>) -> Option<&'e Expr<'a>> {
+    let mut cur = e;
+    loop {
+        cur = match cur {
+            Expr::GetAttr(g) => &g.expr,
+            Expr::GetItem(g) => &g.expr,
+            Expr::Call(c) => &c.expr,
+            Expr::Slice(s) => &s.expr,
+            Expr::UnaryOp(u) if matches!(u.op, UnaryOpKind::Neg) && !std::ptr::eq(cur, e) => {
+                return Some(cur)
+            }
+            _ => return None,
+        };
+    }
+}
+
 fn is_ordering(op: &CompareOpKind) -> bool {
     matches!(
         op,
@@ -326,6 +356,9 @@ fn needs_rewrite(e: &Expr, src: &str) -> bool {
     let mut found = false;
     visit(e, &mut |e| {
         found |= match e {
+            Expr::BinOp(b) if matches!(b.op, BinOpKind::ScAnd | BinOpKind::ScOr) => {
+                matches!(b.left, Expr::Const(_)) || matches!(b.right, Expr::Const(_))
+            }
             Expr::BinOp(b) => matches!(
                 b.op,
                 BinOpKind::Lt
@@ -337,6 +370,11 @@ fn needs_rewrite(e: &Expr, src: &str) -> bool {
             ),
             Expr::Compare(c) => c.ops.iter().all(|o| is_ordering(&o.op)),
             Expr::List(l) => is_tuple_literal(l, src),
+            Expr::GetAttr(_) | Expr::GetItem(_) | Expr::Call(_) | Expr::Slice(_)
+                if negated_base(e).is_some() =>
+            {
+                true
+            }
             Expr::Slice(_) => true,
             _ => false,
         }
@@ -443,6 +481,8 @@ type PrintPart<'a> = dyn Fn(&mut String) -> Result<(), ()> + 'a;
 
 struct Printer<'s> {
     src: &'s str,
+    /// A unary minus printed as its operand alone (hoisted above its postfix chain).
+    strip: std::cell::Cell<usize>,
 }
 
 impl Printer<'_> {
@@ -525,7 +565,26 @@ fn compare_symbol(op: &CompareOpKind) -> &'static str {
 impl Printer<'_> {
     /// Prints the tree back, every compound node parenthesised.
     fn print(&self, e: &Expr, out: &mut String) -> Result<(), ()> {
+        if matches!(
+            e,
+            Expr::GetAttr(_) | Expr::GetItem(_) | Expr::Call(_) | Expr::Slice(_)
+        ) && self.strip.get() == 0
+        {
+            if let Some(neg) = negated_base(e) {
+                self.strip.set(neg as *const Expr as usize);
+                out.push_str("(-(");
+                let r = self.print(e, out);
+                self.strip.set(0);
+                r?;
+                out.push_str("))");
+                return Ok(());
+            }
+        }
         match e {
+            Expr::UnaryOp(u) if self.strip.get() == e as *const Expr as usize => {
+                self.strip.set(0);
+                self.print(&u.expr, out)?;
+            }
             Expr::Var(v) => out.push_str(v.id),
             Expr::Const(c) => print_const(&c.value, out)?,
             Expr::Slice(s) => {
@@ -580,12 +639,20 @@ impl Printer<'_> {
                         out,
                     )?,
                     None => {
+                        let logical = matches!(b.op, BinOpKind::ScAnd | BinOpKind::ScOr);
+                        let operand = |x: &Expr, out: &mut String| -> Result<(), ()> {
+                            if logical && matches!(x, Expr::Const(_)) {
+                                self.call(SAME, &[&|o: &mut String| self.print(x, o)], out)
+                            } else {
+                                self.print(x, out)
+                            }
+                        };
                         out.push('(');
-                        self.print(&b.left, out)?;
+                        operand(&b.left, out)?;
                         out.push(' ');
                         out.push_str(binop_symbol(&b.op));
                         out.push(' ');
-                        self.print(&b.right, out)?;
+                        operand(&b.right, out)?;
                         out.push(')');
                     }
                 }
@@ -752,6 +819,22 @@ mod tests {
         assert_eq!(eval("_.l[1:] ~ ''"), Ok(json!("[1, 2]")));
         assert_eq!(eval("_.s[::-1]"), Ok(json!("cba")));
         assert_eq!(eval("_.l[1:2:0]"), Err("slice step cannot be zero".into()));
+    }
+
+    #[test]
+    fn and_or_over_literals_return_the_deciding_operand() {
+        assert_eq!(eval("none and 1"), Ok(json!(null)));
+        assert_eq!(eval("0 and 1"), Ok(json!(0)));
+        assert_eq!(eval("'' or []"), Ok(json!([])));
+        assert_eq!(eval("1 and 'x'"), Ok(json!("x")));
+    }
+
+    #[test]
+    fn unary_minus_binds_looser_than_attribute_access_and_calls() {
+        assert_eq!(eval("-_.n"), Ok(json!(-5)));
+        assert_eq!(eval("-_.l[0] + 1"), Ok(json!(-2)));
+        assert_eq!(eval("-_.n | abs"), Ok(json!(5)));
+        assert_eq!(rewrite_expression("-x.y(1)[0]").unwrap(), "(-(x.y(1)[0]))");
     }
 
     #[test]
