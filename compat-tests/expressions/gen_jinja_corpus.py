@@ -282,7 +282,11 @@ for i, e in enumerate([
         "(1, 2)[:1] ~ ''", "_.users[1:] | map(attribute='name') | list", "_.nul[1:]",
         "0 and 1", "'' and 1", "[] and 1", "1 and none", "0 or none", "none or 0", "1 or 2",
         "0 or ''", "-_.n", "-_.l[0]", "-_.users[0].age", "-_.l[1:][0]", "-_.f | abs",
-        "-(_.n)", "- _.n + 1", "-_.s.upper()", "not none and 1", "-_.d.get('a')"]):
+        "-(_.n)", "- _.n + 1", "-_.s.upper()", "not none and 1", "-_.d.get('a')",
+        "[1] * -1", "'ab' * -1", "-2 * [1]", "true * 3", "[1] * true", "2 * 3.5", "'a' * 2.0",
+        "(1, 2) * 2 ~ ''", "_.l * 2", "_.d * 2", "none * 2", "_.big * _.big", "3 * 'ab'",
+        "1 in 'abc'", "'b' in 'abc'", "1 not in 'abc'", "'a' in _.l", "3 in _.l", "'a' in _.d",
+        "none in 'x'", "'x' in none", "1 in [1.0]", "(1, 2) in [(1, 2)]", "'a' in _.missing"]):
     case(e, note=PYOPS_NOTE, cid="jpy%03d" % i)
 for i, e in enumerate([
         "1 }} {{ 1 < 'a'", "'' }}{% for x in _.l %}{{ x ~ (x, 1) }};{% endfor %}{{ ''",

@@ -22,6 +22,8 @@ const POW: &str = "__mistral_rs_py_pow";
 const TUPLE: &str = "__mistral_rs_py_tuple";
 const SLICED: &str = "__mistral_rs_py_sliced";
 const SAME: &str = "__mistral_rs_py_same";
+const MUL: &str = "__mistral_rs_py_mul";
+const IN_CHECK: &str = "__mistral_rs_py_in_container";
 
 fn undefined_check(v: &Value) -> Result<(), Error> {
     if v.is_undefined() {
@@ -200,6 +202,94 @@ fn py_slice(base: &Value, start: &Value, stop: &Value, step: &Value) -> Result<V
     })
 }
 
+fn is_sequence(v: &Value) -> bool {
+    v.kind() == ValueKind::String || v.kind() == ValueKind::Seq
+}
+
+/// Python's `a * b`: numbers, or repetition of a str/list/tuple by an int (negative = empty).
+fn py_mul(a: &Value, b: &Value) -> Result<Value, Error> {
+    undefined_check(a)?;
+    undefined_check(b)?;
+    let num = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
+    if num(a) && num(b) {
+        if let (Some(x), Some(y)) = (int_of(a), int_of(b)) {
+            return x
+                .checked_mul(y)
+                .map(Value::from)
+                .ok_or_else(|| type_error("integer result too large".into()));
+        }
+        let f = |v: &Value| {
+            int_of(v).map_or_else(
+                || f64::try_from(v.clone()).unwrap_or(f64::NAN),
+                |i| i as f64,
+            )
+        };
+        return Ok(Value::from(f(a) * f(b)));
+    }
+    let (seq, count) = match (is_sequence(a), is_sequence(b)) {
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+        _ => {
+            return Err(type_error(format!(
+                "unsupported operand type(s) for *: '{}' and '{}'",
+                super::values::py_type_name(a),
+                super::values::py_type_name(b)
+            )))
+        }
+    };
+    let n = match int_of(count) {
+        Some(n) => usize::try_from(n.max(0)).unwrap_or(usize::MAX),
+        None if num(count) => {
+            return Err(type_error(format!(
+                "can't multiply sequence by non-int of type '{}'",
+                super::values::py_type_name(count)
+            )))
+        }
+        None => {
+            return Err(type_error(format!(
+                "unsupported operand type(s) for *: '{}' and '{}'",
+                super::values::py_type_name(a),
+                super::values::py_type_name(b)
+            )))
+        }
+    };
+    if let Some(s) = seq.as_str() {
+        super::values::charge(0, s.len().saturating_mul(n))?;
+        return Ok(Value::from(s.repeat(n)));
+    }
+    let items: Vec<Value> = seq.try_iter()?.collect();
+    super::values::charge(items.len().saturating_mul(n), 0)?;
+    let mut out = Vec::with_capacity(items.len() * n);
+    for _ in 0..n {
+        out.extend(items.iter().cloned());
+    }
+    Ok(
+        if seq
+            .downcast_object_ref::<super::values::PyTuple>()
+            .is_some()
+        {
+            super::values::tuple(out)
+        } else {
+            Value::from(out)
+        },
+    )
+}
+
+/// The container of `item in container`, after Python's check that only a str is looked
+/// up in a str.
+fn py_in_container(item: &Value, container: Value) -> Result<Value, Error> {
+    if container.kind() == ValueKind::String
+        && !item.is_undefined()
+        && item.kind() != ValueKind::String
+    {
+        return Err(type_error(format!(
+            "'in <string>' requires string as left operand, not {}",
+            super::values::py_type_name(item)
+        )));
+    }
+    Ok(container)
+}
+
 /// Installs the helper globals the rewritten expressions call.
 pub fn install(env: &mut Environment<'static>) {
     env.add_function(CMP, |args: Rest<Value>| py_compare(&args));
@@ -211,6 +301,10 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_function(POW, |a: Value, b: Value| py_pow(&a, &b));
     // An opaque identity: keeps minijinja from folding `and`/`or` over literals into booleans.
     env.add_function(SAME, |v: Value| v);
+    env.add_function(MUL, |a: Value, b: Value| py_mul(&a, &b));
+    env.add_function(IN_CHECK, |item: Value, container: Value| {
+        py_in_container(&item, container)
+    });
     env.add_function(TUPLE, |items: Rest<Value>| super::values::tuple(items.0));
     // Python's `base[start:stop:step]` (minijinja slices sequences into lazy iterators).
     env.add_function(
@@ -367,6 +461,8 @@ fn needs_rewrite(e: &Expr, src: &str) -> bool {
                     | BinOpKind::Gte
                     | BinOpKind::Concat
                     | BinOpKind::Pow
+                    | BinOpKind::Mul
+                    | BinOpKind::In
             ),
             Expr::Compare(c) => c.ops.iter().all(|o| is_ordering(&o.op)),
             Expr::List(l) => is_tuple_literal(l, src),
@@ -627,6 +723,22 @@ impl Printer<'_> {
                     }
                     BinOpKind::Concat => Some(CONCAT),
                     BinOpKind::Pow => Some(POW),
+                    BinOpKind::Mul => Some(MUL),
+                    BinOpKind::In => {
+                        out.push('(');
+                        self.print(&b.left, out)?;
+                        out.push_str(" in ");
+                        self.call(
+                            IN_CHECK,
+                            &[
+                                &|o: &mut String| self.print(&b.left, o),
+                                &|o: &mut String| self.print(&b.right, o),
+                            ],
+                            out,
+                        )?;
+                        out.push(')');
+                        return Ok(());
+                    }
                     _ => None,
                 };
                 match name {
@@ -835,6 +947,24 @@ mod tests {
         assert_eq!(eval("-_.l[0] + 1"), Ok(json!(-2)));
         assert_eq!(eval("-_.n | abs"), Ok(json!(5)));
         assert_eq!(rewrite_expression("-x.y(1)[0]").unwrap(), "(-(x.y(1)[0]))");
+    }
+
+    #[test]
+    fn repetition_and_membership_follow_python() {
+        assert_eq!(eval("[1] * -1"), Ok(json!([])));
+        assert_eq!(eval("-1 * 'ab'"), Ok(json!("")));
+        assert_eq!(eval("(1,) * 2 ~ ''"), Ok(json!("(1, 1)")));
+        assert_eq!(
+            eval("'a' * 2.0"),
+            Err("can't multiply sequence by non-int of type 'float'".into())
+        );
+        assert_eq!(eval("2 * 3.5"), Ok(json!(7.0)));
+        assert_eq!(
+            eval("1 not in 'abc'"),
+            Err("'in <string>' requires string as left operand, not int".into())
+        );
+        assert_eq!(eval("'b' in 'abc'"), Ok(json!(true)));
+        assert_eq!(eval("3 in _.l"), Ok(json!(true)));
     }
 
     #[test]
