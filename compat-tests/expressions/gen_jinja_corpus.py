@@ -286,7 +286,11 @@ for i, e in enumerate([
         "[1] * -1", "'ab' * -1", "-2 * [1]", "true * 3", "[1] * true", "2 * 3.5", "'a' * 2.0",
         "(1, 2) * 2 ~ ''", "_.l * 2", "_.d * 2", "none * 2", "_.big * _.big", "3 * 'ab'",
         "1 in 'abc'", "'b' in 'abc'", "1 not in 'abc'", "'a' in _.l", "3 in _.l", "'a' in _.d",
-        "none in 'x'", "'x' in none", "1 in [1.0]", "(1, 2) in [(1, 2)]", "'a' in _.missing"]):
+        "none in 'x'", "'x' in none", "1 in [1.0]", "(1, 2) in [(1, 2)]", "'a' in _.missing",
+        "_.l | batch(-1) | list", "_.l | batch(1) | list", "_.l | batch(2, 0) | list",
+        "_.l | batch(0, 'x') | list", "_.el | batch(0) | list", "_.l | batch(true) | list",
+        "lipsum(0, false, 3, 3)", "lipsum(1, false, 4, 3) is string",
+        "lipsum(2, true, 5, 6) | length > 0"]):
     case(e, note=PYOPS_NOTE, cid="jpy%03d" % i)
 for i, e in enumerate([
         "1 }} {{ 1 < 'a'", "'' }}{% for x in _.l %}{{ x ~ (x, 1) }};{% endfor %}{{ ''",

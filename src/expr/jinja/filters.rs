@@ -1120,15 +1120,38 @@ pub fn install(env: &mut Environment<'static>) {
             &args,
             &[("linecount", None), ("fill_with", none())],
         )?;
-        let n = a[0].as_i64().unwrap_or(1).max(1) as usize;
+        // Jinja2's loop, literally: a batch is cut when it holds exactly `linecount` items
+        // (so 0 yields one leading empty batch and a negative count never cuts).
+        let line = &a[0];
+        let full = |len: usize| -> bool {
+            if let Some(n) = line.as_i64() {
+                i64::try_from(len).is_ok_and(|l| l == n)
+            } else if line.kind() == ValueKind::Bool {
+                len == usize::from(line.is_true())
+            } else if let Ok(f) = f64::try_from(line.clone()) {
+                line.kind() == ValueKind::Number && len as f64 == f
+            } else {
+                false
+            }
+        };
         let items = items_of(&v)?;
         let mut out = Vec::new();
-        for chunk in items.chunks(n) {
-            let mut c = chunk.to_vec();
-            if c.len() < n && !a[1].is_none() {
-                c.resize(n, a[1].clone());
+        let mut tmp: Vec<Value> = Vec::new();
+        for item in items {
+            if full(tmp.len()) {
+                out.push(Value::from(std::mem::take(&mut tmp)));
             }
-            out.push(Value::from(c));
+            tmp.push(item);
+        }
+        if !tmp.is_empty() {
+            if !a[1].is_none() {
+                if let Some(n) = line.as_i64().and_then(|n| usize::try_from(n).ok()) {
+                    if tmp.len() < n {
+                        tmp.resize(n, a[1].clone());
+                    }
+                }
+            }
+            out.push(Value::from(tmp));
         }
         Ok(Value::from(out))
     });
@@ -1614,6 +1637,15 @@ fn install_globals(env: &mut Environment<'static>) {
             ],
         )?;
         let n = a[0].as_i64().unwrap_or(5).clamp(0, 1000) as usize;
+        // Jinja2 draws each paragraph's length with randrange(min, max): an empty range raises.
+        if let (Some(lo), Some(hi)) = (a[2].as_i64(), a[3].as_i64()) {
+            if n > 0 && lo >= hi {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("empty range for randrange() ({lo}, {hi}, {})", hi - lo),
+                ));
+            }
+        }
         let min = a[2].as_i64().unwrap_or(20).clamp(1, 10_000) as usize;
         let words = [
             "lorem",
