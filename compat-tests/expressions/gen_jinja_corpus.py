@@ -297,7 +297,13 @@ for i, e in enumerate([
         "(1, 2) }}-{{- (3,) -}} x {{ 2 ** -1",
         "'' }}{% macro m(a) %}{{ a ~ [a] }}{% endmacro %}{{ m(1)", "_.l[1:] }} {{ _.s[::-1]",
         "'' }}{% if _.t %}{{ 'a' < 'b' }}{% endif %}{{ ''", "_.n > 3 }}/{{ _.n < 'x'",
-        "'' }}{% if 1 < 'a' %}x{% endif %}{{ ''"]):
+        "'' }}{% if 1 < 'a' %}x{% endif %}{{ ''",
+        "'' }}{% set x = 1 < 'a' %}{{ x", "'' }}{% set t = (1, 2) %}{{ t",
+        "'' }}{% if _.n > 3 %}big{% elif _.n < 'x' %}small{% endif %}{{ ''",
+        "'' }}{% if _.n < 3 %}big{% elif _.n < 'x' %}small{% endif %}{{ ''",
+        "'' }}{%- if none and 1 -%} a {%- else -%} b {%- endif -%}{{ ''",
+        "'' }}{% for x in _.l %}{% if x > 1 %}{{ x ~ (x,) }}{% endif %}{% endfor %}{{ ''",
+        "'' }}{% set y = -_.n %}{{ y ** -1"]):
     case(e, note=TEMPLATE_NOTE + "; " + PYOPS_NOTE, cid="jpt%03d" % i)
 
 # --- generated combinations ------------------------------------------------------------------

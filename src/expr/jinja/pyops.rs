@@ -11,7 +11,7 @@ use super::values::py_str;
 use minijinja::machinery::ast::{
     BinOpKind, CallArg, CompareOpKind, Expr, List, Spanned, Stmt, UnaryOpKind,
 };
-use minijinja::machinery::WhitespaceConfig;
+use minijinja::machinery::{tokenize, Span, Token, WhitespaceConfig};
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 use std::cmp::Ordering;
@@ -330,8 +330,9 @@ pub fn rewrite_expression(src: &str) -> Option<String> {
     Some(out)
 }
 
-/// A template with Python operator semantics in its `{{ }}` expressions, or `None` when there is
-/// nothing to change (statement expressions such as `{% if a < b %}` are left to minijinja).
+/// A template with Python operator semantics in its `{{ }}` expressions, `{% if %}` /
+/// `{% elif %}` conditions and `{% set name = ... %}` values, or `None` when there is nothing
+/// to change (other statement expressions, such as a `{% for %}` iterable, are left to minijinja).
 pub fn rewrite_template(src: &str) -> Option<String> {
     let ws = WhitespaceConfig {
         keep_trailing_newline: false,
@@ -341,6 +342,7 @@ pub fn rewrite_template(src: &str) -> Option<String> {
     let tree = minijinja::machinery::parse(src, "<template>", Default::default(), ws).ok()?;
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     collect_emits(std::slice::from_ref(&tree), src, &mut edits).ok()?;
+    collect_statement_exprs(src, ws, &mut edits).ok()?;
     if edits.is_empty() {
         return None;
     }
@@ -357,6 +359,60 @@ pub fn rewrite_template(src: &str) -> Option<String> {
     }
     out.push_str(src.get(pos..)?);
     Some(out)
+}
+
+/// Replacement texts for the condition of `{% if %}` / `{% elif %}` and the value of
+/// `{% set name = value %}`, found through the token stream (the statement's tokens between the
+/// keyword and `%}` are exactly the expression).
+fn collect_statement_exprs(
+    src: &str,
+    ws: WhitespaceConfig,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), ()> {
+    let tokens: Vec<(Token, Span)> = tokenize(src, false, Default::default(), ws)
+        .collect::<Result<_, _>>()
+        .map_err(|_| ())?;
+    let mut i = 0;
+    while i < tokens.len() {
+        if !matches!(tokens[i].0, Token::BlockStart) {
+            i += 1;
+            continue;
+        }
+        let Some(end) = tokens[i..]
+            .iter()
+            .position(|(t, _)| matches!(t, Token::BlockEnd))
+            .map(|p| p + i)
+        else {
+            break;
+        };
+        let first = match (&tokens.get(i + 1), &tokens.get(i + 2), &tokens.get(i + 3)) {
+            (Some((Token::Ident("if" | "elif"), _)), _, _) => Some(i + 2),
+            (
+                Some((Token::Ident("set"), _)),
+                Some((Token::Ident(_), _)),
+                Some((Token::Assign, _)),
+            ) => Some(i + 4),
+            _ => None,
+        };
+        if let Some(first) = first.filter(|f| *f < end) {
+            let start = tokens[first].1.start_offset as usize;
+            let stop = tokens[end - 1].1.end_offset as usize;
+            let text = src.get(start..stop).ok_or(())?;
+            if let Ok(expr) = minijinja::machinery::parse_expr(text) {
+                if needs_rewrite(&expr, text) {
+                    let mut rep = String::new();
+                    Printer {
+                        src: text,
+                        strip: Default::default(),
+                    }
+                    .print(&expr, &mut rep)?;
+                    edits.push((start, stop, rep));
+                }
+            }
+        }
+        i = end + 1;
+    }
+    Ok(())
 }
 
 /// Replacement texts for the `{{ expr` part (delimiter kept, `}}` untouched) of every
@@ -1008,5 +1064,17 @@ mod template_tests {
             json!("1(1,);2(2,); 0.5")
         );
         assert!(ev.evaluate_str("x {{ 1 < 'a' }}", &ctx, &NoData).is_err());
+        assert!(ev
+            .evaluate_str("{% if 1 < 'a' %}x{% endif %}", &ctx, &NoData)
+            .is_err());
+        assert_eq!(
+            ev.evaluate_str(
+                "{% set t = (1, 2) %}{% if none and 1 %}a{% elif t < (1, 3) %}{{ t }}{% endif %}",
+                &ctx,
+                &NoData
+            )
+            .unwrap(),
+            json!("(1, 2)")
+        );
     }
 }
