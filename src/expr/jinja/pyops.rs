@@ -23,6 +23,7 @@ const TUPLE: &str = "__mistral_rs_py_tuple";
 const SLICED: &str = "__mistral_rs_py_sliced";
 const SAME: &str = "__mistral_rs_py_same";
 const MUL: &str = "__mistral_rs_py_mul";
+const NEG: &str = "__mistral_rs_py_neg";
 const IN_CHECK: &str = "__mistral_rs_py_in_container";
 
 fn undefined_check(v: &Value) -> Result<(), Error> {
@@ -302,6 +303,19 @@ pub fn install(env: &mut Environment<'static>) {
     // An opaque identity: keeps minijinja from folding `and`/`or` over literals into booleans.
     env.add_function(SAME, |v: Value| v);
     env.add_function(MUL, |a: Value, b: Value| py_mul(&a, &b));
+    env.add_function(NEG, |v: Value| -> Result<Value, Error> {
+        undefined_check(&v)?;
+        if let Some(i) = int_of(&v) {
+            return Ok(Value::from(-i));
+        }
+        match v.kind() {
+            ValueKind::Number => Ok(Value::from(-f64::try_from(v.clone())?)),
+            _ => Err(type_error(format!(
+                "bad operand type for unary -: '{}'",
+                super::values::py_type_name(&v)
+            ))),
+        }
+    });
     env.add_function(IN_CHECK, |item: Value, container: Value| {
         py_in_container(&item, container)
     });
@@ -316,7 +330,12 @@ pub fn install(env: &mut Environment<'static>) {
 /// The expression with Python operator semantics, or `None` when it parses with nothing to
 /// change (or does not parse: then the original text gives minijinja's own error).
 pub fn rewrite_expression(src: &str) -> Option<String> {
-    let expr = minijinja::machinery::parse_expr(src).ok()?;
+    let Ok(expr) = minijinja::machinery::parse_expr(src) else {
+        // minijinja has no unary `+`: Python's `+x` is `x` for numbers and a TypeError for
+        // anything else, which is what `- -x` gives.
+        let replaced = replace_unary_plus(src, true)?;
+        return rewrite_expression(&replaced).or(Some(replaced));
+    };
     if !needs_rewrite(&expr, src) {
         return None;
     }
@@ -488,6 +507,56 @@ fn negated_base<'e, 'a>(e: &'e Expr<'a>) -> Option<&'e Expr<'a>> {
     }
 }
 
+/// `src` with every unary `+` token written as `- -` (`None` when there is none).
+fn replace_unary_plus(src: &str, in_expr: bool) -> Option<String> {
+    let ws = WhitespaceConfig {
+        keep_trailing_newline: false,
+        lstrip_blocks: true,
+        trim_blocks: true,
+    };
+    let mut prev: Option<Token> = None;
+    let mut cuts = Vec::new();
+    for tok in tokenize(src, in_expr, Default::default(), ws) {
+        let (tok, span) = tok.ok()?;
+        if matches!(tok, Token::Plus) {
+            let unary = match &prev {
+                None => true,
+                Some(Token::Ident(k)) => {
+                    matches!(*k, "and" | "or" | "not" | "in" | "if" | "else" | "is")
+                }
+                Some(
+                    Token::Int(_)
+                    | Token::Int128(_)
+                    | Token::Float(_)
+                    | Token::Str(_)
+                    | Token::String(_)
+                    | Token::ParenClose
+                    | Token::BracketClose
+                    | Token::BraceClose
+                    | Token::TemplateData(_),
+                ) => false,
+                Some(_) => true,
+            };
+            if unary {
+                cuts.push(span.start_offset as usize);
+            }
+        }
+        prev = Some(tok);
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(src.len() + cuts.len() * 3);
+    let mut pos = 0;
+    for c in cuts {
+        out.push_str(src.get(pos..c)?);
+        out.push_str("- -");
+        pos = c + 1;
+    }
+    out.push_str(src.get(pos..)?);
+    Some(out)
+}
+
 fn is_ordering(op: &CompareOpKind) -> bool {
     matches!(
         op,
@@ -522,6 +591,11 @@ fn needs_rewrite(e: &Expr, src: &str) -> bool {
             ),
             Expr::Compare(c) => c.ops.iter().all(|o| is_ordering(&o.op)),
             Expr::List(l) => is_tuple_literal(l, src),
+            // minijinja cannot negate booleans (Python: -True == -1)
+            Expr::UnaryOp(u) if matches!(u.op, UnaryOpKind::Neg) => match &u.expr {
+                Expr::Const(c) => c.value.kind() != ValueKind::Number,
+                _ => true,
+            },
             Expr::GetAttr(_) | Expr::GetItem(_) | Expr::Call(_) | Expr::Slice(_)
                 if negated_base(e).is_some() =>
             {
@@ -723,19 +797,43 @@ impl Printer<'_> {
         ) && self.strip.get() == 0
         {
             if let Some(neg) = negated_base(e) {
+                // `--x.y` is `-(-(x.y))`: hoist every minus stacked on the base.
+                let mut depth = 0;
+                let mut cur = neg;
+                while let Expr::UnaryOp(u) = cur {
+                    if !matches!(u.op, UnaryOpKind::Neg) {
+                        break;
+                    }
+                    depth += 1;
+                    cur = &u.expr;
+                }
                 self.strip.set(neg as *const Expr as usize);
-                out.push_str("(-(");
+                out.push('(');
+                for _ in 0..depth {
+                    out.push_str(NEG);
+                    out.push('(');
+                }
                 let r = self.print(e, out);
                 self.strip.set(0);
                 r?;
-                out.push_str("))");
+                for _ in 0..depth {
+                    out.push(')');
+                }
+                out.push(')');
                 return Ok(());
             }
         }
         match e {
             Expr::UnaryOp(u) if self.strip.get() == e as *const Expr as usize => {
                 self.strip.set(0);
-                self.print(&u.expr, out)?;
+                let mut inner = &u.expr;
+                while let Expr::UnaryOp(n) = inner {
+                    if !matches!(n.op, UnaryOpKind::Neg) {
+                        break;
+                    }
+                    inner = &n.expr;
+                }
+                self.print(inner, out)?;
             }
             Expr::Var(v) => out.push_str(v.id),
             Expr::Const(c) => print_const(&c.value, out)?,
@@ -752,14 +850,22 @@ impl Printer<'_> {
                 }
                 out.push(')');
             }
-            Expr::UnaryOp(u) => {
-                out.push_str(match u.op {
-                    UnaryOpKind::Not => "(not ",
-                    UnaryOpKind::Neg => "(-",
-                });
-                self.print(&u.expr, out)?;
-                out.push(')');
-            }
+            Expr::UnaryOp(u) => match u.op {
+                UnaryOpKind::Not => {
+                    out.push_str("(not ");
+                    self.print(&u.expr, out)?;
+                    out.push(')');
+                }
+                UnaryOpKind::Neg if matches!(&u.expr, Expr::Const(c) if c.value.kind() == ValueKind::Number) =>
+                {
+                    out.push_str("(-");
+                    self.print(&u.expr, out)?;
+                    out.push(')');
+                }
+                UnaryOpKind::Neg => {
+                    self.call(NEG, &[&|o: &mut String| self.print(&u.expr, o)], out)?;
+                }
+            },
             Expr::BinOp(b) => {
                 let name = match b.op {
                     BinOpKind::Lt | BinOpKind::Lte | BinOpKind::Gt | BinOpKind::Gte => {
@@ -1002,7 +1108,15 @@ mod tests {
         assert_eq!(eval("-_.n"), Ok(json!(-5)));
         assert_eq!(eval("-_.l[0] + 1"), Ok(json!(-2)));
         assert_eq!(eval("-_.n | abs"), Ok(json!(5)));
-        assert_eq!(rewrite_expression("-x.y(1)[0]").unwrap(), "(-(x.y(1)[0]))");
+        assert_eq!(eval("--_.n"), Ok(json!(5)));
+        assert_eq!(eval("-true"), Ok(json!(-1)));
+        assert_eq!(eval("+true"), Ok(json!(1)));
+        assert_eq!(eval("1 + +2"), Ok(json!(3)));
+        assert!(eval("+_.s").is_err());
+        assert_eq!(
+            rewrite_expression("-x.y(1)[0]").unwrap(),
+            "(__mistral_rs_py_neg(x.y(1)[0]))"
+        );
     }
 
     #[test]
