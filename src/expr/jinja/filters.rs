@@ -1738,6 +1738,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn batch_and_lipsum_follow_jinja2_loops() {
+        let ev = crate::expr::Evaluator::new();
+        let ctx = serde_json::json!({"l": [3, 1, 2]});
+        let eval = |e: &str| {
+            ev.evaluate_str(&format!("{{{{ {e} }}}}"), &ctx, &crate::expr::NoData)
+                .map_err(|e| e.detail)
+        };
+        assert_eq!(
+            eval("_.l | batch(0) | list"),
+            Ok(serde_json::json!([[], [3, 1, 2]]))
+        );
+        assert_eq!(
+            eval("_.l | batch(-1) | list"),
+            Ok(serde_json::json!([[3, 1, 2]]))
+        );
+        assert_eq!(
+            eval("_.l | batch(2, 0) | list"),
+            Ok(serde_json::json!([[3, 1], [2, 0]]))
+        );
+        assert_eq!(
+            eval("lipsum(1, false, 3, 3)"),
+            Err("empty range for randrange() (3, 3, 0)".into())
+        );
+        assert_eq!(eval("lipsum(0, false, 3, 3)"), Ok(serde_json::json!("")));
+    }
+
+    #[test]
     fn jinja_title_and_quote_match_python() {
         assert_eq!(jinja_title("hello-world foo_bar"), "Hello-World Foo_bar");
         assert_eq!(url_quote("a b/c", "/", false), "a%20b/c");
