@@ -8,6 +8,12 @@
 //!   `evaluate_view(...)` (same, with the task data view named like upstream's ContextView in
 //!   Jinja error texts), `validate(text)` (upload-time syntax check).
 //! * [`contains_expression`], [`language_of`].
+//! * [`install_upload_syntax_checker`] (called at server start and `db populate`): installs
+//!   [`upload_syntax_check`] as the DSL layer's upload-time YAQL/Jinja grammar check, giving
+//!   upstream's fault texts (`Parse error: unexpected end of statement`,
+//!   `Syntax error 'unexpected 'end of print statement''.`).
+//! * Jinja operators follow Python: see [`jinja::pyops`] (expressions are parsed with
+//!   minijinja's machinery and printed back with helper calls where minijinja differs).
 //! * [`ExpressionData`] (implemented by the engine over the database), [`MemoryData`], [`NoData`].
 
 pub mod cli;
