@@ -292,7 +292,9 @@ for i, e in enumerate([
         "lipsum(0, false, 3, 3)", "lipsum(1, false, 4, 3) is string",
         "lipsum(2, true, 5, 6) | length > 0",
         "+5", "+true", "+_.s", "1 + +2", "--_.n", "+2.5 * -_.l[0]", "[+1, (+2)]",
-        "1 if +0 else 2", "+none", "-true", "not +1", "_.l | map('int') | first + +1"]):
+        "1 if +0 else 2", "+none", "-true", "not +1", "_.l | map('int') | first + +1",
+        "'\\u0001' ~ 'a' | length", "'\\\"q\\\\' ~ 'a'", "\"it's\" ~ 1.5e300 ~ 1e-7",
+        "{'a': [1, (2, 3)], 'b': none}.b ~ (_.l | map('string') | join(',') > '1')"]):
     case(e, note=PYOPS_NOTE, cid="jpy%03d" % i)
 for i, e in enumerate([
         "1 }} {{ 1 < 'a'", "'' }}{% for x in _.l %}{{ x ~ (x, 1) }};{% endfor %}{{ ''",
