@@ -23,6 +23,7 @@ pub fn open_database(settings: &Settings) -> Result<Db, DbError> {
 
 /// `db populate`: registers upstream's preinstalled public ad-hoc actions (`std.wait_ssh`).
 pub fn populate(db: &Db) -> Result<usize, DbError> {
+    crate::expr::install_upload_syntax_checker();
     let actions = api::builtin_actions::preinstalled_adhoc_actions();
     let system = Caller {
         project_id: DEFAULT_PROJECT.to_string(),
@@ -53,6 +54,7 @@ pub struct Running {
 
 /// Binds and serves in the background (used by `serve` and by integration tests).
 pub async fn start(settings: Settings, db: Db) -> std::io::Result<Running> {
+    crate::expr::install_upload_syntax_checker();
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let addr = listener.local_addr()?;
     let app = api::app(AppState {

@@ -118,6 +118,17 @@ def test_invalid_dsl_is_400(api, text, prefix):
     assert_error(api.post_text("workflows", text), 400, startswith=prefix, family="text")
 
 
+@pytest.mark.parametrize("expr,message", [
+    ("<% $.x + %>", "Parse error: unexpected end of statement"),
+    ("'{{ _.x + }}'", "Syntax error 'unexpected 'end of print statement''."),
+])
+def test_bad_expression_in_task_input_is_400_at_upload(api, uniq, expr, message):
+    text = ("version: '2.0'\n%sbadexpr:\n  tasks:\n    t1:\n      action: std.echo\n"
+            "      input:\n        output: %s\n" % (uniq, expr))
+    assert_error(api.post_text("workflows", text), 400, message, family="text")
+    assert_status(api.get("workflows/%sbadexpr" % uniq), 404)
+
+
 def test_v1_document_is_rejected(api):
     r = api.post_text("workflows", "version: '1.0'\nwf:\n  tasks: {}\n")
     assert_error(r, 400, startswith="Invalid DSL: ", family="text")

@@ -260,6 +260,56 @@ for e in ["1 +", "(1", "[1, 2", "_.", "{'a' 1}", "1 2", "_ |", "_ is", "'abc", "
     case(e)
 
 
+# --- Python operator semantics (ordering, `~`, `**`), appended with their own ids -------------
+PYOPS_NOTE = "Python semantics of <, <=, >, >=, ~ and ** (rewritten operators)"
+for i, e in enumerate([
+        "1 < 2 < 3", "1 < 'a' < 3", "3 < 2 < 'a'", "1 < 2 > 'a'", "1 <= 1 >= 1",
+        "[1, 2] < [1, 3]", "[1, 'a'] < [1, 2]", "[1] < [1, 2]", "(1, 2) < (1, 3)",
+        "[1] < (1,)", "'a' < 'b'", "'B' < 'a'", "true > false", "false < 0.5", "1 < 1.5",
+        "_.big > 2 ** 30", "_.missing < 1", "1 >= _.missing", "_.l | sort | first < 2",
+        "not 1 < 2", "(1 < 2) ~ ''", "1 < 2 and 'a' < 1", "{'a': 1} < {'a': 2}",
+        "none < none", "_.users | map(attribute='age') | max > 20", "[x for x in _.l]",
+        "_.l[0] < _.l[1]", "_.d.a < 2", "1 if 1 < 2 else 'a' < 1", "(_.n < 10) == true",
+        "2 ** -2", "0 ** -1", "2.0 ** -1", "-2 ** 2", "true ** 2", "'a' ** 2", "2 ** 3 ** 2",
+        "10 ** 18", "_.n ** -1", "_.f ** 2", "0.0 ** -1",
+        "'a' ~ (1, 2)", "[1, 'a'] ~ ''", "{'k': [1, none]} ~ ''", "'a' ~ _.missing",
+        "1 ~ 2 ~ 3", "'x' ~ 1.0", "'x' ~ true ~ none", "'x' ~ _.users[0]", "range(3) ~ ''",
+        "'-' ~ _.l | join(',')", "('a' ~ 'b') | upper", "'a' ~ 'b' if _.t else 'c'",
+        "{'k': 'v'}.get('k') ~ '!'", "'s=' ~ _.s[:5] ~ '/' ~ _.l[1:]",
+        "_.l[1:]", "_.l[::-1]", "_.s[1:3]", "_.s[::-1]", "(1, 2, 3)[1:]", "_.l[1:] ~ ''",
+        "[1, 2, 3][5:]", "_.l[-2:]", "_.l[:-1]", "_.l['a':]", "_.n[1:]", "_.d[1:]",
+        "_.missing[1:]", "_.l[1:2:0]", "_.l[::2] | length", "_.uni[1:]", "_.l[1:][1:][0]",
+        "(1, 2)[:1] ~ ''", "_.users[1:] | map(attribute='name') | list", "_.nul[1:]",
+        "0 and 1", "'' and 1", "[] and 1", "1 and none", "0 or none", "none or 0", "1 or 2",
+        "0 or ''", "-_.n", "-_.l[0]", "-_.users[0].age", "-_.l[1:][0]", "-_.f | abs",
+        "-(_.n)", "- _.n + 1", "-_.s.upper()", "not none and 1", "-_.d.get('a')",
+        "[1] * -1", "'ab' * -1", "-2 * [1]", "true * 3", "[1] * true", "2 * 3.5", "'a' * 2.0",
+        "(1, 2) * 2 ~ ''", "_.l * 2", "_.d * 2", "none * 2", "_.big * _.big", "3 * 'ab'",
+        "1 in 'abc'", "'b' in 'abc'", "1 not in 'abc'", "'a' in _.l", "3 in _.l", "'a' in _.d",
+        "none in 'x'", "'x' in none", "1 in [1.0]", "(1, 2) in [(1, 2)]", "'a' in _.missing",
+        "_.l | batch(-1) | list", "_.l | batch(1) | list", "_.l | batch(2, 0) | list",
+        "_.l | batch(0, 'x') | list", "_.el | batch(0) | list", "_.l | batch(true) | list",
+        "lipsum(0, false, 3, 3)", "lipsum(1, false, 4, 3) is string",
+        "lipsum(2, true, 5, 6) | length > 0",
+        "+5", "+true", "+_.s", "1 + +2", "--_.n", "+2.5 * -_.l[0]", "[+1, (+2)]",
+        "1 if +0 else 2", "+none", "-true", "not +1", "_.l | map('int') | first + +1",
+        "'\\u0001' ~ 'a' | length", "'\\\"q\\\\' ~ 'a'", "\"it's\" ~ 1.5e300 ~ 1e-7",
+        "{'a': [1, (2, 3)], 'b': none}.b ~ (_.l | map('string') | join(',') > '1')"]):
+    case(e, note=PYOPS_NOTE, cid="jpy%03d" % i)
+for i, e in enumerate([
+        "1 }} {{ 1 < 'a'", "'' }}{% for x in _.l %}{{ x ~ (x, 1) }};{% endfor %}{{ ''",
+        "(1, 2) }}-{{- (3,) -}} x {{ 2 ** -1",
+        "'' }}{% macro m(a) %}{{ a ~ [a] }}{% endmacro %}{{ m(1)", "_.l[1:] }} {{ _.s[::-1]",
+        "'' }}{% if _.t %}{{ 'a' < 'b' }}{% endif %}{{ ''", "_.n > 3 }}/{{ _.n < 'x'",
+        "'' }}{% if 1 < 'a' %}x{% endif %}{{ ''",
+        "'' }}{% set x = 1 < 'a' %}{{ x", "'' }}{% set t = (1, 2) %}{{ t",
+        "'' }}{% if _.n > 3 %}big{% elif _.n < 'x' %}small{% endif %}{{ ''",
+        "'' }}{% if _.n < 3 %}big{% elif _.n < 'x' %}small{% endif %}{{ ''",
+        "'' }}{%- if none and 1 -%} a {%- else -%} b {%- endif -%}{{ ''",
+        "'' }}{% for x in _.l %}{% if x > 1 %}{{ x ~ (x,) }}{% endif %}{% endfor %}{{ ''",
+        "'' }}{% set y = -_.n %}{{ y ** -1"]):
+    case(e, note=TEMPLATE_NOTE + "; " + PYOPS_NOTE, cid="jpt%03d" % i)
+
 # --- generated combinations ------------------------------------------------------------------
 def generated():
     rng = random.Random(20260101)

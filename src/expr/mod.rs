@@ -8,6 +8,12 @@
 //!   `evaluate_view(...)` (same, with the task data view named like upstream's ContextView in
 //!   Jinja error texts), `validate(text)` (upload-time syntax check).
 //! * [`contains_expression`], [`language_of`].
+//! * [`install_upload_syntax_checker`] (called at server start and `db populate`): installs
+//!   [`upload_syntax_check`] as the DSL layer's upload-time YAQL/Jinja grammar check, giving
+//!   upstream's fault texts (`Parse error: unexpected end of statement`,
+//!   `Syntax error 'unexpected 'end of print statement''.`).
+//! * Jinja operators follow Python: see [`jinja::pyops`] (expressions are parsed with
+//!   minijinja's machinery and printed back with helper calls where minijinja differs).
 //! * [`ExpressionData`] (implemented by the engine over the database), [`MemoryData`], [`NoData`].
 
 pub mod cli;
@@ -599,6 +605,33 @@ impl Evaluator {
     }
 }
 
+/// The upload-time syntax check installed into the DSL layer
+/// ([`crate::lang::set_expression_syntax_checker`]): for YAQL `text` is the body of one
+/// `<% %>` (upstream's `YaqlGrammarException` text, e.g. `Parse error: unexpected end of
+/// statement`); for Jinja it is the whole string (upstream's `Syntax error '<jinja message>'.`).
+pub fn upload_syntax_check(lang: crate::lang::ExprLang, text: &str) -> Result<(), String> {
+    static CHECKER: OnceLock<Evaluator> = OnceLock::new();
+    let ev = CHECKER.get_or_init(Evaluator::new);
+    let res = match lang {
+        crate::lang::ExprLang::Yaql => ev.check_yaql_syntax(text),
+        crate::lang::ExprLang::Jinja => ev.inner.jinja.check_template(text).map_err(|e| {
+            let m = format!("Syntax error '{}'.", e.message);
+            ExprError {
+                kind: ExprErrorKind::Syntax,
+                message: m,
+                detail: e.message,
+            }
+        }),
+    };
+    res.map_err(|e| e.message)
+}
+
+/// Installs [`upload_syntax_check`] as the DSL layer's expression syntax checker (idempotent;
+/// called wherever the process starts: server start, `db populate`, tests).
+pub fn install_upload_syntax_checker() {
+    crate::lang::set_expression_syntax_checker(upload_syntax_check);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,6 +639,24 @@ mod tests {
 
     fn ev() -> Evaluator {
         Evaluator::new()
+    }
+
+    #[test]
+    fn upload_syntax_check_gives_upstreams_texts() {
+        use crate::lang::ExprLang;
+        assert_eq!(
+            upload_syntax_check(ExprLang::Yaql, " $.x + "),
+            Err("Parse error: unexpected end of statement".to_string())
+        );
+        assert_eq!(upload_syntax_check(ExprLang::Yaql, " $.x + 1 "), Ok(()));
+        assert_eq!(
+            upload_syntax_check(ExprLang::Jinja, "{{ _.x + }}"),
+            Err("Syntax error 'unexpected 'end of print statement''.".to_string())
+        );
+        assert_eq!(
+            upload_syntax_check(ExprLang::Jinja, "a {{ _.x }} b"),
+            Ok(())
+        );
     }
 
     #[test]

@@ -193,6 +193,8 @@ fn normalize_required_order(s: &str) -> String {
 fn recorded_upstream_cases_match_exactly() {
     let cases: Vec<Value> =
         serde_json::from_str(include_str!("testdata/upstream_cases.json")).unwrap();
+    // Upstream checks expression grammar at upload; so does every process start here.
+    crate::expr::install_upload_syntax_checker();
     let mut failures = Vec::new();
     let mut checked = 0;
     for (i, c) in cases.iter().enumerate() {
@@ -525,19 +527,21 @@ fn expression_languages_cannot_be_mixed_in_one_string() {
 
 #[test]
 fn installed_syntax_checker_is_used_for_upload_checks() {
-    fn checker(lang: ExprLang, text: &str) -> Result<(), String> {
-        if lang == ExprLang::Yaql && text.trim().ends_with('+') {
-            Err("Parse error: unexpected end of statement".into())
-        } else {
-            Ok(())
-        }
-    }
-    set_expression_syntax_checker(checker);
+    // The real checker of the expression layer (the one every process start installs).
+    crate::expr::install_upload_syntax_checker();
     let e = parse_workflows(
         "version: '2.0'\nwf:\n  output:\n    a: <% $.x + %>\n  tasks:\n    t: {action: std.noop}\n",
     )
     .unwrap_err();
     assert_eq!(e.message, "Parse error: unexpected end of statement");
+    let e = parse_workflows(
+        "version: '2.0'\nwf:\n  tasks:\n    t:\n      action: std.echo\n      input:\n        output: '{{ _.x + }}'\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Syntax error 'unexpected 'end of print statement''."
+    );
 }
 
 #[test]

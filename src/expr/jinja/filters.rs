@@ -51,6 +51,11 @@ pub(crate) fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
 
 /// Python ordering between two values (TypeError text for unorderable types).
 pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, Error> {
+    py_order(a, b, "<")
+}
+
+/// Python ordering for the comparison operator `op` (named in the TypeError text).
+pub fn py_order(a: &Value, b: &Value, op: &str) -> Result<Ordering, Error> {
     let num = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
     if num(a) && num(b) {
         let fa = f64::try_from(a.clone()).unwrap_or(if a.is_true() { 1.0 } else { 0.0 });
@@ -71,13 +76,13 @@ pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, Error> {
         let xb: Vec<Value> = b.try_iter()?.collect();
         for (x, y) in xa.iter().zip(&xb) {
             if x != y {
-                return py_cmp(x, y);
+                return py_order(x, y, op);
             }
         }
         return Ok(xa.len().cmp(&xb.len()));
     }
     Err(type_error(format!(
-        "'<' not supported between instances of '{}' and '{}'",
+        "'{op}' not supported between instances of '{}' and '{}'",
         py_type_name(a),
         py_type_name(b)
     )))
@@ -1115,15 +1120,38 @@ pub fn install(env: &mut Environment<'static>) {
             &args,
             &[("linecount", None), ("fill_with", none())],
         )?;
-        let n = a[0].as_i64().unwrap_or(1).max(1) as usize;
+        // Jinja2's loop, literally: a batch is cut when it holds exactly `linecount` items
+        // (so 0 yields one leading empty batch and a negative count never cuts).
+        let line = &a[0];
+        let full = |len: usize| -> bool {
+            if let Some(n) = line.as_i64() {
+                i64::try_from(len).is_ok_and(|l| l == n)
+            } else if line.kind() == ValueKind::Bool {
+                len == usize::from(line.is_true())
+            } else if let Ok(f) = f64::try_from(line.clone()) {
+                line.kind() == ValueKind::Number && len as f64 == f
+            } else {
+                false
+            }
+        };
         let items = items_of(&v)?;
         let mut out = Vec::new();
-        for chunk in items.chunks(n) {
-            let mut c = chunk.to_vec();
-            if c.len() < n && !a[1].is_none() {
-                c.resize(n, a[1].clone());
+        let mut tmp: Vec<Value> = Vec::new();
+        for item in items {
+            if full(tmp.len()) {
+                out.push(Value::from(std::mem::take(&mut tmp)));
             }
-            out.push(Value::from(c));
+            tmp.push(item);
+        }
+        if !tmp.is_empty() {
+            if !a[1].is_none() {
+                if let Some(n) = line.as_i64().and_then(|n| usize::try_from(n).ok()) {
+                    if tmp.len() < n {
+                        tmp.resize(n, a[1].clone());
+                    }
+                }
+            }
+            out.push(Value::from(tmp));
         }
         Ok(Value::from(out))
     });
@@ -1609,6 +1637,15 @@ fn install_globals(env: &mut Environment<'static>) {
             ],
         )?;
         let n = a[0].as_i64().unwrap_or(5).clamp(0, 1000) as usize;
+        // Jinja2 draws each paragraph's length with randrange(min, max): an empty range raises.
+        if let (Some(lo), Some(hi)) = (a[2].as_i64(), a[3].as_i64()) {
+            if n > 0 && lo >= hi {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("empty range for randrange() ({lo}, {hi}, {})", hi - lo),
+                ));
+            }
+        }
         let min = a[2].as_i64().unwrap_or(20).clamp(1, 10_000) as usize;
         let words = [
             "lorem",
@@ -1699,6 +1736,33 @@ impl minijinja::value::Object for Cycler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_and_lipsum_follow_jinja2_loops() {
+        let ev = crate::expr::Evaluator::new();
+        let ctx = serde_json::json!({"l": [3, 1, 2]});
+        let eval = |e: &str| {
+            ev.evaluate_str(&format!("{{{{ {e} }}}}"), &ctx, &crate::expr::NoData)
+                .map_err(|e| e.detail)
+        };
+        assert_eq!(
+            eval("_.l | batch(0) | list"),
+            Ok(serde_json::json!([[], [3, 1, 2]]))
+        );
+        assert_eq!(
+            eval("_.l | batch(-1) | list"),
+            Ok(serde_json::json!([[3, 1, 2]]))
+        );
+        assert_eq!(
+            eval("_.l | batch(2, 0) | list"),
+            Ok(serde_json::json!([[3, 1], [2, 0]]))
+        );
+        assert_eq!(
+            eval("lipsum(1, false, 3, 3)"),
+            Err("empty range for randrange() (3, 3, 0)".into())
+        );
+        assert_eq!(eval("lipsum(0, false, 3, 3)"), Ok(serde_json::json!("")));
+    }
 
     #[test]
     fn jinja_title_and_quote_match_python() {

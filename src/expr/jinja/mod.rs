@@ -3,6 +3,7 @@
 
 pub mod filters;
 pub mod methods;
+pub mod pyops;
 pub mod values;
 
 use super::data::ExpressionData;
@@ -252,6 +253,7 @@ impl Jinja {
             methods::call_py_method(state, value, name, args)
         });
         filters::install(&mut env);
+        pyops::install(&mut env);
         for f in MistralFn::ALL {
             env.add_function(f.name(), mistral_global(f));
         }
@@ -319,10 +321,17 @@ impl Jinja {
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let _borrow = values::BorrowScope::enter();
-        let compiled = self
-            .env
-            .compile_expression(expr)
-            .map_err(|e| self.map_error(e))?;
+        let rewritten = pyops::rewrite_expression(expr);
+        let compiled = match rewritten
+            .as_deref()
+            .and_then(|r| self.env.compile_expression(r).ok())
+        {
+            Some(c) => c,
+            None => self
+                .env
+                .compile_expression(expr)
+                .map_err(|e| self.map_error(e))?,
+        };
         let value = compiled
             .eval(Self::root(context, view))
             .map_err(|e| self.map_error(e))?;
@@ -344,10 +353,17 @@ impl Jinja {
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
         let _borrow = values::BorrowScope::enter();
-        let tmpl = self
-            .env
-            .template_from_str(template)
-            .map_err(|e| self.map_error(e))?;
+        let rewritten = pyops::rewrite_template(template);
+        let tmpl = match rewritten
+            .as_deref()
+            .and_then(|r| self.env.template_from_str(r).ok())
+        {
+            Some(t) => t,
+            None => self
+                .env
+                .template_from_str(template)
+                .map_err(|e| self.map_error(e))?,
+        };
         tmpl.render(Self::root(context, view))
             .map_err(|e| self.map_error(e))
     }
@@ -369,7 +385,9 @@ impl Jinja {
         let (kind, message) = match e.kind() {
             ErrorKind::SyntaxError | ErrorKind::BadEscape => (
                 JinjaErrorKind::Syntax,
-                detail.unwrap_or_else(|| "syntax error".into()),
+                detail
+                    .map(|d| jinja2_syntax_message(&d))
+                    .unwrap_or_else(|| "syntax error".into()),
             ),
             ErrorKind::UnknownFilter => (
                 JinjaErrorKind::Syntax,
@@ -427,6 +445,26 @@ pub fn is_true(v: &Value) -> bool {
         ValueKind::Undefined => false,
         _ => v.is_true(),
     }
+}
+
+/// Jinja2's wording for minijinja's "unexpected <token>" (a token where an expression was
+/// expected): Jinja2 says `unexpected '<token description>'` with its own token names
+/// (`end of print statement` for `}}`, `end of statement block` for `%}`, the operator itself).
+fn jinja2_syntax_message(detail: &str) -> String {
+    let Some(token) = detail.strip_prefix("unexpected ") else {
+        return detail.to_string();
+    };
+    if token.contains(", expected") {
+        return detail.to_string();
+    }
+    let described = match token {
+        "end of variable block" => "end of print statement",
+        "end of block" => "end of statement block",
+        "end of input" => "end of template",
+        t if t.len() > 2 && t.starts_with('`') && t.ends_with('`') => &t[1..t.len() - 1],
+        _ => return detail.to_string(),
+    };
+    format!("unexpected '{described}'")
 }
 
 #[cfg(test)]
