@@ -1,0 +1,395 @@
+//! Jinja2 as Mistral configures it (SandboxedEnvironment, StrictUndefined, trim_blocks,
+//! lstrip_blocks, no autoescape), on top of minijinja.
+
+pub mod filters;
+pub mod methods;
+pub mod values;
+
+use super::data::ExpressionData;
+use super::functions::{FnError, Lang, MistralFn};
+use minijinja::value::{Object, ObjectRepr, Rest, Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
+use std::cell::Cell;
+use std::sync::Arc;
+use values::{from_json, from_json_named, py_str, to_json};
+
+/// How a Jinja evaluation failed, in the batch protocol's kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JinjaErrorKind {
+    Syntax,
+    Evaluation,
+    Limit,
+    /// A retryable data-source failure (propagated unchanged).
+    Data,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JinjaError {
+    pub kind: JinjaErrorKind,
+    /// `str(exception)` as Jinja2 would produce it.
+    pub message: String,
+}
+
+/// Limits that keep a hostile expression from hanging or exhausting the process.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// minijinja instructions per evaluation.
+    pub fuel: u64,
+    /// nesting depth of macros/includes/recursion.
+    pub recursion: usize,
+    /// largest string/list an operator may build (bytes or items).
+    pub max_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { fuel: 5_000_000, recursion: 100, max_size: 50_000_000 }
+    }
+}
+
+/// The data the current evaluation runs against, reachable from Mistral's global functions.
+struct Scope {
+    context: *const serde_json::Value,
+    data: *const (dyn ExpressionData + 'static),
+}
+
+thread_local! {
+    static SCOPE: Cell<Option<(*const serde_json::Value, *const (dyn ExpressionData + 'static))>> =
+        const { Cell::new(None) };
+    static DATA_ERROR: std::cell::RefCell<Option<super::data::DataError>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Sets the scope for the duration of one evaluation on this thread (restored on drop, so
+/// nested evaluations work).
+struct ScopeGuard {
+    previous: Option<(*const serde_json::Value, *const (dyn ExpressionData + 'static))>,
+}
+
+impl ScopeGuard {
+    fn enter(context: &serde_json::Value, data: &dyn ExpressionData) -> ScopeGuard {
+        let data_ptr: *const (dyn ExpressionData + '_) = data;
+        // SAFETY: only the pointer's lifetime bound is erased; the pointer is dereferenced
+        // exclusively by `with_scope` while this guard is alive, i.e. while `data` and
+        // `context` are borrowed by the evaluation running on this thread.
+        let data_ptr: *const (dyn ExpressionData + 'static) =
+            unsafe { std::mem::transmute(data_ptr) };
+        let scope = Scope { context, data: data_ptr };
+        let previous = SCOPE.with(|s| s.replace(Some((scope.context, scope.data))));
+        ScopeGuard { previous }
+    }
+}
+
+impl Drop for ScopeGuard {
+    fn drop(&mut self) {
+        SCOPE.with(|s| s.set(self.previous));
+    }
+}
+
+fn with_scope<R>(f: impl FnOnce(&serde_json::Value, &dyn ExpressionData) -> R) -> Option<R> {
+    let (ctx, data) = SCOPE.with(|s| s.get())?;
+    // SAFETY: see `ScopeGuard::enter`: both pointers are valid while the guard lives, and the
+    // guard outlives every template/expression evaluation that can call this.
+    unsafe { Some(f(&*ctx, &*data)) }
+}
+
+fn mistral_global(f: MistralFn) -> impl Fn(Rest<Value>) -> Result<Value, Error> + Send + Sync + 'static {
+    move |args: Rest<Value>| {
+        let split = methods::split_args(&args);
+        let mut pos = Vec::with_capacity(split.pos.len());
+        for v in &split.pos {
+            pos.push(to_json(v)?);
+        }
+        let mut kw = Vec::with_capacity(split.kw.len());
+        for (k, v) in &split.kw {
+            kw.push((k.clone(), to_json(v)?));
+        }
+        let bound = f.bind_python(&pos, &kw).map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
+        let result = with_scope(|ctx, data| f.call(&bound, Lang::Jinja, ctx, data))
+            .unwrap_or_else(|| f.call(&bound, Lang::Jinja, &serde_json::Value::Null, &super::data::NoData));
+        match result {
+            Ok(v) => Ok(from_json(&v)),
+            Err(FnError::Eval(m)) => Err(Error::new(ErrorKind::InvalidOperation, m)),
+            Err(FnError::NoMatch) => Err(Error::new(ErrorKind::InvalidOperation, "no matching function")),
+            Err(FnError::Limit(m)) => Err(Error::new(ErrorKind::OutOfFuel, m)),
+            Err(FnError::Data(e)) => {
+                let msg = e.message.clone();
+                DATA_ERROR.with(|d| *d.borrow_mut() = Some(e));
+                Err(Error::new(ErrorKind::InvalidOperation, msg))
+            }
+        }
+    }
+}
+
+/// The root variables of an evaluation: `_`, `__env`, `__execution`, `__task_execution`.
+#[derive(Debug)]
+struct Root {
+    view: Value,
+    env: Option<Value>,
+    execution: Option<Value>,
+    task_execution: Option<Value>,
+    globals: &'static [&'static str],
+}
+
+impl Object for Root {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        let found = match name {
+            "_" => Some(self.view.clone()),
+            "__env" => self.env.clone(),
+            "__execution" => self.execution.clone(),
+            "__task_execution" => self.task_execution.clone(),
+            _ => None,
+        };
+        if found.is_none() && !self.globals.contains(&name) {
+            values::record_miss(format!("'{name}' is undefined"));
+        }
+        found
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(&["_", "__env", "__execution", "__task_execution"])
+    }
+}
+
+const GLOBAL_NAMES: &[&str] = &[
+    "range", "dict", "lipsum", "cycler", "joiner", "namespace", "env", "execution", "executions",
+    "global", "json_dump", "json_parse", "task", "tasks", "uuid", "yaml_dump", "yaml_parse",
+    "true", "false", "none", "True", "False", "None", "loop", "self", "caller", "varargs", "kwargs",
+];
+
+/// The configured Jinja environment.
+pub struct Jinja {
+    env: Environment<'static>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Jinja {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jinja").field("limits", &self.limits).finish()
+    }
+}
+
+impl Jinja {
+    pub fn new(limits: Limits) -> Jinja {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_keep_trailing_newline(false);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_fuel(Some(limits.fuel));
+        env.set_recursion_limit(limits.recursion);
+        env.set_formatter(|out, _state, value| {
+            if value.is_undefined() {
+                return Err(Error::from(ErrorKind::UndefinedError));
+            }
+            let s = py_str(value)?;
+            out.write_str(&s).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+        });
+        env.set_unknown_method_callback(|state, value, name, args| {
+            methods::call_py_method(state, value, name, args)
+        });
+        filters::install(&mut env);
+        for f in MistralFn::ALL {
+            env.add_function(f.name(), mistral_global(f));
+        }
+        Jinja { env, limits }
+    }
+
+    fn root(context: &serde_json::Value, view: bool) -> Value {
+        let type_name = if view { "mistral.workflow.data_flow.ContextView" } else { "dict" };
+        let (env, execution, task_execution) = match context {
+            serde_json::Value::Object(map) => (
+                Some(map.get("__env").map(from_json).unwrap_or(Value::from(()))),
+                Some(map.get("__execution").map(from_json).unwrap_or(Value::from(()))),
+                Some(map.get("__task_execution").map(from_json).unwrap_or(Value::from(()))),
+            ),
+            _ => (None, None, None),
+        };
+        Value::from_object(Root {
+            view: from_json_named(context, type_name),
+            env,
+            execution,
+            task_execution,
+            globals: GLOBAL_NAMES,
+        })
+    }
+
+    /// Parses a template (upstream `validate`: `env.parse(text)`); returns Jinja2's message.
+    pub fn check_template(&self, text: &str) -> Result<(), JinjaError> {
+        self.env
+            .template_from_str(text)
+            .map(|_| ())
+            .map_err(|e| self.map_error(e))
+    }
+
+    /// Parses a bare expression.
+    pub fn check_expression(&self, text: &str) -> Result<(), JinjaError> {
+        self.env.compile_expression(text).map(|_| ()).map_err(|e| self.map_error(e))
+    }
+
+    /// Evaluates a bare expression (`compile_expression`), returning the native value as JSON.
+    pub fn eval_expression(
+        &self,
+        expr: &str,
+        context: &serde_json::Value,
+        data: &dyn ExpressionData,
+        view: bool,
+    ) -> Result<serde_json::Value, JinjaError> {
+        values::clear_miss();
+        DATA_ERROR.with(|d| d.borrow_mut().take());
+        let _guard = ScopeGuard::enter(context, data);
+        let compiled = self.env.compile_expression(expr).map_err(|e| self.map_error(e))?;
+        let value = compiled.eval(Self::root(context, view)).map_err(|e| self.map_error(e))?;
+        // upstream calls str(result) to surface StrictUndefined errors
+        py_str(&value).map_err(|e| self.map_error(e))?;
+        to_json(&value).map_err(|e| self.map_error(e))
+    }
+
+    /// Renders a template to a string.
+    pub fn render(
+        &self,
+        template: &str,
+        context: &serde_json::Value,
+        data: &dyn ExpressionData,
+        view: bool,
+    ) -> Result<String, JinjaError> {
+        values::clear_miss();
+        DATA_ERROR.with(|d| d.borrow_mut().take());
+        let _guard = ScopeGuard::enter(context, data);
+        let tmpl = self.env.template_from_str(template).map_err(|e| self.map_error(e))?;
+        tmpl.render(Self::root(context, view)).map_err(|e| self.map_error(e))
+    }
+
+    fn map_error(&self, e: Error) -> JinjaError {
+        if let Some(d) = DATA_ERROR.with(|d| d.borrow_mut().take()) {
+            return JinjaError { kind: JinjaErrorKind::Data, message: d.message };
+        }
+        let detail = e.detail().map(str::to_string);
+        let (kind, message) = match e.kind() {
+            ErrorKind::SyntaxError | ErrorKind::BadEscape => {
+                (JinjaErrorKind::Syntax, detail.unwrap_or_else(|| "syntax error".into()))
+            }
+            ErrorKind::UnknownFilter => (
+                JinjaErrorKind::Syntax,
+                format!("No filter named '{}'.", unknown_name(detail.as_deref())),
+            ),
+            ErrorKind::UnknownTest => (
+                JinjaErrorKind::Syntax,
+                format!("No test named '{}'.", unknown_name(detail.as_deref())),
+            ),
+            ErrorKind::UnknownFunction => {
+                let name = unknown_name(detail.as_deref());
+                (JinjaErrorKind::Evaluation, format!("'{name}' is undefined"))
+            }
+            ErrorKind::UndefinedError => (
+                JinjaErrorKind::Evaluation,
+                detail.or_else(values::take_miss).unwrap_or_else(|| "undefined value".into()),
+            ),
+            ErrorKind::OutOfFuel => (
+                JinjaErrorKind::Limit,
+                detail.unwrap_or_else(|| {
+                    format!("evaluation exceeded {} steps", self.limits.fuel)
+                }),
+            ),
+            ErrorKind::InvalidOperation if detail.as_deref() == Some("recursion limit exceeded") => {
+                (JinjaErrorKind::Limit, "maximum recursion depth exceeded".into())
+            }
+            _ => (JinjaErrorKind::Evaluation, detail.unwrap_or_else(|| e.kind().to_string())),
+        };
+        JinjaError { kind, message }
+    }
+}
+
+fn unknown_name(detail: Option<&str>) -> String {
+    let d = detail.unwrap_or_default();
+    // minijinja details look like "filter foo is unknown" / "foo is unknown"
+    let d = d.trim_end_matches(" is unknown");
+    let d = d.trim_start_matches("filter ").trim_start_matches("test ").trim_start_matches("function ");
+    d.trim_matches('"').trim_matches('\'').to_string()
+}
+
+/// Python truthiness of a minijinja value.
+pub fn is_true(v: &Value) -> bool {
+    match v.kind() {
+        ValueKind::Undefined => false,
+        _ => v.is_true(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::data::NoData;
+    use serde_json::json;
+
+    fn jinja() -> Jinja {
+        Jinja::new(Limits::default())
+    }
+
+    fn eval(expr: &str, ctx: serde_json::Value) -> Result<serde_json::Value, JinjaError> {
+        jinja().eval_expression(expr, &ctx, &NoData, false)
+    }
+
+    #[test]
+    fn expression_keeps_native_types() {
+        assert_eq!(eval("_.l", json!({"l": [1, 2]})).unwrap(), json!([1, 2]));
+        assert_eq!(eval("7 / 2", json!({})).unwrap(), json!(3.5));
+        assert_eq!(eval("7 // 2", json!({})).unwrap(), json!(3));
+        assert_eq!(eval("_.n", json!({"n": null})).unwrap(), json!(null));
+    }
+
+    #[test]
+    fn missing_key_reports_strict_undefined_text() {
+        let e = eval("_.x", json!({})).unwrap_err();
+        assert_eq!(e.kind, JinjaErrorKind::Evaluation);
+        assert_eq!(e.message, "'dict object' has no attribute 'x'");
+        let e = jinja().eval_expression("_.x", &json!({}), &NoData, true).unwrap_err();
+        assert_eq!(e.message, "'mistral.workflow.data_flow.ContextView object' has no attribute 'x'");
+        let e = eval("foo", json!({})).unwrap_err();
+        assert_eq!(e.message, "'foo' is undefined");
+        let e = eval("_.l[5]", json!({"l": [1]})).unwrap_err();
+        assert_eq!(e.message, "list object has no element 5");
+    }
+
+    #[test]
+    fn render_uses_python_str() {
+        let out = jinja()
+            .render("a {{ _.l }} {{ _.n }} {{ _.t }} b", &json!({"l": [1, "x", null], "n": null, "t": true}), &NoData, false)
+            .unwrap();
+        assert_eq!(out, "a [1, 'x', None] None True b");
+    }
+
+    #[test]
+    fn mistral_functions_are_globals_not_filters() {
+        assert_eq!(eval("env()", json!({"__env": {"a": 1}})).unwrap(), json!({"a": 1}));
+        let e = eval("_ | env", json!({"__env": {}})).unwrap_err();
+        assert_eq!(e.kind, JinjaErrorKind::Syntax);
+        assert_eq!(e.message, "No filter named 'env'.");
+        assert_eq!(eval("json_dump([1])", json!({})).unwrap(), json!("[\n    1\n]"));
+    }
+
+    #[test]
+    fn runaway_loops_hit_the_fuel_limit() {
+        let j = Jinja::new(Limits { fuel: 10_000, ..Limits::default() });
+        let e = j
+            .render("{% for i in range(100000) %}{% for k in range(100000) %}{% endfor %}{% endfor %}", &json!({}), &NoData, false)
+            .unwrap_err();
+        assert_eq!(e.kind, JinjaErrorKind::Limit);
+        let e = eval("range(1000000)", json!({})).unwrap_err();
+        assert!(e.message.contains("MAX_RANGE"), "{}", e.message);
+    }
+
+    #[test]
+    fn python_methods_work_on_values() {
+        assert_eq!(eval("_.s.upper()", json!({"s": "ab"})).unwrap(), json!("AB"));
+        assert_eq!(eval("_.d.items() | list", json!({"d": {"a": 1}})).unwrap(), json!([["a", 1]]));
+        assert_eq!(eval("'a,b'.split(',')", json!({})).unwrap(), json!(["a", "b"]));
+        assert_eq!(eval("_.d.get('z', 3)", json!({"d": {"a": 1}})).unwrap(), json!(3));
+    }
+}
