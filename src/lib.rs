@@ -4,5 +4,6 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod expr;
 pub mod lang;
