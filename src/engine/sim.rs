@@ -319,6 +319,20 @@ impl Simulator {
                         ));
                     }
                 }
+                Effect::NotifyParent {
+                    parent_task_execution_id,
+                    state,
+                } => {
+                    if let Some(parent) = self.parent_of(&parent_task_execution_id) {
+                        self.queue.push_back((
+                            parent,
+                            Event::SubWorkflowStateChanged {
+                                workflow_execution_id: ex_id.to_string(),
+                                state,
+                            },
+                        ));
+                    }
+                }
                 Effect::PauseSubWorkflows {
                     workflow_execution_ids,
                 } => {

@@ -407,8 +407,10 @@ fn build_task(name: &str, body: &Value) -> TaskSpec {
     let input = match body.get("input") {
         Some(Value::String(s)) => TaskInput::Expression(s.clone(), inline),
         Some(Value::Object(m)) => {
-            let mut merged = inline;
-            deep_merge(&mut merged, m);
+            // Recorded upstream behaviour: inline parameters win over `input`
+            // (conformance case direct_input_overrides_inline; dsl.md says the opposite).
+            let mut merged = m.clone();
+            deep_merge(&mut merged, &inline);
             TaskInput::Map(merged)
         }
         _ => TaskInput::Map(inline),
@@ -454,9 +456,19 @@ pub struct AdHocDef {
     pub base_input: Map<String, Value>,
     pub input: Vec<InputDecl>,
     pub output: Option<Value>,
+    /// The document text upstream stores as the action's `definition` (used in
+    /// `Failed to instantiate an action [action_desc=AdHoc action [name=..., definition=...]]`).
+    pub definition: String,
 }
 
 impl AdHocDef {
+    /// Builds the engine view of a `lang` ad-hoc action spec.
+    pub fn from_lang(spec: &crate::lang::ActionSpec) -> AdHocDef {
+        let mut d = AdHocDef::from_body(&spec.name, &spec.body);
+        d.definition = spec.definition.clone();
+        d
+    }
+
     pub fn from_body(name: &str, body: &Value) -> AdHocDef {
         let base_raw = body
             .get("base")
@@ -474,6 +486,7 @@ impl AdHocDef {
             base_input,
             input: parse_input_decls(body.get("input")),
             output: body.get("output").filter(|v| !v.is_null()).cloned(),
+            definition: String::new(),
         }
     }
 }
