@@ -14,9 +14,30 @@
 //! configures yaql with convertSetsToLists / convertTuplesToLists / convertOutputData).
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use serde_json::Value;
+
+mod eval;
+#[allow(clippy::enum_variant_names)]
+mod parser;
+mod pyfmt;
+mod stdlib;
+mod value;
+
+/// Deepest nesting of data (input or output) the interpreter accepts.
+pub const MAX_DEPTH: usize = 400;
+/// Deepest expression nesting accepted by the parser.
+pub const MAX_PARSE_DEPTH: usize = 200;
+/// Deepest evaluation nesting (expressions, lambdas, recursive `def` functions).
+pub const MAX_EVAL_DEPTH: usize = 600;
+/// Largest collection an expression may build.
+pub const MAX_ITEMS: usize = 5_000_000;
+/// Largest string (bytes) an expression may build.
+pub const MAX_STRING: usize = 50_000_000;
+/// Parsed expressions kept in the cache.
+pub const PARSE_CACHE_SIZE: usize = 4096;
 
 /// What went wrong, in yaql's own categories (the expression layer maps them to Mistral's
 /// errors; tests compare error *kinds* against Python yaql).
@@ -39,6 +60,25 @@ pub struct Error {
     pub kind: ErrorKind,
     /// A yaql-like message, e.g. `Parse error: unexpected '+' at position 3`.
     pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The protocol name of the kind: `syntax`, `no_function`, `evaluation` or `limit`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Syntax => "syntax",
+            ErrorKind::NoFunction => "no_function",
+            ErrorKind::Evaluation => "evaluation",
+            ErrorKind::Limit => "limit",
+        }
+    }
 }
 
 impl std::fmt::Display for Error {
@@ -66,7 +106,8 @@ pub type HostFunction = Arc<dyn Fn(&Call) -> Result<Value, Error> + Send + Sync>
 /// A configured interpreter: the standard library, host functions and a parse cache.
 /// Cheap to share (`Arc<Engine>`); evaluation takes `&self` and is thread-safe.
 pub struct Engine {
-    _private: (),
+    host: HashMap<String, HostFunction>,
+    cache: parking_lot::RwLock<HashMap<String, Arc<parser::Expr>>>,
 }
 
 impl Default for Engine {
@@ -78,19 +119,33 @@ impl Default for Engine {
 impl Engine {
     /// The yaql 3.x standard library with the options Mistral uses.
     pub fn new() -> Self {
-        todo!("yaql engine")
+        Engine {
+            host: HashMap::new(),
+            cache: parking_lot::RwLock::new(HashMap::new()),
+        }
     }
 
     /// Adds (or replaces) a global function callable as `name(...)` and as method `x.name(...)`.
     pub fn register_function(&mut self, name: &str, f: HostFunction) {
-        let _ = (name, f);
-        todo!("yaql engine")
+        self.host.insert(name.to_string(), f);
+    }
+
+    fn parsed(&self, expr: &str) -> Result<Arc<parser::Expr>, Error> {
+        if let Some(e) = self.cache.read().get(expr) {
+            return Ok(e.clone());
+        }
+        let e = Arc::new(parser::parse(expr)?);
+        let mut c = self.cache.write();
+        if c.len() >= PARSE_CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(expr.to_string(), e.clone());
+        Ok(e)
     }
 
     /// Parses only; the parsed expression is cached for later evaluation.
     pub fn check_syntax(&self, expr: &str) -> Result<(), Error> {
-        let _ = expr;
-        todo!("yaql engine")
+        self.parsed(expr).map(|_| ())
     }
 
     pub fn evaluate(&self, expr: &str, data: &Value) -> Result<Value, Error> {
@@ -103,7 +158,25 @@ impl Engine {
         data: &Value,
         user: &(dyn Any + Send + Sync),
     ) -> Result<Value, Error> {
-        let _ = (expr, data, user);
-        todo!("yaql engine")
+        let ast = self.parsed(expr)?;
+        let root = value::V::from_json(data, 0)?;
+        let scope = eval::Scope::root(root);
+        let mut ev = eval::Ev {
+            engine: self,
+            data,
+            user,
+            depth: 0,
+        };
+        let v = ev.eval(&scope, &ast)?;
+        v.to_json(0)
+    }
+
+    /// Python `str()` of an evaluation result as Mistral renders it when interpolating
+    /// `<% %>` inside a longer string (`None`, `True`, `{'a': 1}`, `[1, 2]`).
+    pub fn python_str(v: &Value) -> String {
+        match value::V::from_json(v, 0) {
+            Ok(x) => pyfmt::py_str_json_style(&x),
+            Err(_) => String::from("..."),
+        }
     }
 }
