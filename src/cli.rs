@@ -42,9 +42,20 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Eval { expression, context, batch, lang, repeat, time } => match batch {
-            Some(file) => crate::expr::cli::run_batch(&file, lang.as_deref().unwrap_or(""), repeat, time),
-            None => crate::expr::cli::run_eval(expression.as_deref().unwrap_or(""), context.as_deref()),
+        Command::Eval {
+            expression,
+            context,
+            batch,
+            lang,
+            repeat,
+            time,
+        } => match batch {
+            Some(file) => {
+                crate::expr::cli::run_batch(&file, lang.as_deref().unwrap_or(""), repeat, time)
+            }
+            None => {
+                crate::expr::cli::run_eval(expression.as_deref().unwrap_or(""), context.as_deref())
+            }
         },
     }
 }

@@ -1,38 +1,131 @@
-"""Comparison rules of the expression batch protocol (notes/batch.md).
+#!/usr/bin/env python3
+"""Compare two batch-protocol outputs (reference vs ours).
 
-compare(case, reference, ours) -> None when the two outcomes agree, otherwise a one-line
-description of the mismatch.
+Usage: python compare.py REF.jsonl OURS.jsonl [CORPUS.jsonl]
 
-* both succeeded: the results must be equal as JSON, compared through Python's json.dumps
-  (so 2 and 2.0 differ, as do True and 1); dict key order is ignored unless the case's
-  "note" mentions "order";
-* both failed: the error kinds (syntax / no_function / evaluation / limit) must be equal;
-* one failed and the other did not: mismatch.
+Rules (compat-tests/expressions protocol):
+* results must be equal as JSON values, type-strict (1 != 1.0 != true), dict key order
+  ignored unless the case's note says "order matters"; list order is ignored when the
+  reference line carries "unordered": true (the Python result held a set) or the note
+  contains "unordered";
+* errors must match in kind; a reference RecursionError ("maximum recursion depth") counts
+  as the same failure as our "limit".
+
+Importable: ``compare(ref_lines, our_lines, notes=None) -> list of mismatch strings``.
 """
 import json
+import sys
 
 
-def _canonical(value, keep_order):
-    return json.dumps(value, sort_keys=not keep_order, ensure_ascii=False)
+def _canon(v, ordered_dicts=False, unordered_lists=False):
+    """A hashable, type-strict canonical form of a JSON value."""
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, int):
+        return ("i", v)
+    if isinstance(v, float):
+        return ("f", v)
+    if v is None:
+        return ("n",)
+    if isinstance(v, str):
+        return ("s", v)
+    if isinstance(v, list):
+        items = [_canon(x, ordered_dicts, unordered_lists) for x in v]
+        if unordered_lists:
+            return ("l", tuple(sorted(items, key=repr)))
+        return ("l", tuple(items))
+    if isinstance(v, dict):
+        items = [(k, _canon(x, ordered_dicts, unordered_lists)) for k, x in v.items()]
+        if not ordered_dicts:
+            items = sorted(items, key=lambda kv: kv[0])
+        return ("d", tuple(items))
+    return ("?", repr(v))
 
 
-def _describe(outcome):
-    if 'error' in outcome:
-        return 'error %s (%s)' % (outcome.get('error'), outcome.get('message', ''))
-    return 'result %s' % json.dumps(outcome.get('result'), ensure_ascii=False)
+def _load(lines):
+    out = []
+    for line in lines:
+        if isinstance(line, (dict,)):
+            out.append(line)
+            continue
+        line = line.strip()
+        if line:
+            out.append(json.loads(line))
+    return out
 
 
-def compare(case, reference, ours):
-    keep_order = 'order' in (case.get('note') or '').lower()
-    ref_err = 'error' in reference
-    our_err = 'error' in ours
-    if ref_err and our_err:
-        if reference['error'] == ours['error']:
-            return None
-    elif not ref_err and not our_err:
-        if 'result' in reference and 'result' in ours and (
-                _canonical(reference['result'], keep_order)
-                == _canonical(ours['result'], keep_order)):
-            return None
-    return '%s: expr %r: reference %s, ours %s' % (
-        case.get('id'), case.get('expr'), _describe(reference), _describe(ours))
+def _is_recursion(rec):
+    return rec.get("error") == "evaluation" and "recursion" in rec.get("message", "")
+
+
+def compare(ref_lines, our_lines, notes=None):
+    """Returns a list of human-readable mismatch descriptions (empty when all agree).
+
+    ``notes`` optionally maps case id -> note text (from the corpus file)."""
+    notes = notes or {}
+    ref = _load(ref_lines)
+    ours = {r.get("id"): r for r in _load(our_lines)}
+    problems = []
+    seen = set()
+    for r in ref:
+        cid = r.get("id")
+        seen.add(cid)
+        o = ours.get(cid)
+        if o is None:
+            problems.append("%s: missing from our output" % cid)
+            continue
+        note = notes.get(cid, "") or ""
+        ordered = "order matters" in note
+        unordered = "unordered" in note or bool(r.get("unordered"))
+        if "error" in r:
+            if "error" not in o:
+                problems.append("%s: expected error %s (%s), got result %s" % (
+                    cid, r["error"], r.get("message", ""), json.dumps(o.get("result"))[:300]))
+            elif r["error"] != o["error"] and not (
+                    _is_recursion(r) and o["error"] == "limit"):
+                problems.append("%s: expected error %s (%s), got error %s (%s)" % (
+                    cid, r["error"], r.get("message", ""), o["error"], o.get("message", "")))
+            continue
+        if "error" in o:
+            problems.append("%s: expected result %s, got error %s (%s)" % (
+                cid, json.dumps(r.get("result"))[:300], o["error"], o.get("message", "")))
+            continue
+        if _canon(r.get("result"), ordered, unordered) != _canon(o.get("result"), ordered, unordered):
+            problems.append("%s: expected %s, got %s" % (
+                cid, json.dumps(r.get("result"))[:300], json.dumps(o.get("result"))[:300]))
+    for cid in ours:
+        if cid not in seen:
+            problems.append("%s: not in the reference output" % cid)
+    return problems
+
+
+def load_notes(corpus_path):
+    notes = {}
+    with open(corpus_path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                c = json.loads(line)
+                notes[c["id"]] = c.get("note", "")
+    return notes
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__)
+        return 2
+    with open(argv[1], encoding="utf-8") as f:
+        ref = f.readlines()
+    with open(argv[2], encoding="utf-8") as f:
+        ours = f.readlines()
+    notes = load_notes(argv[3]) if len(argv) > 3 else {}
+    problems = compare(ref, ours, notes)
+    for p in problems:
+        print(p)
+    total = len(_load(ref))
+    print("%d cases, %d mismatches" % (total, len(problems)))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

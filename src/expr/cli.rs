@@ -32,7 +32,8 @@ fn read_context(path: Option<&Path>) -> Result<Value, String> {
     match path {
         None => Ok(json!({})),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
             serde_json::from_str(&text).map_err(|e| format!("invalid JSON in {}: {e}", p.display()))
         }
     }
@@ -52,7 +53,10 @@ pub fn run_eval(expression: &str, context: Option<&Path>) -> ExitCode {
     let evaluator = Evaluator::new();
     match evaluator.evaluate_str(expression, &view, &data) {
         Ok(v) => {
-            println!("{}", serde_json::to_string(&v).unwrap_or_else(|_| "null".into()));
+            println!(
+                "{}",
+                serde_json::to_string(&v).unwrap_or_else(|_| "null".into())
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -66,7 +70,9 @@ pub fn run_eval(expression: &str, context: Option<&Path>) -> ExitCode {
 pub fn batch_line(evaluator: &Evaluator, line: &str, lang: &str) -> Value {
     let case: Value = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return json!({"id": null, "error": "evaluation", "message": format!("bad input line: {e}")}),
+        Err(e) => {
+            return json!({"id": null, "error": "evaluation", "message": format!("bad input line: {e}")})
+        }
     };
     let id = case.get("id").cloned().unwrap_or(Value::Null);
     let expr = case.get("expr").and_then(Value::as_str).unwrap_or_default();
@@ -77,7 +83,12 @@ pub fn batch_line(evaluator: &Evaluator, line: &str, lang: &str) -> Value {
     }
 }
 
-fn evaluate_case(evaluator: &Evaluator, expr: &str, context: Value, lang: &str) -> Result<Value, ExprError> {
+fn evaluate_case(
+    evaluator: &Evaluator,
+    expr: &str,
+    context: Value,
+    lang: &str,
+) -> Result<Value, ExprError> {
     let (view, data) = context_and_data(context);
     if lang == "yaql" {
         // the bare expression, evaluated as `<% expr %>` is (without the delimiter scan)
@@ -94,7 +105,11 @@ pub fn run_batch(file: &Path, lang: &str, repeat: usize, time: bool) -> ExitCode
         return ExitCode::from(2);
     }
     let lines: Vec<String> = if file == Path::new("-") {
-        std::io::stdin().lock().lines().map_while(Result::ok).collect()
+        std::io::stdin()
+            .lock()
+            .lines()
+            .map_while(Result::ok)
+            .collect()
     } else {
         match std::fs::read_to_string(file) {
             Ok(t) => t.lines().map(str::to_string).collect(),
@@ -114,7 +129,11 @@ pub fn run_batch(file: &Path, lang: &str, repeat: usize, time: bool) -> ExitCode
         for line in &lines {
             let result = batch_line(&evaluator, line, lang);
             if round == 0 {
-                let _ = writeln!(out, "{}", serde_json::to_string(&result).unwrap_or_default());
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&result).unwrap_or_default()
+                );
             }
         }
     }
@@ -138,7 +157,11 @@ mod tests {
     #[test]
     fn batch_line_reports_result_or_error_kind() {
         let ev = Evaluator::new();
-        let ok = batch_line(&ev, r#"{"id": "a", "expr": "_.x + 1", "context": {"x": 1}}"#, "jinja");
+        let ok = batch_line(
+            &ev,
+            r#"{"id": "a", "expr": "_.x + 1", "context": {"x": 1}}"#,
+            "jinja",
+        );
         assert_eq!(ok, json!({"id": "a", "result": 2}));
         let err = batch_line(&ev, r#"{"id": "b", "expr": "_.y", "context": {}}"#, "jinja");
         assert_eq!(err["error"], "evaluation");

@@ -16,7 +16,10 @@ pub struct DataError {
 impl DataError {
     /// A non-retryable failure, e.g. `Workflow execution not found [id=...]`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        DataError { message: message.into(), retryable: false }
+        DataError {
+            message: message.into(),
+            retryable: false,
+        }
     }
 }
 
@@ -74,7 +77,9 @@ pub struct NoData;
 
 impl ExpressionData for NoData {
     fn workflow_execution(&self, id: &str) -> Result<Value, DataError> {
-        Err(DataError::not_found(format!("Workflow execution not found [id={id}]")))
+        Err(DataError::not_found(format!(
+            "Workflow execution not found [id={id}]"
+        )))
     }
     fn workflow_executions(&self, _: &ExecutionFilter) -> Result<Vec<Value>, DataError> {
         Ok(vec![])
@@ -83,13 +88,17 @@ impl ExpressionData for NoData {
         Ok(vec![])
     }
     fn task_execution(&self, id: &str) -> Result<Value, DataError> {
-        Err(DataError::not_found(format!("Task execution not found [id={id}]")))
+        Err(DataError::not_found(format!(
+            "Task execution not found [id={id}]"
+        )))
     }
     fn task_executions(&self, _: &TaskFilter) -> Result<Vec<Value>, DataError> {
         Ok(vec![])
     }
     fn workflow_context(&self, id: &str) -> Result<Value, DataError> {
-        Err(DataError::not_found(format!("Workflow execution not found [id={id}]")))
+        Err(DataError::not_found(format!(
+            "Workflow execution not found [id={id}]"
+        )))
     }
 }
 
@@ -180,9 +189,9 @@ impl ExpressionData for MemoryData {
                 eq_opt(e, "id", &f.id)
                     && eq_opt(e, "root_execution_id", &f.root_execution_id)
                     && eq_opt(e, "state", &f.state)
-                    && f.from_time.as_deref().is_none_or(|t| {
-                        field(e, "created_at").is_some_and(|c| c >= t)
-                    })
+                    && f.from_time
+                        .as_deref()
+                        .is_none_or(|t| field(e, "created_at").is_some_and(|c| c >= t))
                     && f.to_time
                         .as_deref()
                         .is_none_or(|t| field(e, "created_at").is_some_and(|c| c < t))
@@ -235,7 +244,10 @@ impl ExpressionData for MemoryData {
             .ok_or_else(|| {
                 DataError::not_found(format!("Workflow execution not found [id={execution_id}]"))
             })?;
-        Ok(ex.get("context").cloned().unwrap_or(Value::Object(Map::new())))
+        Ok(ex
+            .get("context")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new())))
     }
 }
 
@@ -252,12 +264,19 @@ mod tests {
             "__tasks": [{"id": "t1", "name": "t", "workflow_execution_id": "e1"}],
         });
         let data = MemoryData::from_context(&mut ctx);
-        assert_eq!(ctx, json!({"a": 1, "__execution": {"id": "e1", "name": "wf"}}));
+        assert_eq!(
+            ctx,
+            json!({"a": 1, "__execution": {"id": "e1", "name": "wf"}})
+        );
         assert_eq!(data.tasks.len(), 1);
         let ex = data.workflow_execution("e1").unwrap();
         assert_eq!(ex["name"], "wf");
         assert_eq!(ex["input"], json!({}));
-        assert!(data.workflow_execution("zz").unwrap_err().message.contains("[id=zz]"));
+        assert!(data
+            .workflow_execution("zz")
+            .unwrap_err()
+            .message
+            .contains("[id=zz]"));
     }
 
     #[test]
@@ -276,7 +295,10 @@ mod tests {
         let got = data.workflow_executions(&f).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0]["id"], "b");
-        let f = ExecutionFilter { to_time: Some("2020-06-01".into()), ..Default::default() };
+        let f = ExecutionFilter {
+            to_time: Some("2020-06-01".into()),
+            ..Default::default()
+        };
         assert_eq!(data.workflow_executions(&f).unwrap()[0]["id"], "a");
     }
 }

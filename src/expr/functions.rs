@@ -145,7 +145,10 @@ impl MistralFn {
         let given = args.len() + 1;
         if given > total {
             let takes = if required == total {
-                format!("{total} positional argument{}", if total == 1 { "" } else { "s" })
+                format!(
+                    "{total} positional argument{}",
+                    if total == 1 { "" } else { "s" }
+                )
             } else {
                 format!("from {required} to {total} positional arguments")
             };
@@ -158,11 +161,15 @@ impl MistralFn {
         }
         for (k, v) in kwargs {
             if k == "context" {
-                return Err(format!("{fname}() got multiple values for argument 'context'"));
+                return Err(format!(
+                    "{fname}() got multiple values for argument 'context'"
+                ));
             }
             match params.iter().position(|p| p.py == k) {
                 None => {
-                    return Err(format!("{fname}() got an unexpected keyword argument '{k}'"))
+                    return Err(format!(
+                        "{fname}() got an unexpected keyword argument '{k}'"
+                    ))
                 }
                 Some(i) if bound[i].is_some() => {
                     return Err(format!("{fname}() got multiple values for argument '{k}'"))
@@ -216,7 +223,11 @@ impl MistralFn {
             }
             bound[i] = Some(v.clone());
         }
-        if params.iter().zip(&bound).any(|(p, b)| p.required && b.is_none()) {
+        if params
+            .iter()
+            .zip(&bound)
+            .any(|(p, b)| p.required && b.is_none())
+        {
             return None;
         }
         Some(bound)
@@ -265,9 +276,7 @@ impl MistralFn {
                 let id = id_of(&ctx("__execution")?)?;
                 let wf_ctx = data.workflow_context(&id)?;
                 match arg(0) {
-                    Value::String(name) => {
-                        Ok(wf_ctx.get(&name).cloned().unwrap_or(Value::Null))
-                    }
+                    Value::String(name) => Ok(wf_ctx.get(&name).cloned().unwrap_or(Value::Null)),
                     v @ (Value::Array(_) | Value::Object(_)) => Err(FnError::Eval(format!(
                         "unhashable type: '{}'",
                         type_name(&v)
@@ -278,8 +287,9 @@ impl MistralFn {
             MistralFn::JsonDump => Ok(Value::String(pyfmt::json_dumps(&arg(0), Some(4), false))),
             MistralFn::JsonParse => match arg(0) {
                 Value::String(s) => pyfmt::json_loads(&s).map_err(FnError::Eval),
+                // oslo's jsonutils.loads decodes first: safe_decode raises this TypeError
                 v => Err(FnError::Eval(format!(
-                    "the JSON object must be str, bytes or bytearray, not {}",
+                    "<class '{}'> can't be decoded",
                     type_name(&v)
                 ))),
             },
@@ -316,9 +326,17 @@ impl MistralFn {
             }
             MistralFn::Tasks => {
                 let wf_id = arg(0);
-                let wf_id = if truthy(&wf_id) { Some(py_str(&wf_id)) } else { None };
+                let wf_id = if truthy(&wf_id) {
+                    Some(py_str(&wf_id))
+                } else {
+                    None
+                };
                 let state = arg(2);
-                let state = if truthy(&state) { Some(py_str(&state)) } else { None };
+                let state = if truthy(&state) {
+                    Some(py_str(&state))
+                } else {
+                    None
+                };
                 let list = tasks_from_db(
                     data,
                     wf_id.as_deref(),
@@ -365,7 +383,11 @@ fn tasks_from_db(
     let filter = TaskFilter {
         workflow_execution_id: wf_id.map(str::to_string),
         name: None,
-        state: if wf_id.is_some() && recursive { None } else { state.map(str::to_string) },
+        state: if wf_id.is_some() && recursive {
+            None
+        } else {
+            state.map(str::to_string)
+        },
     };
     let mut task_execs = data.task_executions(&filter)?;
     let mut nested = Vec::new();
@@ -389,7 +411,8 @@ fn tasks_from_db(
     if state.is_some() || flat {
         let mut kept = Vec::with_capacity(task_execs.len());
         for t in task_execs {
-            let state_match = state.is_none_or(|s| t.get("state").and_then(Value::as_str) == Some(s));
+            let state_match =
+                state.is_none_or(|s| t.get("state").and_then(Value::as_str) == Some(s));
             let mut flat_match = true;
             if flat && t.get("type").and_then(Value::as_str) != Some("ACTION") {
                 for n in data.sub_workflow_executions(&str_field(&t, "id"))? {
@@ -417,7 +440,11 @@ mod tests {
     use crate::expr::data::{MemoryData, NoData};
     use serde_json::json;
 
-    fn bind(f: MistralFn, args: &[Value], kw: &[(&str, Value)]) -> Result<Vec<Option<Value>>, String> {
+    fn bind(
+        f: MistralFn,
+        args: &[Value],
+        kw: &[(&str, Value)],
+    ) -> Result<Vec<Option<Value>>, String> {
         let kw: Vec<(String, Value)> = kw.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         f.bind_python(args, &kw)
     }
@@ -472,7 +499,10 @@ mod tests {
         let r = MistralFn::Env.call(&[], Lang::Yaql, &ctx, &NoData);
         assert_eq!(r, Ok(Value::Null));
         let ctx = json!({"__env": {"x": 1}});
-        assert_eq!(MistralFn::Env.call(&[], Lang::Jinja, &ctx, &NoData), Ok(json!({"x": 1})));
+        assert_eq!(
+            MistralFn::Env.call(&[], Lang::Jinja, &ctx, &NoData),
+            Ok(json!({"x": 1}))
+        );
     }
 
     fn store() -> MemoryData {
@@ -493,16 +523,26 @@ mod tests {
     #[test]
     fn task_resolves_current_then_last_by_name() {
         let data = store();
-        let ctx = json!({"__execution": {"id": "e1"}, "__task_execution": {"id": "t2", "name": "b"}});
-        let cur = MistralFn::Task.call(&[None], Lang::Jinja, &ctx, &data).unwrap();
+        let ctx =
+            json!({"__execution": {"id": "e1"}, "__task_execution": {"id": "t2", "name": "b"}});
+        let cur = MistralFn::Task
+            .call(&[None], Lang::Jinja, &ctx, &data)
+            .unwrap();
         assert_eq!(cur["id"], "t2");
-        let a = MistralFn::Task.call(&[Some(json!("a"))], Lang::Jinja, &ctx, &data).unwrap();
+        let a = MistralFn::Task
+            .call(&[Some(json!("a"))], Lang::Jinja, &ctx, &data)
+            .unwrap();
         assert_eq!(a["id"], "t4");
-        let none = MistralFn::Task.call(&[Some(json!("zz"))], Lang::Jinja, &ctx, &data).unwrap();
+        let none = MistralFn::Task
+            .call(&[Some(json!("zz"))], Lang::Jinja, &ctx, &data)
+            .unwrap();
         assert_eq!(none, Value::Null);
         // outside a task: YAQL task() is null, Jinja raises KeyError
         let ctx = json!({"__execution": {"id": "e1"}});
-        assert_eq!(MistralFn::Task.call(&[None], Lang::Yaql, &ctx, &data), Ok(Value::Null));
+        assert_eq!(
+            MistralFn::Task.call(&[None], Lang::Yaql, &ctx, &data),
+            Ok(Value::Null)
+        );
         assert_eq!(
             MistralFn::Task.call(&[None], Lang::Jinja, &ctx, &data),
             Err(FnError::Eval("'__task_execution'".into()))
@@ -514,22 +554,48 @@ mod tests {
         let data = store();
         let ctx = json!({});
         let ids = |v: Value| -> Vec<String> {
-            v.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_string())
+                .collect()
         };
         let all = MistralFn::Tasks
-            .call(&[Some(json!("e1")), Some(json!(true)), None, None], Lang::Jinja, &ctx, &data)
+            .call(
+                &[Some(json!("e1")), Some(json!(true)), None, None],
+                Lang::Jinja,
+                &ctx,
+                &data,
+            )
             .unwrap();
         assert_eq!(ids(all), vec!["t1", "t2", "t4", "t3"]);
         let err = MistralFn::Tasks
-            .call(&[Some(json!("e1")), Some(json!(true)), Some(json!("ERROR")), None], Lang::Jinja, &ctx, &data)
+            .call(
+                &[
+                    Some(json!("e1")),
+                    Some(json!(true)),
+                    Some(json!("ERROR")),
+                    None,
+                ],
+                Lang::Jinja,
+                &ctx,
+                &data,
+            )
             .unwrap();
         assert_eq!(ids(err), vec!["t2", "t4", "t3"]);
         // flat: the WORKFLOW task t2 has a sub-execution in the same state -> dropped
         let flat = MistralFn::Tasks
-            .call(&[Some(json!("e1")), None, None, Some(json!(true))], Lang::Jinja, &ctx, &data)
+            .call(
+                &[Some(json!("e1")), None, None, Some(json!(true))],
+                Lang::Jinja,
+                &ctx,
+                &data,
+            )
             .unwrap();
         assert_eq!(ids(flat), vec!["t1", "t4"]);
-        let every = MistralFn::Tasks.call(&[None, None, None, None], Lang::Jinja, &ctx, &data).unwrap();
+        let every = MistralFn::Tasks
+            .call(&[None, None, None, None], Lang::Jinja, &ctx, &data)
+            .unwrap();
         assert_eq!(ids(every).len(), 4);
     }
 
@@ -537,8 +603,14 @@ mod tests {
     fn global_reads_the_workflow_context() {
         let data = store();
         let ctx = json!({"__execution": {"id": "e1"}});
-        assert_eq!(MistralFn::Global.call(&[Some(json!("g"))], Lang::Jinja, &ctx, &data), Ok(json!(5)));
-        assert_eq!(MistralFn::Global.call(&[Some(json!("h"))], Lang::Jinja, &ctx, &data), Ok(Value::Null));
+        assert_eq!(
+            MistralFn::Global.call(&[Some(json!("g"))], Lang::Jinja, &ctx, &data),
+            Ok(json!(5))
+        );
+        assert_eq!(
+            MistralFn::Global.call(&[Some(json!("h"))], Lang::Jinja, &ctx, &data),
+            Ok(Value::Null)
+        );
     }
 
     #[test]
@@ -546,13 +618,15 @@ mod tests {
         let ctx = json!({});
         assert_eq!(
             MistralFn::JsonParse.call(&[Some(json!(1))], Lang::Jinja, &ctx, &NoData),
-            Err(FnError::Eval("the JSON object must be str, bytes or bytearray, not int".into()))
+            Err(FnError::Eval("<class 'int'> can't be decoded".into()))
         );
         assert_eq!(
             MistralFn::JsonParse.call(&[Some(json!("{\"a\": [1]}"))], Lang::Jinja, &ctx, &NoData),
             Ok(json!({"a": [1]}))
         );
-        let u = MistralFn::Uuid.call(&[], Lang::Jinja, &ctx, &NoData).unwrap();
+        let u = MistralFn::Uuid
+            .call(&[], Lang::Jinja, &ctx, &NoData)
+            .unwrap();
         assert_eq!(u.as_str().unwrap().len(), 36);
     }
 }

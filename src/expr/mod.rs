@@ -83,7 +83,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { allow_yaql: true, allow_jinja: true, jinja_limits: jinja::Limits::default() }
+        Options {
+            allow_yaql: true,
+            allow_jinja: true,
+            jinja_limits: jinja::Limits::default(),
+        }
     }
 }
 
@@ -101,7 +105,9 @@ pub struct Evaluator {
 
 impl std::fmt::Debug for Evaluator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Evaluator").field("options", &self.inner.options).finish()
+        f.debug_struct("Evaluator")
+            .field("options", &self.inner.options)
+            .finish()
     }
 }
 
@@ -195,9 +201,15 @@ fn build_yaql() -> Result<yaql::Engine, String> {
                         None => f.call(&bound, Lang::Yaql, call.data, &NoData),
                     };
                     result.map_err(|e| match e {
-                        FnError::Eval(m) => yaql::Error { kind: yaql::ErrorKind::Evaluation, message: m },
+                        FnError::Eval(m) => yaql::Error {
+                            kind: yaql::ErrorKind::Evaluation,
+                            message: m,
+                        },
                         FnError::NoMatch => no_match(),
-                        FnError::Limit(m) => yaql::Error { kind: yaql::ErrorKind::Limit, message: m },
+                        FnError::Limit(m) => yaql::Error {
+                            kind: yaql::ErrorKind::Limit,
+                            message: m,
+                        },
                         FnError::Data(d) => yaql::Error {
                             kind: yaql::ErrorKind::Evaluation,
                             message: format!("{DATA_ERROR_MARK}{}", d.message),
@@ -230,16 +242,25 @@ impl Evaluator {
     }
 
     fn yaql(&self) -> Result<&yaql::Engine, ExprError> {
-        self.inner.yaql.get_or_init(build_yaql).as_ref().map_err(|m| ExprError {
-            kind: ExprErrorKind::Evaluation,
-            message: m.clone(),
-            detail: m.clone(),
-        })
+        self.inner
+            .yaql
+            .get_or_init(build_yaql)
+            .as_ref()
+            .map_err(|m| ExprError {
+                kind: ExprErrorKind::Evaluation,
+                message: m.clone(),
+                detail: m.clone(),
+            })
     }
 
     /// Upstream `evaluate_recursively(data, context)`: a falsy context returns the data
     /// unevaluated; dict values (never keys) and list items are evaluated; one pass only.
-    pub fn evaluate(&self, value: &Value, context: &Value, data: &dyn ExpressionData) -> Result<Value, ExprError> {
+    pub fn evaluate(
+        &self,
+        value: &Value,
+        context: &Value,
+        data: &dyn ExpressionData,
+    ) -> Result<Value, ExprError> {
         if !functions::truthy(context) {
             return Ok(value.clone());
         }
@@ -248,7 +269,12 @@ impl Evaluator {
 
     /// Like [`Evaluator::evaluate`] with the context presented as upstream's task data view
     /// (`ContextView`): only Jinja error texts differ.
-    pub fn evaluate_view(&self, value: &Value, context: &Value, data: &dyn ExpressionData) -> Result<Value, ExprError> {
+    pub fn evaluate_view(
+        &self,
+        value: &Value,
+        context: &Value,
+        data: &dyn ExpressionData,
+    ) -> Result<Value, ExprError> {
         if !functions::truthy(context) {
             return Ok(value.clone());
         }
@@ -280,7 +306,10 @@ impl Evaluator {
             Value::Object(map) => {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (k, v) in map {
-                    out.insert(k.clone(), self.evaluate_rec(v, context, data, view, depth + 1)?);
+                    out.insert(
+                        k.clone(),
+                        self.evaluate_rec(v, context, data, view, depth + 1)?,
+                    );
                 }
                 Ok(Value::Object(out))
             }
@@ -289,21 +318,41 @@ impl Evaluator {
     }
 
     /// Upstream `expressions.evaluate(text, context)` for one string.
-    pub fn evaluate_str(&self, text: &str, context: &Value, data: &dyn ExpressionData) -> Result<Value, ExprError> {
+    pub fn evaluate_str(
+        &self,
+        text: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+    ) -> Result<Value, ExprError> {
         self.evaluate_string(text, context, data, false)
     }
 
     /// [`Evaluator::evaluate_str`] with the ContextView naming of the root data.
-    pub fn evaluate_str_view(&self, text: &str, context: &Value, data: &dyn ExpressionData) -> Result<Value, ExprError> {
+    pub fn evaluate_str_view(
+        &self,
+        text: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+    ) -> Result<Value, ExprError> {
         self.evaluate_string(text, context, data, true)
     }
 
     fn disabled(lang: &str) -> ExprError {
         let m = format!("The '{lang}' expression language is disabled by the operator.");
-        ExprError { kind: ExprErrorKind::Disabled, message: m.clone(), detail: m }
+        ExprError {
+            kind: ExprErrorKind::Disabled,
+            message: m.clone(),
+            detail: m,
+        }
     }
 
-    fn evaluate_string(&self, text: &str, context: &Value, data: &dyn ExpressionData, view: bool) -> Result<Value, ExprError> {
+    fn evaluate_string(
+        &self,
+        text: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+        view: bool,
+    ) -> Result<Value, ExprError> {
         if is_jinja(text) {
             if !self.inner.options.allow_jinja {
                 return Err(Self::disabled("jinja"));
@@ -319,24 +368,46 @@ impl Evaluator {
         Ok(Value::String(text.to_string()))
     }
 
-    fn jinja_failure(text: &str, e: jinja::JinjaError) -> ExprError {
+    fn jinja_failure(text: &str, inner: &str, e: jinja::JinjaError) -> ExprError {
+        if e.kind == jinja::JinjaErrorKind::Memory {
+            let m = format!("Expression evaluation exceeded the available memory [expression={inner}]");
+            return ExprError { kind: ExprErrorKind::Limit, message: m, detail: e.message };
+        }
         let kind = match e.kind {
             jinja::JinjaErrorKind::Syntax => ExprErrorKind::Syntax,
             jinja::JinjaErrorKind::Evaluation => ExprErrorKind::Evaluation,
-            jinja::JinjaErrorKind::Limit => ExprErrorKind::Limit,
+            jinja::JinjaErrorKind::Limit | jinja::JinjaErrorKind::Memory => ExprErrorKind::Limit,
             jinja::JinjaErrorKind::Data => {
-                return ExprError { kind: ExprErrorKind::Data, message: e.message.clone(), detail: e.message }
+                return ExprError {
+                    kind: ExprErrorKind::Data,
+                    message: e.message.clone(),
+                    detail: e.message,
+                }
             }
         };
         ExprError {
             kind,
-            message: format!("Can not evaluate Jinja expression [expression={text}, error={}]", e.message),
+            message: format!(
+                "Can not evaluate Jinja expression [expression={text}, error={}]",
+                e.message
+            ),
             detail: e.message,
         }
     }
 
-    fn evaluate_jinja(&self, text: &str, context: &Value, data: &dyn ExpressionData, view: bool) -> Result<Value, ExprError> {
+    fn evaluate_jinja(
+        &self,
+        text: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+        view: bool,
+    ) -> Result<Value, ExprError> {
         let first = jinja_expr_re().captures(text);
+        let inner = first
+            .as_ref()
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| text.to_string());
         let result = match first {
             None => Err(jinja::JinjaError {
                 kind: jinja::JinjaErrorKind::Evaluation,
@@ -350,11 +421,14 @@ impl Evaluator {
                 .guard(|| self.inner.jinja.render(text, context, data, view))
                 .map(Value::String),
         };
-        result.map_err(|e| Self::jinja_failure(text, e))
+        result.map_err(|e| Self::jinja_failure(text, &inner, e))
     }
 
     /// Runs a Jinja evaluation, turning an unexpected panic into an evaluation error.
-    fn guard<T>(&self, f: impl FnOnce() -> Result<T, jinja::JinjaError>) -> Result<T, jinja::JinjaError> {
+    fn guard<T>(
+        &self,
+        f: impl FnOnce() -> Result<T, jinja::JinjaError>,
+    ) -> Result<T, jinja::JinjaError> {
         std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
             Err(jinja::JinjaError {
                 kind: jinja::JinjaErrorKind::Evaluation,
@@ -364,32 +438,54 @@ impl Evaluator {
     }
 
     /// Evaluates one bare YAQL expression (already stripped of `<% %>`).
-    pub fn evaluate_yaql_expression(&self, expr: &str, context: &Value, data: &dyn ExpressionData) -> Result<Value, ExprError> {
+    pub fn evaluate_yaql_expression(
+        &self,
+        expr: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+    ) -> Result<Value, ExprError> {
         let expr = expr.trim();
         let wrap = |kind: ExprErrorKind, detail: String| ExprError {
             kind,
-            message: format!("Can not evaluate YAQL expression [expression={expr}, error={detail}]"),
+            message: format!(
+                "Can not evaluate YAQL expression [expression={expr}, error={detail}]"
+            ),
             detail,
         };
         let engine = self.yaql()?;
         let data_ptr: *const (dyn ExpressionData + '_) = data;
         // SAFETY: lifetime erasure only; see `YaqlUser`.
-        let data_ptr: *const (dyn ExpressionData + 'static) = unsafe { std::mem::transmute(data_ptr) };
+        let data_ptr: *const (dyn ExpressionData + 'static) =
+            unsafe { std::mem::transmute(data_ptr) };
         let user = YaqlUser { data: data_ptr };
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.evaluate_with(expr, context, &user)));
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            engine.evaluate_with(expr, context, &user)
+        }));
         match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 if let Some(m) = e.message.strip_prefix(DATA_ERROR_MARK) {
-                    return Err(ExprError { kind: ExprErrorKind::Data, message: m.to_string(), detail: m.to_string() });
+                    return Err(ExprError {
+                        kind: ExprErrorKind::Data,
+                        message: m.to_string(),
+                        detail: m.to_string(),
+                    });
                 }
                 Err(wrap(yaql_kind(&e.kind), e.message))
             }
-            Err(_) => Err(wrap(ExprErrorKind::Evaluation, "internal error while evaluating the expression".into())),
+            Err(_) => Err(wrap(
+                ExprErrorKind::Evaluation,
+                "internal error while evaluating the expression".into(),
+            )),
         }
     }
 
-    fn evaluate_yaql(&self, text: &str, context: &Value, data: &dyn ExpressionData) -> Result<Value, ExprError> {
+    fn evaluate_yaql(
+        &self,
+        text: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+    ) -> Result<Value, ExprError> {
         let mut result = Value::String(text.to_string());
         for m in yaql_re().find_iter(text) {
             let whole = m.as_str();
@@ -410,7 +506,11 @@ impl Evaluator {
             if !matches {
                 continue;
             }
-            let allowed = if lang == "jinja" { self.inner.options.allow_jinja } else { self.inner.options.allow_yaql };
+            let allowed = if lang == "jinja" {
+                self.inner.options.allow_jinja
+            } else {
+                self.inner.options.allow_yaql
+            };
             if !allowed {
                 return Err(Self::disabled(lang));
             }
@@ -418,12 +518,20 @@ impl Evaluator {
                 let m = format!(
                     "The line already contains an expression of type '{prev}'. Mixing expression types in a single line is not allowed."
                 );
-                return Err(ExprError { kind: ExprErrorKind::Syntax, message: m.clone(), detail: m });
+                return Err(ExprError {
+                    kind: ExprErrorKind::Syntax,
+                    message: m.clone(),
+                    detail: m,
+                });
             }
             if lang == "jinja" {
                 self.inner.jinja.check_template(text).map_err(|e| {
                     let m = format!("Syntax error '{}'.", e.message);
-                    ExprError { kind: ExprErrorKind::Syntax, message: m, detail: e.message }
+                    ExprError {
+                        kind: ExprErrorKind::Syntax,
+                        message: m,
+                        detail: e.message,
+                    }
                 })?;
             } else {
                 for m in yaql_re().find_iter(text) {
@@ -440,7 +548,11 @@ impl Evaluator {
         let engine = self.yaql()?;
         match std::panic::catch_unwind(AssertUnwindSafe(|| engine.check_syntax(expr))) {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ExprError { kind: ExprErrorKind::Syntax, message: e.message.clone(), detail: e.message }),
+            Ok(Err(e)) => Err(ExprError {
+                kind: ExprErrorKind::Syntax,
+                message: e.message.clone(),
+                detail: e.message,
+            }),
             Err(_) => Err(ExprError {
                 kind: ExprErrorKind::Evaluation,
                 message: "internal error while parsing the expression".into(),
@@ -453,7 +565,11 @@ impl Evaluator {
     pub fn check_jinja_expression(&self, expr: &str) -> Result<(), ExprError> {
         self.inner.jinja.check_expression(expr).map_err(|e| {
             let m = format!("Syntax error '{}'.", e.message);
-            ExprError { kind: ExprErrorKind::Syntax, message: m, detail: e.message }
+            ExprError {
+                kind: ExprErrorKind::Syntax,
+                message: m,
+                detail: e.message,
+            }
         })
     }
 }
@@ -470,18 +586,43 @@ mod tests {
     #[test]
     fn whole_jinja_expression_keeps_type_and_partial_renders_text() {
         let ctx = json!({"l": [1, 2, 3], "d": {"x": 1}, "n": null, "t": true});
-        assert_eq!(ev().evaluate_str("{{ _.l }}", &ctx, &NoData).unwrap(), json!([1, 2, 3]));
-        assert_eq!(ev().evaluate_str("v={{ _.l }}", &ctx, &NoData).unwrap(), json!("v=[1, 2, 3]"));
-        assert_eq!(ev().evaluate_str("v={{ _.d }}", &ctx, &NoData).unwrap(), json!("v={'x': 1}"));
-        assert_eq!(ev().evaluate_str("v={{ _.n }}", &ctx, &NoData).unwrap(), json!("v=None"));
-        assert_eq!(ev().evaluate_str(" {{ 1 }}", &ctx, &NoData).unwrap(), json!(" 1"));
-        assert_eq!(ev().evaluate_str("{{ _.t }}{{ _.t }}", &ctx, &NoData).unwrap(), json!("TrueTrue"));
-        assert_eq!(ev().evaluate_str("x={{ 0.1 + 0.2 }}", &ctx, &NoData).unwrap(), json!("x=0.30000000000000004"));
+        assert_eq!(
+            ev().evaluate_str("{{ _.l }}", &ctx, &NoData).unwrap(),
+            json!([1, 2, 3])
+        );
+        assert_eq!(
+            ev().evaluate_str("v={{ _.l }}", &ctx, &NoData).unwrap(),
+            json!("v=[1, 2, 3]")
+        );
+        assert_eq!(
+            ev().evaluate_str("v={{ _.d }}", &ctx, &NoData).unwrap(),
+            json!("v={'x': 1}")
+        );
+        assert_eq!(
+            ev().evaluate_str("v={{ _.n }}", &ctx, &NoData).unwrap(),
+            json!("v=None")
+        );
+        assert_eq!(
+            ev().evaluate_str(" {{ 1 }}", &ctx, &NoData).unwrap(),
+            json!(" 1")
+        );
+        assert_eq!(
+            ev().evaluate_str("{{ _.t }}{{ _.t }}", &ctx, &NoData)
+                .unwrap(),
+            json!("TrueTrue")
+        );
+        assert_eq!(
+            ev().evaluate_str("x={{ 0.1 + 0.2 }}", &ctx, &NoData)
+                .unwrap(),
+            json!("x=0.30000000000000004")
+        );
     }
 
     #[test]
     fn block_only_jinja_string_fails_like_upstream() {
-        let e = ev().evaluate_str("{% if true %}x{% endif %}", &json!({"a": 1}), &NoData).unwrap_err();
+        let e = ev()
+            .evaluate_str("{% if true %}x{% endif %}", &json!({"a": 1}), &NoData)
+            .unwrap_err();
         assert_eq!(
             e.message,
             "Can not evaluate Jinja expression [expression={% if true %}x{% endif %}, error=list index out of range]"
@@ -490,10 +631,14 @@ mod tests {
 
     #[test]
     fn jinja_errors_are_wrapped_with_the_whole_string() {
-        let e = ev().evaluate_str("a {{ _.x }}", &json!({"a": 1}), &NoData).unwrap_err();
+        let e = ev()
+            .evaluate_str("a {{ _.x }}", &json!({"a": 1}), &NoData)
+            .unwrap_err();
         assert_eq!(e.kind, ExprErrorKind::Evaluation);
         assert_eq!(e.message, "Can not evaluate Jinja expression [expression=a {{ _.x }}, error='dict object' has no attribute 'x']");
-        let e = ev().evaluate_str_view("{{ _.undefined_var }}", &json!({"a": 1}), &NoData).unwrap_err();
+        let e = ev()
+            .evaluate_str_view("{{ _.undefined_var }}", &json!({"a": 1}), &NoData)
+            .unwrap_err();
         assert_eq!(
             e.message,
             "Can not evaluate Jinja expression [expression={{ _.undefined_var }}, error='mistral.workflow.data_flow.ContextView object' has no attribute 'undefined_var']"
@@ -505,7 +650,10 @@ mod tests {
         assert!(!contains_expression("{{ a\n }}"));
         assert!(!contains_expression("<% a\n %>"));
         assert!(contains_expression("x <% 1 %>"));
-        assert_eq!(ev().evaluate_str("{{ a\n }}", &json!({}), &NoData).unwrap(), json!("{{ a\n }}"));
+        assert_eq!(
+            ev().evaluate_str("{{ a\n }}", &json!({}), &NoData).unwrap(),
+            json!("{{ a\n }}")
+        );
     }
 
     #[test]
@@ -532,9 +680,15 @@ mod tests {
 
     #[test]
     fn disabled_language_is_reported() {
-        let e = Evaluator::with_options(Options { allow_jinja: false, ..Options::default() });
+        let e = Evaluator::with_options(Options {
+            allow_jinja: false,
+            ..Options::default()
+        });
         let err = e.evaluate_str("{{ 1 }}", &json!({}), &NoData).unwrap_err();
-        assert_eq!(err.message, "The 'jinja' expression language is disabled by the operator.");
+        assert_eq!(
+            err.message,
+            "The 'jinja' expression language is disabled by the operator."
+        );
     }
 
     #[test]

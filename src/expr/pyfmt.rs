@@ -22,7 +22,11 @@ fn json_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         float_repr(f)
     }
@@ -127,34 +131,168 @@ fn write_json(v: &Value, indent: Option<usize>, sort_keys: bool, level: usize, o
     }
 }
 
-/// `json.loads(text)` error texts in Python's words (`Expecting value: line 1 column 1 (char 0)`).
+/// `json.loads(text)`; errors in Python's words with Python's positions
+/// (`Expecting value: line 1 column 1 (char 0)`).
 pub fn json_loads(text: &str) -> Result<Value, String> {
-    serde_json::from_str::<Value>(text).map_err(|e| {
-        let line = e.line();
-        let col = e.column().max(1);
-        let char_pos: usize = text
-            .split('\n')
-            .take(line.saturating_sub(1))
-            .map(|l| l.chars().count() + 1)
-            .sum::<usize>()
-            + col
-            - 1;
-        let what = match e.classify() {
-            serde_json::error::Category::Eof if text.trim().is_empty() => "Expecting value",
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                let msg = e.to_string();
-                if msg.starts_with("trailing characters") {
-                    "Extra data"
-                } else if msg.contains("key must be a string") {
-                    "Expecting property name enclosed in double quotes"
-                } else {
-                    "Expecting value"
-                }
-            }
-            _ => "Expecting value",
+    serde_json::from_str::<Value>(text).map_err(|_| {
+        let chars: Vec<char> = text.chars().collect();
+        let (msg, pos) = match (PyJsonScanner { s: &chars }).document() {
+            Err(e) => e,
+            Ok(()) => ("Expecting value", 0),
         };
-        format!("{what}: line {line} column {col} (char {char_pos})")
+        let line = chars[..pos.min(chars.len())]
+            .iter()
+            .filter(|c| **c == '\n')
+            .count()
+            + 1;
+        let col = match chars[..pos.min(chars.len())]
+            .iter()
+            .rposition(|c| *c == '\n')
+        {
+            Some(nl) => pos - nl,
+            None => pos + 1,
+        };
+        format!("{msg}: line {line} column {col} (char {pos})")
     })
+}
+
+/// Finds where (and why) Python's json module would reject a document.
+struct PyJsonScanner<'a> {
+    s: &'a [char],
+}
+
+type ScanResult = Result<usize, (&'static str, usize)>;
+
+impl PyJsonScanner<'_> {
+    fn ws(&self, mut i: usize) -> usize {
+        while i < self.s.len() && matches!(self.s[i], ' ' | '\t' | '\n' | '\r') {
+            i += 1;
+        }
+        i
+    }
+
+    fn document(&self) -> Result<(), (&'static str, usize)> {
+        let i = self.ws(0);
+        let end = self.value(i)?;
+        let end = self.ws(end);
+        if end < self.s.len() {
+            return Err(("Extra data", end));
+        }
+        Ok(())
+    }
+
+    fn value(&self, i: usize) -> ScanResult {
+        match self.s.get(i) {
+            Some('"') => self.string(i),
+            Some('{') => self.object(i),
+            Some('[') => self.array(i),
+            Some(_) => {
+                for lit in ["null", "true", "false", "NaN", "Infinity", "-Infinity"] {
+                    let l: Vec<char> = lit.chars().collect();
+                    if self.s[i..].starts_with(&l) {
+                        return Ok(i + l.len());
+                    }
+                }
+                self.number(i)
+            }
+            None => Err(("Expecting value", i)),
+        }
+    }
+
+    fn number(&self, i: usize) -> ScanResult {
+        let mut j = i;
+        if self.s.get(j) == Some(&'-') {
+            j += 1;
+        }
+        let digits_start = j;
+        while j < self.s.len() && self.s[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == digits_start {
+            return Err(("Expecting value", i));
+        }
+        if self.s.get(j) == Some(&'.') && self.s.get(j + 1).is_some_and(char::is_ascii_digit) {
+            j += 1;
+            while j < self.s.len() && self.s[j].is_ascii_digit() {
+                j += 1;
+            }
+        }
+        if matches!(self.s.get(j), Some('e' | 'E')) {
+            let mut k = j + 1;
+            if matches!(self.s.get(k), Some('+' | '-')) {
+                k += 1;
+            }
+            if self.s.get(k).is_some_and(char::is_ascii_digit) {
+                while k < self.s.len() && self.s[k].is_ascii_digit() {
+                    k += 1;
+                }
+                j = k;
+            }
+        }
+        Ok(j)
+    }
+
+    fn string(&self, i: usize) -> ScanResult {
+        let mut j = i + 1;
+        while j < self.s.len() {
+            match self.s[j] {
+                '"' => return Ok(j + 1),
+                '\\' => match self.s.get(j + 1) {
+                    Some('"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't') => j += 2,
+                    Some('u') => {
+                        let hex: String = self.s.iter().skip(j + 2).take(4).collect();
+                        if hex.len() != 4 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                            return Err(("Invalid \\uXXXX escape", j + 1));
+                        }
+                        j += 6;
+                    }
+                    _ => return Err(("Invalid \\escape", j)),
+                },
+                c if (c as u32) < 0x20 => return Err(("Invalid control character at", j)),
+                _ => j += 1,
+            }
+        }
+        Err(("Unterminated string starting at", i))
+    }
+
+    fn array(&self, i: usize) -> ScanResult {
+        let mut j = self.ws(i + 1);
+        if self.s.get(j) == Some(&']') {
+            return Ok(j + 1);
+        }
+        loop {
+            j = self.value(j)?;
+            j = self.ws(j);
+            match self.s.get(j) {
+                Some(']') => return Ok(j + 1),
+                Some(',') => j = self.ws(j + 1),
+                _ => return Err(("Expecting ',' delimiter", j)),
+            }
+        }
+    }
+
+    fn object(&self, i: usize) -> ScanResult {
+        let mut j = self.ws(i + 1);
+        if self.s.get(j) == Some(&'}') {
+            return Ok(j + 1);
+        }
+        loop {
+            if self.s.get(j) != Some(&'"') {
+                return Err(("Expecting property name enclosed in double quotes", j));
+            }
+            j = self.ws(self.string(j)?);
+            if self.s.get(j) != Some(&':') {
+                return Err(("Expecting ':' delimiter", j));
+            }
+            j = self.ws(j + 1);
+            j = self.ws(self.value(j)?);
+            match self.s.get(j) {
+                Some('}') => return Ok(j + 1),
+                Some(',') => j = self.ws(j + 1),
+                _ => return Err(("Expecting ',' delimiter", j)),
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,7 +378,11 @@ fn yaml_scalar(v: &Value) -> (String, bool) {
             let text = if f.is_nan() {
                 ".nan".to_string()
             } else if f.is_infinite() {
-                if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+                if f > 0.0 {
+                    ".inf".into()
+                } else {
+                    "-.inf".into()
+                }
             } else {
                 let r = float_repr(f);
                 if !r.contains('.') && r.contains('e') {
@@ -445,7 +587,11 @@ fn resolve_float(s: &str) -> Option<Value> {
         }
     }
     let text: String = s.chars().filter(|c| *c != '_').collect();
-    let text = if text.ends_with('.') { format!("{text}0") } else { text };
+    let text = if text.ends_with('.') {
+        format!("{text}0")
+    } else {
+        text
+    };
     let f: f64 = text.parse().ok()?;
     Number::from_f64(f).map(Value::Number)
 }
@@ -579,19 +725,45 @@ mod tests {
             json_dumps(&v, Some(4), false),
             "{\n    \"b\": [\n        1,\n        2.5,\n        {\n            \"x\": null\n        }\n    ],\n    \"a\": \"\\u00e9\",\n    \"e\": {},\n    \"l\": []\n}"
         );
-        assert_eq!(json_dumps(&json!([1, {"a": true}]), None, false), "[1, {\"a\": true}]");
-        assert_eq!(json_dumps(&json!({"b": 1, "a": 2}), None, true), "{\"a\": 2, \"b\": 1}");
+        assert_eq!(
+            json_dumps(&json!([1, {"a": true}]), None, false),
+            "[1, {\"a\": true}]"
+        );
+        assert_eq!(
+            json_dumps(&json!({"b": 1, "a": 2}), None, true),
+            "{\"a\": 2, \"b\": 1}"
+        );
     }
 
     #[test]
     fn json_loads_reports_python_positions() {
-        assert_eq!(json_loads("").unwrap_err(), "Expecting value: line 1 column 1 (char 0)");
+        assert_eq!(
+            json_loads("").unwrap_err(),
+            "Expecting value: line 1 column 1 (char 0)"
+        );
         assert_eq!(json_loads("[1, 2]").unwrap(), json!([1, 2]));
+        assert_eq!(
+            json_loads("{").unwrap_err(),
+            "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+        );
+        assert_eq!(
+            json_loads("[1,\n 2").unwrap_err(),
+            "Expecting ',' delimiter: line 2 column 3 (char 6)"
+        );
+        assert_eq!(
+            json_loads("1 2").unwrap_err(),
+            "Extra data: line 1 column 3 (char 2)"
+        );
+        assert_eq!(
+            json_loads("\"ab").unwrap_err(),
+            "Unterminated string starting at: line 1 column 1 (char 0)"
+        );
     }
 
     #[test]
     fn yaml_dump_matches_pyyaml_block_style() {
-        let v = json!({"b": [1, "x y", {"k": "v", "a": true}], "a": {"n": null, "f": 1.5}, "s": "yes"});
+        let v =
+            json!({"b": [1, "x y", {"k": "v", "a": true}], "a": {"n": null, "f": 1.5}, "s": "yes"});
         assert_eq!(
             yaml_dump(&v),
             "a:\n  f: 1.5\n  n: null\nb:\n- 1\n- x y\n- a: true\n  k: v\ns: 'yes'\n"
@@ -604,14 +776,18 @@ mod tests {
 
     #[test]
     fn yaml_load_resolves_yaml11_scalars() {
-        let v = yaml_load("a: yes\nb: off\nc: 0x1f\nd: 1_000\ne: 1.5\nf: '1'\ng: ~\nh: 010\ni: 1:30\n")
-            .unwrap();
+        let v =
+            yaml_load("a: yes\nb: off\nc: 0x1f\nd: 1_000\ne: 1.5\nf: '1'\ng: ~\nh: 010\ni: 1:30\n")
+                .unwrap();
         assert_eq!(
             v,
             json!({"a": true, "b": false, "c": 31, "d": 1000, "e": 1.5, "f": "1", "g": null, "h": 8, "i": 90})
         );
         assert_eq!(yaml_load("").unwrap(), Value::Null);
-        assert_eq!(yaml_load("- 1e3\n- 1.0e+3\n").unwrap(), json!(["1e3", 1000.0]));
+        assert_eq!(
+            yaml_load("- 1e3\n- 1.0e+3\n").unwrap(),
+            json!(["1e3", 1000.0])
+        );
         assert!(yaml_load("a: [1").is_err());
     }
 }

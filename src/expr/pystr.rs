@@ -13,7 +13,11 @@ pub fn float_repr(f: f64) -> String {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits: "1.2345e-5", "1e16".
     let sci = format!("{:e}", f);
@@ -30,7 +34,11 @@ pub fn float_repr(f: f64) -> String {
         } else if (point as usize) >= digits.len() {
             format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
         } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+            format!(
+                "{}.{}",
+                &digits[..point as usize],
+                &digits[point as usize..]
+            )
         };
         format!("{sign}{s}")
     } else {
@@ -46,7 +54,11 @@ pub fn float_repr(f: f64) -> String {
 
 /// `repr(str)`: single quotes unless the text contains `'` and no `"`.
 pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -212,8 +224,14 @@ mod tests {
 
     #[test]
     fn containers_render_like_python_str() {
-        assert_eq!(py_str(&json!([1, "x", null, true, 1.5])), "[1, 'x', None, True, 1.5]");
-        assert_eq!(py_str(&json!({"x": 1, "y": {"z": []}})), "{'x': 1, 'y': {'z': []}}");
+        assert_eq!(
+            py_str(&json!([1, "x", null, true, 1.5])),
+            "[1, 'x', None, True, 1.5]"
+        );
+        assert_eq!(
+            py_str(&json!({"x": 1, "y": {"z": []}})),
+            "{'x': 1, 'y': {'z': []}}"
+        );
         assert_eq!(py_str(&json!("plain")), "plain");
         assert_eq!(py_str(&json!(null)), "None");
     }

@@ -34,7 +34,10 @@ fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
             .map(|c| Value::from(c.to_string()))
             .collect()),
         ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => Ok(v.try_iter()?.collect()),
-        _ => Err(type_error(format!("'{}' object is not iterable", py_type_name(v)))),
+        _ => Err(type_error(format!(
+            "'{}' object is not iterable",
+            py_type_name(v)
+        ))),
     }
 }
 
@@ -103,7 +106,11 @@ pub fn attr_path(item: &Value, path: &Value) -> Result<Value, Error> {
 }
 
 fn sort_key(item: &Value, attribute: &Value, case_sensitive: bool) -> Result<Value, Error> {
-    let v = if attribute.is_none() { item.clone() } else { attr_path(item, attribute)? };
+    let v = if attribute.is_none() {
+        item.clone()
+    } else {
+        attr_path(item, attribute)?
+    };
     undefined_check(&v)?;
     Ok(lower_if_str(v, case_sensitive))
 }
@@ -243,7 +250,10 @@ fn apply_test(state: &State, name: &str, item: &Value, args: &[Value]) -> Result
     full.extend_from_slice(args);
     state.perform_test(name, &full).map_err(|e| {
         if e.kind() == ErrorKind::UnknownTest {
-            Error::new(ErrorKind::InvalidOperation, format!("No test named '{name}'."))
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("No test named '{name}'."),
+            )
         } else {
             e
         }
@@ -283,9 +293,11 @@ fn sorted_dicts(v: &Value) -> Result<Value, Error> {
             let idx = sort_values(&mut dummy, &keys)?;
             Ok(Value::from_iter(idx.into_iter().map(|i| pairs[i].clone())))
         }
-        ValueKind::Seq if v.downcast_object_ref::<PyTuple>().is_none() => {
-            Ok(Value::from(v.try_iter()?.map(|i| sorted_dicts(&i)).collect::<Result<Vec<_>, _>>()?))
-        }
+        ValueKind::Seq if v.downcast_object_ref::<PyTuple>().is_none() => Ok(Value::from(
+            v.try_iter()?
+                .map(|i| sorted_dicts(&i))
+                .collect::<Result<Vec<_>, _>>()?,
+        )),
         _ => Ok(v.clone()),
     }
 }
@@ -322,15 +334,27 @@ fn urlize(s: &str) -> String {
             Some(core.to_string())
         } else if core.starts_with("www.") {
             Some(format!("https://{core}"))
-        } else if core.contains('@') && !core.starts_with('@') && !core.ends_with('@') && !core.contains(':') {
+        } else if core.contains('@')
+            && !core.starts_with('@')
+            && !core.ends_with('@')
+            && !core.contains(':')
+        {
             Some(format!("mailto:{core}"))
         } else {
             None
         };
         match href {
             Some(h) => {
-                let rel = if h.starts_with("mailto:") { "" } else { " rel=\"noopener\"" };
-                out.push_str(&format!("{head}<a href=\"{}\"{rel}>{}</a>{tail}", html_escape(&h), html_escape(core)));
+                let rel = if h.starts_with("mailto:") {
+                    ""
+                } else {
+                    " rel=\"noopener\""
+                };
+                out.push_str(&format!(
+                    "{head}<a href=\"{}\"{rel}>{}</a>{tail}",
+                    html_escape(&h),
+                    html_escape(core)
+                ));
             }
             None => out.push_str(&html_escape(word)),
         }
@@ -338,7 +362,13 @@ fn urlize(s: &str) -> String {
     out
 }
 
-fn select_like(state: &State, value: Value, args: Args, attr: bool, keep: bool) -> Result<Value, Error> {
+fn select_like(
+    state: &State,
+    value: Value,
+    args: Args,
+    attr: bool,
+    keep: bool,
+) -> Result<Value, Error> {
     undefined_check(&value)?;
     if !value.is_true() {
         return Ok(Value::from(Vec::<Value>::new()));
@@ -348,7 +378,11 @@ fn select_like(state: &State, value: Value, args: Args, attr: bool, keep: bool) 
     let (attribute, test, test_args) = if attr {
         let attribute = pos.first().cloned().unwrap_or_default();
         let test = pos.get(1).and_then(|t| t.as_str().map(str::to_string));
-        (Some(attribute), test, pos.iter().skip(2).cloned().collect::<Vec<_>>())
+        (
+            Some(attribute),
+            test,
+            pos.iter().skip(2).cloned().collect::<Vec<_>>(),
+        )
     } else {
         let test = pos.first().and_then(|t| t.as_str().map(str::to_string));
         (None, test, pos.iter().skip(1).cloned().collect::<Vec<_>>())
@@ -380,7 +414,10 @@ struct PyArgs2 {
 
 fn split2(args: &[Value]) -> PyArgs2 {
     let a = split_args(args);
-    PyArgs2 { pos: a.pos, kw: a.kw }
+    PyArgs2 {
+        pos: a.pos,
+        kw: a.kw,
+    }
 }
 
 fn filesizeformat(value: f64, binary: bool) -> String {
@@ -403,7 +440,11 @@ fn filesizeformat(value: f64, binary: bool) -> String {
             return format!("{:.1} {prefix}", base * value / unit);
         }
     }
-    format!("{:.1} {}", base * value / unit, prefixes[prefixes.len() - 1])
+    format!(
+        "{:.1} {}",
+        base * value / unit,
+        prefixes[prefixes.len() - 1]
+    )
 }
 
 fn truncate(s: &str, length: usize, killwords: bool, end: &str, leeway: usize) -> String {
@@ -495,7 +536,10 @@ fn percent_format(fmt: &str, args: &[Value]) -> Result<String, Error> {
         idx += 1;
         let (flags, rest): (String, String) = spec.chars().partition(|c| "-+ #0".contains(*c));
         let (width, precision) = match rest.split_once('.') {
-            Some((w, p)) => (w.parse::<usize>().ok(), Some(p.parse::<usize>().unwrap_or(0))),
+            Some((w, p)) => (
+                w.parse::<usize>().ok(),
+                Some(p.parse::<usize>().unwrap_or(0)),
+            ),
             None => (rest.parse::<usize>().ok(), None),
         };
         let body = match conv {
@@ -509,10 +553,21 @@ fn percent_format(fmt: &str, args: &[Value]) -> Result<String, Error> {
             'r' => py_repr(&arg)?,
             'd' | 'i' => {
                 let f = num_f64(&arg, "int").map_err(|_| {
-                    type_error(format!("%{conv} format: a real number is required, not {}", py_type_name(&arg)))
+                    type_error(format!(
+                        "%{conv} format: a real number is required, not {}",
+                        py_type_name(&arg)
+                    ))
                 })?;
-                let i = if arg.is_integer() { i128::try_from(arg.clone()).unwrap_or(0) } else { f.trunc() as i128 };
-                let sign = if flags.contains('+') && i >= 0 { "+" } else { "" };
+                let i = if arg.is_integer() {
+                    i128::try_from(arg.clone()).unwrap_or(0)
+                } else {
+                    f.trunc() as i128
+                };
+                let sign = if flags.contains('+') && i >= 0 {
+                    "+"
+                } else {
+                    ""
+                };
                 format!("{sign}{i}")
             }
             'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
@@ -520,22 +575,34 @@ fn percent_format(fmt: &str, args: &[Value]) -> Result<String, Error> {
                     type_error(format!("must be real number, not {}", py_type_name(&arg)))
                 })?;
                 let p = precision.unwrap_or(6);
-                let sign = if flags.contains('+') && f >= 0.0 { "+" } else { "" };
+                let sign = if flags.contains('+') && f >= 0.0 {
+                    "+"
+                } else {
+                    ""
+                };
                 match conv {
                     'f' | 'F' => format!("{sign}{f:.p$}"),
                     'e' | 'E' => {
                         let s = format!("{f:.p$e}");
                         let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
                         let e: i32 = e.parse().unwrap_or(0);
-                        let t = format!("{sign}{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
-                        if conv == 'E' { t.to_uppercase() } else { t }
+                        let t =
+                            format!("{sign}{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+                        if conv == 'E' {
+                            t.to_uppercase()
+                        } else {
+                            t
+                        }
                     }
                     _ => format!("{sign}{}", float_repr(f)),
                 }
             }
             'x' | 'X' | 'o' => {
                 let i = i128::try_from(arg.clone()).map_err(|_| {
-                    type_error(format!("%{conv} format: an integer is required, not {}", py_type_name(&arg)))
+                    type_error(format!(
+                        "%{conv} format: an integer is required, not {}",
+                        py_type_name(&arg)
+                    ))
                 })?;
                 match conv {
                     'x' => format!("{i:x}"),
@@ -567,14 +634,23 @@ fn percent_format(fmt: &str, args: &[Value]) -> Result<String, Error> {
         out.push_str(&body);
     }
     if idx < args.len() {
-        return Err(type_error("not all arguments converted during string formatting"));
+        return Err(type_error(
+            "not all arguments converted during string formatting",
+        ));
     }
     Ok(out)
 }
 
 fn minmax(value: Value, args: Args, want_max: bool) -> Result<Value, Error> {
     let fname = if want_max { "max" } else { "min" };
-    let a = bind(fname, &args, &[("case_sensitive", Some(Value::from(false))), ("attribute", none())])?;
+    let a = bind(
+        fname,
+        &args,
+        &[
+            ("case_sensitive", Some(Value::from(false))),
+            ("attribute", none()),
+        ],
+    )?;
     let items = items_of(&value)?;
     let mut best: Option<(Value, Value)> = None;
     for item in items {
@@ -610,10 +686,17 @@ pub fn install(env: &mut Environment<'static>) {
         Ok(Value::from(py_str(&v)?))
     });
     env.add_filter("join", |v: Value, args: Args| -> Result<Value, Error> {
-        let a = bind("join", &args, &[("d", Some(Value::from(""))), ("attribute", none())])?;
+        let a = bind(
+            "join",
+            &args,
+            &[("d", Some(Value::from(""))), ("attribute", none())],
+        )?;
         let mut items = items_of(&v)?;
         if !a[1].is_none() {
-            items = items.iter().map(|i| attr_path(i, &a[1])).collect::<Result<_, _>>()?;
+            items = items
+                .iter()
+                .map(|i| attr_path(i, &a[1]))
+                .collect::<Result<_, _>>()?;
         }
         Ok(Value::from(join_strings(&items, &py_str(&a[0])?)?))
     });
@@ -623,7 +706,14 @@ pub fn install(env: &mut Environment<'static>) {
         Ok(Value::from_safe_string(tojson(&v, indent)?))
     });
     let default = |v: Value, args: Args| -> Result<Value, Error> {
-        let a = bind("default", &args, &[("default_value", Some(Value::from(""))), ("boolean", Some(Value::from(false)))])?;
+        let a = bind(
+            "default",
+            &args,
+            &[
+                ("default_value", Some(Value::from(""))),
+                ("boolean", Some(Value::from(false))),
+            ],
+        )?;
         if v.is_undefined() || (a[1].is_true() && !v.is_true()) {
             Ok(a[0].clone())
         } else {
@@ -634,7 +724,14 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("d", default);
     env.add_filter("int", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
-        let a = bind("int", &args, &[("default", Some(Value::from(0))), ("base", Some(Value::from(10)))])?;
+        let a = bind(
+            "int",
+            &args,
+            &[
+                ("default", Some(Value::from(0))),
+                ("base", Some(Value::from(10))),
+            ],
+        )?;
         to_int(&v, &a[0], a[1].as_i64().unwrap_or(10))
     });
     env.add_filter("float", |v: Value, args: Args| -> Result<Value, Error> {
@@ -644,12 +741,24 @@ pub fn install(env: &mut Environment<'static>) {
     });
     env.add_filter("round", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
-        let a = bind("round", &args, &[("precision", Some(Value::from(0))), ("method", Some(Value::from("common")))])?;
+        let a = bind(
+            "round",
+            &args,
+            &[
+                ("precision", Some(Value::from(0))),
+                ("method", Some(Value::from("common"))),
+            ],
+        )?;
         let x = num_f64(&v, "round")?;
         let p = a[0].as_i64().unwrap_or(0);
-        if (v.is_integer() || v.kind() == ValueKind::Bool) && a[1].as_str() == Some("common") && p >= 0 {
+        if (v.is_integer() || v.kind() == ValueKind::Bool)
+            && a[1].as_str() == Some("common")
+            && p >= 0
+        {
             // round(int, n) keeps the int
-            return Ok(Value::from(i128::try_from(v.clone()).unwrap_or(i128::from(v.is_true()))));
+            return Ok(Value::from(
+                i128::try_from(v.clone()).unwrap_or(i128::from(v.is_true())),
+            ));
         }
         let m = 10f64.powi(p as i32);
         let r = match a[1].as_str().unwrap_or("") {
@@ -663,18 +772,30 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("abs", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
         if v.is_integer() || v.kind() == ValueKind::Bool {
-            Ok(Value::from(i128::try_from(v.clone()).unwrap_or(i128::from(v.is_true())).abs()))
+            Ok(Value::from(
+                i128::try_from(v.clone())
+                    .unwrap_or(i128::from(v.is_true()))
+                    .abs(),
+            ))
         } else if v.kind() == ValueKind::Number {
             Ok(Value::from(f64::try_from(v).unwrap_or(0.0).abs()))
         } else {
-            Err(type_error(format!("bad operand type for abs(): '{}'", py_type_name(&v))))
+            Err(type_error(format!(
+                "bad operand type for abs(): '{}'",
+                py_type_name(&v)
+            )))
         }
     });
-    env.add_filter("list", |v: Value| -> Result<Value, Error> { Ok(Value::from(items_of(&v)?)) });
+    env.add_filter("list", |v: Value| -> Result<Value, Error> {
+        Ok(Value::from(items_of(&v)?))
+    });
     env.add_filter("items", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
         if v.kind() != ValueKind::Map {
-            return Err(type_error(format!("Can only get item pairs from a mapping, not {}", py_type_name(&v))));
+            return Err(type_error(format!(
+                "Can only get item pairs from a mapping, not {}",
+                py_type_name(&v)
+            )));
         }
         let mut out = Vec::new();
         for k in v.try_iter()? {
@@ -688,15 +809,27 @@ pub fn install(env: &mut Environment<'static>) {
         let a = bind(
             "dictsort",
             &args,
-            &[("case_sensitive", Some(Value::from(false))), ("by", Some(Value::from("key"))), ("reverse", Some(Value::from(false)))],
+            &[
+                ("case_sensitive", Some(Value::from(false))),
+                ("by", Some(Value::from("key"))),
+                ("reverse", Some(Value::from(false))),
+            ],
         )?;
         if v.kind() != ValueKind::Map {
-            return Err(type_error(format!("'{}' object has no attribute 'items'", py_type_name(&v))));
+            return Err(type_error(format!(
+                "'{}' object has no attribute 'items'",
+                py_type_name(&v)
+            )));
         }
         let pos = match a[1].as_str() {
             Some("key") => 0,
             Some("value") => 1,
-            _ => return Err(Error::new(ErrorKind::InvalidOperation, "You can only sort by either \"key\" or \"value\"")),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "You can only sort by either \"key\" or \"value\"",
+                ))
+            }
         };
         let mut pairs = Vec::new();
         for k in v.try_iter()? {
@@ -705,32 +838,59 @@ pub fn install(env: &mut Environment<'static>) {
         }
         let keys: Vec<Value> = pairs
             .iter()
-            .map(|p| lower_if_str(if pos == 0 { p.0.clone() } else { p.1.clone() }, a[0].is_true()))
+            .map(|p| {
+                lower_if_str(
+                    if pos == 0 { p.0.clone() } else { p.1.clone() },
+                    a[0].is_true(),
+                )
+            })
             .collect();
-        let mut vals: Vec<Value> = pairs.iter().map(|(k, v)| tuple(vec![k.clone(), v.clone()])).collect();
+        let mut vals: Vec<Value> = pairs
+            .iter()
+            .map(|(k, v)| tuple(vec![k.clone(), v.clone()]))
+            .collect();
         let mut idx = sort_values(&mut vals, &keys)?;
         if a[2].is_true() {
             idx = stable_reverse(idx, &keys)?;
         }
-        Ok(Value::from(idx.into_iter().map(|i| vals[i].clone()).collect::<Vec<_>>()))
+        Ok(Value::from(
+            idx.into_iter().map(|i| vals[i].clone()).collect::<Vec<_>>(),
+        ))
     });
     env.add_filter("sort", |v: Value, args: Args| -> Result<Value, Error> {
         let a = bind(
             "sort",
             &args,
-            &[("reverse", Some(Value::from(false))), ("case_sensitive", Some(Value::from(false))), ("attribute", none())],
+            &[
+                ("reverse", Some(Value::from(false))),
+                ("case_sensitive", Some(Value::from(false))),
+                ("attribute", none()),
+            ],
         )?;
         let mut items = items_of(&v)?;
-        let keys: Vec<Value> =
-            items.iter().map(|i| sort_key(i, &a[2], a[1].is_true())).collect::<Result<_, _>>()?;
+        let keys: Vec<Value> = items
+            .iter()
+            .map(|i| sort_key(i, &a[2], a[1].is_true()))
+            .collect::<Result<_, _>>()?;
         let mut idx = sort_values(&mut items, &keys)?;
         if a[0].is_true() {
             idx = stable_reverse(idx, &keys)?;
         }
-        Ok(Value::from(idx.into_iter().map(|i| items[i].clone()).collect::<Vec<_>>()))
+        Ok(Value::from(
+            idx.into_iter()
+                .map(|i| items[i].clone())
+                .collect::<Vec<_>>(),
+        ))
     });
     env.add_filter("unique", |v: Value, args: Args| -> Result<Value, Error> {
-        let a = bind("unique", &args, &[("case_sensitive", Some(Value::from(false))), ("attribute", none())])?;
+        let a = bind(
+            "unique",
+            &args,
+            &[
+                ("case_sensitive", Some(Value::from(false))),
+                ("attribute", none()),
+            ],
+        )?;
         let mut seen: Vec<Value> = Vec::new();
         let mut out = Vec::new();
         for item in items_of(&v)? {
@@ -745,10 +905,18 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("min", |v: Value, args: Args| minmax(v, args, false));
     env.add_filter("max", |v: Value, args: Args| minmax(v, args, true));
     env.add_filter("sum", |v: Value, args: Args| -> Result<Value, Error> {
-        let a = bind("sum", &args, &[("attribute", none()), ("start", Some(Value::from(0)))])?;
+        let a = bind(
+            "sum",
+            &args,
+            &[("attribute", none()), ("start", Some(Value::from(0)))],
+        )?;
         let mut total = a[1].clone();
         for item in items_of(&v)? {
-            let x = if a[0].is_none() { item } else { attr_path(&item, &a[0])? };
+            let x = if a[0].is_none() {
+                item
+            } else {
+                attr_path(&item, &a[0])?
+            };
             undefined_check(&x)?;
             total = add(&total, &x)?;
         }
@@ -760,14 +928,23 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("last", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
         if v.kind() == ValueKind::Iterable {
-            return Err(type_error(format!("'{}' object is not reversible", py_type_name(&v))));
+            return Err(type_error(format!(
+                "'{}' object is not reversible",
+                py_type_name(&v)
+            )));
         }
         Ok(items_of(&v)?.into_iter().last().unwrap_or(Value::UNDEFINED))
     });
     env.add_filter("reverse", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
         if v.kind() == ValueKind::String {
-            return Ok(Value::from(v.as_str().unwrap_or_default().chars().rev().collect::<String>()));
+            return Ok(Value::from(
+                v.as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .rev()
+                    .collect::<String>(),
+            ));
         }
         let mut items = items_of(&v)?;
         items.reverse();
@@ -778,9 +955,14 @@ pub fn install(env: &mut Environment<'static>) {
         match v.kind() {
             ValueKind::String => Ok(Value::from(v.as_str().unwrap_or_default().chars().count())),
             ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => {
-                Ok(Value::from(v.len().unwrap_or_else(|| v.try_iter().map(|i| i.count()).unwrap_or(0))))
+                Ok(Value::from(v.len().unwrap_or_else(|| {
+                    v.try_iter().map(|i| i.count()).unwrap_or(0)
+                })))
             }
-            _ => Err(type_error(format!("object of type '{}' has no len()", py_type_name(&v)))),
+            _ => Err(type_error(format!(
+                "object of type '{}' has no len()",
+                py_type_name(&v)
+            ))),
         }
     };
     env.add_filter("length", length);
@@ -806,7 +988,11 @@ pub fn install(env: &mut Environment<'static>) {
     });
     env.add_filter("replace", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
-        let a = bind("replace", &args, &[("old", None), ("new", None), ("count", none())])?;
+        let a = bind(
+            "replace",
+            &args,
+            &[("old", None), ("new", None), ("count", none())],
+        )?;
         let s = py_str(&v)?;
         let (old, new) = (py_str(&a[0])?, py_str(&a[1])?);
         Ok(Value::from(match a[2].as_i64() {
@@ -817,22 +1003,41 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("center", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
         let a = bind("center", &args, &[("width", Some(Value::from(80)))])?;
-        Ok(Value::from(pad(&py_str(&v)?, a[0].as_i64().unwrap_or(80).max(0) as usize, " ", "center")))
+        Ok(Value::from(pad(
+            &py_str(&v)?,
+            a[0].as_i64().unwrap_or(80).max(0) as usize,
+            " ",
+            "center",
+        )))
     });
     env.add_filter("truncate", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
         let a = bind(
             "truncate",
             &args,
-            &[("length", Some(Value::from(255))), ("killwords", Some(Value::from(false))), ("end", Some(Value::from("..."))), ("leeway", none())],
+            &[
+                ("length", Some(Value::from(255))),
+                ("killwords", Some(Value::from(false))),
+                ("end", Some(Value::from("..."))),
+                ("leeway", none()),
+            ],
         )?;
         let leeway = a[3].as_i64().unwrap_or(5).max(0) as usize;
         let length = a[0].as_i64().unwrap_or(255);
         let end = py_str(&a[2])?;
         if length < end.chars().count() as i64 {
-            return Err(Error::new(ErrorKind::InvalidOperation, "expected length >= len(end)"));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "expected length >= len(end)",
+            ));
         }
-        Ok(Value::from(truncate(&py_str(&v)?, length as usize, a[1].is_true(), &end, leeway)))
+        Ok(Value::from(truncate(
+            &py_str(&v)?,
+            length as usize,
+            a[1].is_true(),
+            &end,
+            leeway,
+        )))
     });
     env.add_filter("wordcount", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
@@ -859,27 +1064,49 @@ pub fn install(env: &mut Environment<'static>) {
         undefined_check(&v)?;
         Ok(Value::from_safe_string(py_str(&v)?))
     });
-    env.add_filter("filesizeformat", |v: Value, args: Args| -> Result<Value, Error> {
-        undefined_check(&v)?;
-        let a = bind("filesizeformat", &args, &[("binary", Some(Value::from(false)))])?;
-        let f = match v.kind() {
-            ValueKind::String => v.as_str().unwrap_or_default().trim().parse::<f64>().map_err(|_| {
-                type_error(format!("could not convert string to float: {}", py_repr(&v).unwrap_or_default()))
-            })?,
-            _ => num_f64(&v, "float")?,
-        };
-        Ok(Value::from(filesizeformat(f, a[0].is_true())))
-    });
+    env.add_filter(
+        "filesizeformat",
+        |v: Value, args: Args| -> Result<Value, Error> {
+            undefined_check(&v)?;
+            let a = bind(
+                "filesizeformat",
+                &args,
+                &[("binary", Some(Value::from(false)))],
+            )?;
+            let f = match v.kind() {
+                ValueKind::String => v
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| {
+                        type_error(format!(
+                            "could not convert string to float: {}",
+                            py_repr(&v).unwrap_or_default()
+                        ))
+                    })?,
+                _ => num_f64(&v, "float")?,
+            };
+            Ok(Value::from(filesizeformat(f, a[0].is_true())))
+        },
+    );
     env.add_filter("format", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
         let PyArgs2 { pos, kw } = split2(&args);
         if !pos.is_empty() && !kw.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidOperation, "can't handle positional and keyword arguments at the same time"));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "can't handle positional and keyword arguments at the same time",
+            ));
         }
         Ok(Value::from(percent_format(&py_str(&v)?, &pos)?))
     });
     env.add_filter("batch", |v: Value, args: Args| -> Result<Value, Error> {
-        let a = bind("batch", &args, &[("linecount", None), ("fill_with", none())])?;
+        let a = bind(
+            "batch",
+            &args,
+            &[("linecount", None), ("fill_with", none())],
+        )?;
         let n = a[0].as_i64().unwrap_or(1).max(1) as usize;
         let items = items_of(&v)?;
         let mut out = Vec::new();
@@ -914,45 +1141,62 @@ pub fn install(env: &mut Environment<'static>) {
         }
         Ok(Value::from(out))
     });
-    env.add_filter("map", |state: &State, v: Value, args: Args| -> Result<Value, Error> {
-        let items = items_of(&v)?;
-        let PyArgs2 { pos, kw } = split2(&args);
-        if let Some((_, attribute)) = kw.iter().find(|(k, _)| k == "attribute") {
-            let default = kw.iter().find(|(k, _)| k == "default").map(|(_, v)| v.clone());
+    env.add_filter(
+        "map",
+        |state: &State, v: Value, args: Args| -> Result<Value, Error> {
+            let items = items_of(&v)?;
+            let PyArgs2 { pos, kw } = split2(&args);
+            if let Some((_, attribute)) = kw.iter().find(|(k, _)| k == "attribute") {
+                let default = kw
+                    .iter()
+                    .find(|(k, _)| k == "default")
+                    .map(|(_, v)| v.clone());
+                let mut out = Vec::new();
+                for item in items {
+                    let mut x = attr_path(&item, attribute)?;
+                    if x.is_undefined() {
+                        if let Some(d) = &default {
+                            x = d.clone();
+                        }
+                    }
+                    out.push(x);
+                }
+                return Ok(Value::from(out));
+            }
+            let Some(name) = pos.first().and_then(|n| n.as_str().map(str::to_string)) else {
+                return Ok(Value::from(items));
+            };
+            let rest: Vec<Value> = pos[1..].to_vec();
             let mut out = Vec::new();
             for item in items {
-                let mut x = attr_path(&item, attribute)?;
-                if x.is_undefined() {
-                    if let Some(d) = &default {
-                        x = d.clone();
+                let mut full = vec![item];
+                full.extend(rest.iter().cloned());
+                out.push(state.apply_filter(&name, &full).map_err(|e| {
+                    if e.kind() == ErrorKind::UnknownFilter {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("No filter named '{name}'."),
+                        )
+                    } else {
+                        e
                     }
-                }
-                out.push(x);
+                })?);
             }
-            return Ok(Value::from(out));
-        }
-        let Some(name) = pos.first().and_then(|n| n.as_str().map(str::to_string)) else {
-            return Ok(Value::from(items));
-        };
-        let rest: Vec<Value> = pos[1..].to_vec();
-        let mut out = Vec::new();
-        for item in items {
-            let mut full = vec![item];
-            full.extend(rest.iter().cloned());
-            out.push(state.apply_filter(&name, &full).map_err(|e| {
-                if e.kind() == ErrorKind::UnknownFilter {
-                    Error::new(ErrorKind::InvalidOperation, format!("No filter named '{name}'."))
-                } else {
-                    e
-                }
-            })?);
-        }
-        Ok(Value::from(out))
+            Ok(Value::from(out))
+        },
+    );
+    env.add_filter("select", |s: &State, v: Value, a: Args| {
+        select_like(s, v, a, false, true)
     });
-    env.add_filter("select", |s: &State, v: Value, a: Args| select_like(s, v, a, false, true));
-    env.add_filter("reject", |s: &State, v: Value, a: Args| select_like(s, v, a, false, false));
-    env.add_filter("selectattr", |s: &State, v: Value, a: Args| select_like(s, v, a, true, true));
-    env.add_filter("rejectattr", |s: &State, v: Value, a: Args| select_like(s, v, a, true, false));
+    env.add_filter("reject", |s: &State, v: Value, a: Args| {
+        select_like(s, v, a, false, false)
+    });
+    env.add_filter("selectattr", |s: &State, v: Value, a: Args| {
+        select_like(s, v, a, true, true)
+    });
+    env.add_filter("rejectattr", |s: &State, v: Value, a: Args| {
+        select_like(s, v, a, true, false)
+    });
     env.add_filter("attr", |v: Value, name: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
         if v.kind() == ValueKind::Map {
@@ -962,7 +1206,15 @@ pub fn install(env: &mut Environment<'static>) {
         Ok(v.get_item(&name).unwrap_or(Value::UNDEFINED))
     });
     env.add_filter("groupby", |v: Value, args: Args| -> Result<Value, Error> {
-        let a = bind("groupby", &args, &[("attribute", None), ("default", none()), ("case_sensitive", Some(Value::from(false)))])?;
+        let a = bind(
+            "groupby",
+            &args,
+            &[
+                ("attribute", None),
+                ("default", none()),
+                ("case_sensitive", Some(Value::from(false))),
+            ],
+        )?;
         let items = items_of(&v)?;
         let mut keyed = Vec::new();
         for item in items {
@@ -993,7 +1245,15 @@ pub fn install(env: &mut Environment<'static>) {
     });
     env.add_filter("indent", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
-        let a = bind("indent", &args, &[("width", Some(Value::from(4))), ("first", Some(Value::from(false))), ("blank", Some(Value::from(false)))])?;
+        let a = bind(
+            "indent",
+            &args,
+            &[
+                ("width", Some(Value::from(4))),
+                ("first", Some(Value::from(false))),
+                ("blank", Some(Value::from(false))),
+            ],
+        )?;
         let pad = match a[0].kind() {
             ValueKind::String => a[0].as_str().unwrap_or_default().to_string(),
             _ => " ".repeat(a[0].as_i64().unwrap_or(4).max(0) as usize),
@@ -1007,7 +1267,11 @@ pub fn install(env: &mut Environment<'static>) {
             if i > 0 {
                 out.push('\n');
             }
-            let indent_this = if i == 0 { a[1].is_true() } else { a[2].is_true() || !line.is_empty() };
+            let indent_this = if i == 0 {
+                a[1].is_true()
+            } else {
+                a[2].is_true() || !line.is_empty()
+            };
             if indent_this && (i > 0 || !line.is_empty() || a[2].is_true()) {
                 out.push_str(&pad);
             }
@@ -1021,9 +1285,22 @@ pub fn install(env: &mut Environment<'static>) {
     });
     env.add_filter("wordwrap", |v: Value, args: Args| -> Result<Value, Error> {
         undefined_check(&v)?;
-        let a = bind("wordwrap", &args, &[("width", Some(Value::from(79))), ("break_long_words", Some(Value::from(true))), ("wrapstring", none()), ("break_on_hyphens", Some(Value::from(true)))])?;
+        let a = bind(
+            "wordwrap",
+            &args,
+            &[
+                ("width", Some(Value::from(79))),
+                ("break_long_words", Some(Value::from(true))),
+                ("wrapstring", none()),
+                ("break_on_hyphens", Some(Value::from(true))),
+            ],
+        )?;
         let width = a[0].as_i64().unwrap_or(79).max(1) as usize;
-        let sep = if a[2].is_none() { "\n".to_string() } else { py_str(&a[2])? };
+        let sep = if a[2].is_none() {
+            "\n".to_string()
+        } else {
+            py_str(&a[2])?
+        };
         let s = py_str(&v)?;
         let mut out_lines = Vec::new();
         for para in s.split('\n') {
@@ -1050,7 +1327,11 @@ pub fn install(env: &mut Environment<'static>) {
             if item.is_none() || item.is_undefined() {
                 continue;
             }
-            parts.push(format!("{}=\"{}\"", html_escape(&py_str(&k)?), html_escape(&py_str(&item)?)));
+            parts.push(format!(
+                "{}=\"{}\"",
+                html_escape(&py_str(&k)?),
+                html_escape(&py_str(&item)?)
+            ));
         }
         let mut s = parts.join(" ");
         if a[0].is_true() && !s.is_empty() {
@@ -1061,13 +1342,21 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("urlencode", |v: Value| -> Result<Value, Error> {
         undefined_check(&v)?;
         match v.kind() {
-            ValueKind::String => Ok(Value::from(url_quote(v.as_str().unwrap_or_default(), "/", false))),
+            ValueKind::String => Ok(Value::from(url_quote(
+                v.as_str().unwrap_or_default(),
+                "/",
+                false,
+            ))),
             ValueKind::Map | ValueKind::Seq | ValueKind::Iterable => {
                 let mut parts = Vec::new();
                 if v.kind() == ValueKind::Map {
                     for k in v.try_iter()? {
                         let item = v.get_item(&k)?;
-                        parts.push(format!("{}={}", url_quote(&py_str(&k)?, "", true), url_quote(&py_str(&item)?, "", true)));
+                        parts.push(format!(
+                            "{}={}",
+                            url_quote(&py_str(&k)?, "", true),
+                            url_quote(&py_str(&item)?, "", true)
+                        ));
                     }
                 } else {
                     for pair in v.try_iter()? {
@@ -1075,7 +1364,11 @@ pub fn install(env: &mut Environment<'static>) {
                         if kv.len() != 2 {
                             return Err(type_error("too many values to unpack (expected 2)"));
                         }
-                        parts.push(format!("{}={}", url_quote(&py_str(&kv[0])?, "", true), url_quote(&py_str(&kv[1])?, "", true)));
+                        parts.push(format!(
+                            "{}={}",
+                            url_quote(&py_str(&kv[0])?, "", true),
+                            url_quote(&py_str(&kv[1])?, "", true)
+                        ));
                     }
                 }
                 Ok(Value::from(parts.join("&")))
@@ -1090,7 +1383,10 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("random", |v: Value| -> Result<Value, Error> {
         let items = items_of(&v)?;
         if items.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidOperation, "No random item, sequence was empty."));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "No random item, sequence was empty.",
+            ));
         }
         let pick = (uuid::Uuid::new_v4().as_u128() % items.len() as u128) as usize;
         Ok(items[pick].clone())
@@ -1117,7 +1413,9 @@ fn stable_reverse(idx: Vec<usize>, keys: &[Value]) -> Result<Vec<usize>, Error> 
 fn add(a: &Value, b: &Value) -> Result<Value, Error> {
     let num = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
     if num(a) && num(b) {
-        if (a.is_integer() || a.kind() == ValueKind::Bool) && (b.is_integer() || b.kind() == ValueKind::Bool) {
+        if (a.is_integer() || a.kind() == ValueKind::Bool)
+            && (b.is_integer() || b.kind() == ValueKind::Bool)
+        {
             let x = i128::try_from(a.clone()).unwrap_or(i128::from(a.is_true()));
             let y = i128::try_from(b.clone()).unwrap_or(i128::from(b.is_true()));
             return Ok(Value::from(x + y));
@@ -1126,10 +1424,17 @@ fn add(a: &Value, b: &Value) -> Result<Value, Error> {
         let y = f64::try_from(b.clone()).unwrap_or(0.0);
         return Ok(Value::from(x + y));
     }
-    if a.kind() == ValueKind::Seq && b.kind() == ValueKind::Seq && py_type_name(a) == py_type_name(b) {
+    if a.kind() == ValueKind::Seq
+        && b.kind() == ValueKind::Seq
+        && py_type_name(a) == py_type_name(b)
+    {
         let mut items: Vec<Value> = a.try_iter()?.collect();
         items.extend(b.try_iter()?);
-        return Ok(if a.downcast_object_ref::<PyTuple>().is_some() { tuple(items) } else { Value::from(items) });
+        return Ok(if a.downcast_object_ref::<PyTuple>().is_some() {
+            tuple(items)
+        } else {
+            Value::from(items)
+        });
     }
     Err(type_error(format!(
         "unsupported operand type(s) for +: '{}' and '{}'",
@@ -1140,14 +1445,26 @@ fn add(a: &Value, b: &Value) -> Result<Value, Error> {
 
 fn install_tests(env: &mut Environment<'static>) {
     env.add_test("callable", |v: Value| v.kind() == ValueKind::Plain);
-    env.add_test("number", |v: Value| v.kind() == ValueKind::Number || v.kind() == ValueKind::Bool);
-    env.add_test("integer", |v: Value| v.is_integer() || v.kind() == ValueKind::Bool);
-    env.add_test("float", |v: Value| v.kind() == ValueKind::Number && !v.is_integer());
+    env.add_test("number", |v: Value| {
+        v.kind() == ValueKind::Number || v.kind() == ValueKind::Bool
+    });
+    env.add_test("integer", |v: Value| {
+        v.is_integer() || v.kind() == ValueKind::Bool
+    });
+    env.add_test("float", |v: Value| {
+        v.kind() == ValueKind::Number && !v.is_integer()
+    });
     env.add_test("sequence", |v: Value| {
-        matches!(v.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::String)
+        matches!(
+            v.kind(),
+            ValueKind::Seq | ValueKind::Map | ValueKind::String
+        )
     });
     env.add_test("iterable", |v: Value| {
-        matches!(v.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Iterable)
+        matches!(
+            v.kind(),
+            ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Iterable
+        )
     });
     env.add_test("lower", |v: Value| -> Result<bool, Error> {
         undefined_check(&v)?;
@@ -1164,7 +1481,10 @@ fn install_tests(env: &mut Environment<'static>) {
         let x = num_f64(&v, "mod")?;
         let y = num_f64(&n, "mod")?;
         if y == 0.0 {
-            return Err(Error::new(ErrorKind::InvalidOperation, "integer division or modulo by zero"));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "integer division or modulo by zero",
+            ));
         }
         Ok(x.rem_euclid(y) == 0.0)
     });
@@ -1192,7 +1512,10 @@ fn install_globals(env: &mut Environment<'static>) {
                 if v.is_integer() || v.kind() == ValueKind::Bool {
                     Ok(v.as_i64().unwrap_or(i64::from(v.is_true())))
                 } else {
-                    Err(type_error(format!("'{}' object cannot be interpreted as an integer", py_type_name(v))))
+                    Err(type_error(format!(
+                        "'{}' object cannot be interpreted as an integer",
+                        py_type_name(v)
+                    )))
                 }
             })
             .collect::<Result<_, _>>()?;
@@ -1201,13 +1524,25 @@ fn install_globals(env: &mut Environment<'static>) {
             [start, stop] => (*start, *stop, 1),
             [start, stop, step] => (*start, *stop, *step),
             [] => return Err(type_error("range expected at least 1 argument, got 0")),
-            _ => return Err(type_error(format!("range expected at most 3 arguments, got {}", ints.len()))),
+            _ => {
+                return Err(type_error(format!(
+                    "range expected at most 3 arguments, got {}",
+                    ints.len()
+                )))
+            }
         };
         if step == 0 {
-            return Err(Error::new(ErrorKind::InvalidOperation, "range() arg 3 must not be zero"));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "range() arg 3 must not be zero",
+            ));
         }
         let len = if step > 0 {
-            if stop > start { ((stop - start - 1) / step + 1) as u64 } else { 0 }
+            if stop > start {
+                ((stop - start - 1) / step + 1) as u64
+            } else {
+                0
+            }
         } else if start > stop {
             ((start - stop - 1) / (-step) + 1) as u64
         } else {
@@ -1219,33 +1554,61 @@ fn install_globals(env: &mut Environment<'static>) {
                 "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).",
             ));
         }
-        let items: Vec<Value> = (0..len as i64).map(|i| Value::from(start + i * step)).collect();
+        let items: Vec<Value> = (0..len as i64)
+            .map(|i| Value::from(start + i * step))
+            .collect();
         Ok(Value::from(items))
     });
     env.add_function("joiner", |args: Args| -> Result<Value, Error> {
         let a = bind("joiner", &args, &[("sep", Some(Value::from(", ")))])?;
         let sep = py_str(&a[0])?;
         let used = std::sync::atomic::AtomicBool::new(false);
-        Ok(Value::from_function(move |_: Args| -> Result<Value, Error> {
-            if used.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                Ok(Value::from(sep.clone()))
-            } else {
-                Ok(Value::from(""))
-            }
-        }))
+        Ok(Value::from_function(
+            move |_: Args| -> Result<Value, Error> {
+                if used.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    Ok(Value::from(sep.clone()))
+                } else {
+                    Ok(Value::from(""))
+                }
+            },
+        ))
     });
     env.add_function("cycler", |args: Args| -> Result<Value, Error> {
         let items = split2(&args).pos;
         if items.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidOperation, "at least one item has to be provided"));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "at least one item has to be provided",
+            ));
         }
-        Ok(Value::from_object(Cycler { items, pos: std::sync::atomic::AtomicUsize::new(0) }))
+        Ok(Value::from_object(Cycler {
+            items,
+            pos: std::sync::atomic::AtomicUsize::new(0),
+        }))
     });
     env.add_function("lipsum", |args: Args| -> Result<Value, Error> {
-        let a = bind("lipsum", &args, &[("n", Some(Value::from(5))), ("html", Some(Value::from(true))), ("min", Some(Value::from(20))), ("max", Some(Value::from(100)))])?;
+        let a = bind(
+            "lipsum",
+            &args,
+            &[
+                ("n", Some(Value::from(5))),
+                ("html", Some(Value::from(true))),
+                ("min", Some(Value::from(20))),
+                ("max", Some(Value::from(100))),
+            ],
+        )?;
         let n = a[0].as_i64().unwrap_or(5).clamp(0, 1000) as usize;
         let min = a[2].as_i64().unwrap_or(20).clamp(1, 10_000) as usize;
-        let words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit"];
+        let words = [
+            "lorem",
+            "ipsum",
+            "dolor",
+            "sit",
+            "amet",
+            "consectetur",
+            "adipiscing",
+            "elit",
+        ];
         let mut paras = Vec::new();
         for _ in 0..n {
             let mut p: Vec<&str> = (0..min).map(|i| words[i % words.len()]).collect();
@@ -1255,7 +1618,13 @@ fn install_globals(env: &mut Environment<'static>) {
             paras.push(format!("{}.", p.join(" ")));
         }
         if a[1].is_true() {
-            Ok(Value::from_safe_string(paras.iter().map(|p| format!("<p>{p}</p>")).collect::<Vec<_>>().join("\n")))
+            Ok(Value::from_safe_string(
+                paras
+                    .iter()
+                    .map(|p| format!("<p>{p}</p>"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ))
         } else {
             Ok(Value::from(paras.join("\n\n")))
         }
@@ -1263,9 +1632,13 @@ fn install_globals(env: &mut Environment<'static>) {
     env.add_function("dict", |args: Args| -> Result<Value, Error> {
         let PyArgs2 { pos, kw } = split2(&args);
         if !pos.is_empty() {
-            return Err(type_error("dict() takes no positional arguments in templates"));
+            return Err(type_error(
+                "dict() takes no positional arguments in templates",
+            ));
         }
-        Ok(Value::from_iter(kw.into_iter().map(|(k, v)| (Value::from(k), v))))
+        Ok(Value::from_iter(
+            kw.into_iter().map(|(k, v)| (Value::from(k), v)),
+        ))
     });
 }
 
@@ -1283,7 +1656,10 @@ impl minijinja::value::Object for Cycler {
 
     fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
-            "current" => Some(self.items[self.pos.load(std::sync::atomic::Ordering::SeqCst) % self.items.len()].clone()),
+            "current" => Some(
+                self.items[self.pos.load(std::sync::atomic::Ordering::SeqCst) % self.items.len()]
+                    .clone(),
+            ),
             _ => None,
         }
     }
@@ -1324,7 +1700,10 @@ mod tests {
     fn percent_format_matches_python() {
         let args = vec![Value::from("a"), Value::from(3), Value::from(2.5)];
         assert_eq!(percent_format("%s-%d-%.2f", &args).unwrap(), "a-3-2.50");
-        assert_eq!(percent_format("%5s|%-3d|", &[Value::from("x"), Value::from(7)]).unwrap(), "    x|7  |");
+        assert_eq!(
+            percent_format("%5s|%-3d|", &[Value::from("x"), Value::from(7)]).unwrap(),
+            "    x|7  |"
+        );
         assert!(percent_format("%s %s", &[Value::from(1)]).is_err());
     }
 

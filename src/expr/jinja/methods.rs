@@ -54,7 +54,9 @@ pub fn bind(
         match params.iter().position(|(n, _)| *n == k) {
             Some(i) if out[i].is_none() => out[i] = Some(v),
             Some(_) => {
-                return Err(type_error(format!("{fname}() got multiple values for argument '{k}'")))
+                return Err(type_error(format!(
+                    "{fname}() got multiple values for argument '{k}'"
+                )))
             }
             None => {
                 return Err(type_error(format!(
@@ -76,9 +78,9 @@ pub fn bind(
 }
 
 fn expect_str<'a>(v: &'a Value, what: &str) -> Result<&'a str, Error> {
-    v.as_str().filter(|_| v.kind() == ValueKind::String).ok_or_else(|| {
-        type_error(format!("{what} must be str, not {}", py_type_name(v)))
-    })
+    v.as_str()
+        .filter(|_| v.kind() == ValueKind::String)
+        .ok_or_else(|| type_error(format!("{what} must be str, not {}", py_type_name(v))))
 }
 
 fn opt_str(v: &Value, what: &str) -> Result<Option<String>, Error> {
@@ -108,17 +110,31 @@ fn no_attr(v: &Value, name: &str) -> Error {
 }
 
 /// Python whitespace split / split by separator, with maxsplit.
-pub fn py_split(s: &str, sep: Option<&str>, maxsplit: i64, from_right: bool) -> Result<Vec<String>, Error> {
-    let max = if maxsplit < 0 { usize::MAX } else { maxsplit as usize };
+pub fn py_split(
+    s: &str,
+    sep: Option<&str>,
+    maxsplit: i64,
+    from_right: bool,
+) -> Result<Vec<String>, Error> {
+    let max = if maxsplit < 0 {
+        usize::MAX
+    } else {
+        maxsplit as usize
+    };
     match sep {
         Some("") => Err(Error::new(ErrorKind::InvalidOperation, "empty separator")),
         Some(sep) => {
             if from_right {
-                let mut parts: Vec<String> = s.rsplitn(max.saturating_add(1), sep).map(String::from).collect();
+                let mut parts: Vec<String> = s
+                    .rsplitn(max.saturating_add(1), sep)
+                    .map(String::from)
+                    .collect();
                 parts.reverse();
                 Ok(parts)
             } else {
-                Ok(s.splitn(max.saturating_add(1), sep).map(String::from).collect())
+                Ok(s.splitn(max.saturating_add(1), sep)
+                    .map(String::from)
+                    .collect())
             }
         }
         None => {
@@ -242,7 +258,10 @@ fn python_format(state: &State, fmt: &str, args: &[Value]) -> Result<Value, Erro
                     v.ok_or_else(|| {
                         Error::new(
                             ErrorKind::InvalidOperation,
-                            format!("Replacement index {} out of range for positional args tuple", auto - 1),
+                            format!(
+                                "Replacement index {} out of range for positional args tuple",
+                                auto - 1
+                            ),
                         )
                     })?
                 } else if let Ok(i) = name.parse::<usize>() {
@@ -253,9 +272,15 @@ fn python_format(state: &State, fmt: &str, args: &[Value]) -> Result<Value, Erro
                         )
                     })?
                 } else {
-                    kw.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).ok_or_else(|| {
-                        Error::new(ErrorKind::InvalidOperation, crate::expr::pystr::str_repr(&name))
-                    })?
+                    kw.iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| {
+                            Error::new(
+                                ErrorKind::InvalidOperation,
+                                crate::expr::pystr::str_repr(&name),
+                            )
+                        })?
                 };
                 let _ = state;
                 out.push_str(&py_str(&value)?);
@@ -267,7 +292,12 @@ fn python_format(state: &State, fmt: &str, args: &[Value]) -> Result<Value, Erro
 }
 
 /// Calls a Python method on a value; unknown methods fail like Jinja2's undefined attribute.
-pub fn call_py_method(state: &State, v: &Value, name: &str, args: &[Value]) -> Result<Value, Error> {
+pub fn call_py_method(
+    state: &State,
+    v: &Value,
+    name: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
     match v.kind() {
         ValueKind::String => str_method(state, v, name, args),
         ValueKind::Map => dict_method(v, name, args),
@@ -289,21 +319,37 @@ fn dict_method(v: &Value, name: &str, args: &[Value]) -> Result<Value, Error> {
     match name {
         "items" => {
             bind("items", args, &[])?;
-            let items = entries()?.into_iter().map(|(k, v)| tuple(vec![k, v])).collect();
-            Ok(Value::from_object(DictView { kind: ViewKind::Items, items }))
+            let items = entries()?
+                .into_iter()
+                .map(|(k, v)| tuple(vec![k, v]))
+                .collect();
+            Ok(Value::from_object(DictView {
+                kind: ViewKind::Items,
+                items,
+            }))
         }
         "keys" => {
             bind("keys", args, &[])?;
             let items = entries()?.into_iter().map(|(k, _)| k).collect();
-            Ok(Value::from_object(DictView { kind: ViewKind::Keys, items }))
+            Ok(Value::from_object(DictView {
+                kind: ViewKind::Keys,
+                items,
+            }))
         }
         "values" => {
             bind("values", args, &[])?;
             let items = entries()?.into_iter().map(|(_, v)| v).collect();
-            Ok(Value::from_object(DictView { kind: ViewKind::Values, items }))
+            Ok(Value::from_object(DictView {
+                kind: ViewKind::Values,
+                items,
+            }))
         }
         "get" => {
-            let a = bind("get", args, &[("key", None), ("default", Some(Value::from(())))])?;
+            let a = bind(
+                "get",
+                args,
+                &[("key", None), ("default", Some(Value::from(())))],
+            )?;
             for (k, item) in entries()? {
                 if k == a[0] {
                     return Ok(item);
@@ -329,7 +375,10 @@ fn list_method(v: &Value, name: &str, args: &[Value]) -> Result<Value, Error> {
                 .position(|x| *x == a[0])
                 .map(Value::from)
                 .ok_or_else(|| {
-                    type_error(format!("{} is not in list", super::values::py_repr(&a[0]).unwrap_or_default()))
+                    type_error(format!(
+                        "{} is not in list",
+                        super::values::py_repr(&a[0]).unwrap_or_default()
+                    ))
                 })
         }
         "count" => {
@@ -389,17 +438,34 @@ fn str_method(state: &State, v: &Value, name: &str, args: &[Value]) -> Result<Va
             Ok(Value::from(strip_chars(s, chars.as_deref(), l, r)))
         }
         "split" | "rsplit" => {
-            let a = bind(name, args, &[("sep", none()), ("maxsplit", Some(Value::from(-1)))])?;
+            let a = bind(
+                name,
+                args,
+                &[("sep", none()), ("maxsplit", Some(Value::from(-1)))],
+            )?;
             let sep = opt_str(&a[0], "must be str or None, not")?;
             let max = int_arg(&a[1], "")?;
-            Ok(str_list(py_split(s, sep.as_deref(), max, name == "rsplit")?))
+            Ok(str_list(py_split(
+                s,
+                sep.as_deref(),
+                max,
+                name == "rsplit",
+            )?))
         }
         "splitlines" => {
             bind(name, args, &[])?;
             Ok(str_list(s.lines().map(String::from).collect()))
         }
         "replace" => {
-            let a = bind(name, args, &[("old", None), ("new", None), ("count", Some(Value::from(-1)))])?;
+            let a = bind(
+                name,
+                args,
+                &[
+                    ("old", None),
+                    ("new", None),
+                    ("count", Some(Value::from(-1))),
+                ],
+            )?;
             let old = expect_str(&a[0], "replace() argument 1")?;
             let new = expect_str(&a[1], "replace() argument 2")?;
             let count = int_arg(&a[2], "")?;
@@ -423,7 +489,11 @@ fn str_method(state: &State, v: &Value, name: &str, args: &[Value]) -> Result<Va
         "find" | "rfind" | "index" | "rindex" => {
             let a = bind(name, args, &[("sub", None)])?;
             let sub = expect_str(&a[0], "must be str, not")?;
-            let found = if name.starts_with('r') { s.rfind(sub) } else { s.find(sub) };
+            let found = if name.starts_with('r') {
+                s.rfind(sub)
+            } else {
+                s.find(sub)
+            };
             match found {
                 Some(byte) => Ok(Value::from(s[..byte].chars().count())),
                 None if name.ends_with("find") => Ok(Value::from(-1)),
@@ -455,25 +525,42 @@ fn str_method(state: &State, v: &Value, name: &str, args: &[Value]) -> Result<Va
         }
         "isdigit" | "isnumeric" | "isdecimal" => {
             bind(name, args, &[])?;
-            Ok(Value::from(!s.is_empty() && s.chars().all(|c| c.is_numeric())))
+            Ok(Value::from(
+                !s.is_empty() && s.chars().all(|c| c.is_numeric()),
+            ))
         }
         "isalpha" => {
             bind(name, args, &[])?;
-            Ok(Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)))
+            Ok(Value::from(
+                !s.is_empty() && s.chars().all(char::is_alphabetic),
+            ))
         }
         "isalnum" => {
             bind(name, args, &[])?;
-            Ok(Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)))
+            Ok(Value::from(
+                !s.is_empty() && s.chars().all(char::is_alphanumeric),
+            ))
         }
         "isspace" => {
             bind(name, args, &[])?;
-            Ok(Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)))
+            Ok(Value::from(
+                !s.is_empty() && s.chars().all(char::is_whitespace),
+            ))
         }
         "isupper" | "islower" => {
             bind(name, args, &[])?;
-            let cased: Vec<char> = s.chars().filter(|c| c.is_uppercase() || c.is_lowercase()).collect();
+            let cased: Vec<char> = s
+                .chars()
+                .filter(|c| c.is_uppercase() || c.is_lowercase())
+                .collect();
             let ok = !cased.is_empty()
-                && cased.iter().all(|c| if name == "isupper" { c.is_uppercase() } else { c.is_lowercase() });
+                && cased.iter().all(|c| {
+                    if name == "isupper" {
+                        c.is_uppercase()
+                    } else {
+                        c.is_lowercase()
+                    }
+                });
             Ok(Value::from(ok))
         }
         "zfill" => {
@@ -487,10 +574,17 @@ fn str_method(state: &State, v: &Value, name: &str, args: &[Value]) -> Result<Va
                 Some(c @ ('+' | '-')) => (c.to_string(), &s[1..]),
                 _ => (String::new(), s),
             };
-            Ok(Value::from(format!("{sign}{}{rest}", "0".repeat(width - len))))
+            Ok(Value::from(format!(
+                "{sign}{}{rest}",
+                "0".repeat(width - len)
+            )))
         }
         "center" | "ljust" | "rjust" => {
-            let a = bind(name, args, &[("width", None), ("fillchar", Some(Value::from(" ")))])?;
+            let a = bind(
+                name,
+                args,
+                &[("width", None), ("fillchar", Some(Value::from(" ")))],
+            )?;
             let width = int_arg(&a[0], "")?.max(0) as usize;
             let fill = expect_str(&a[1], "fillchar")?;
             Ok(Value::from(pad(s, width, fill, name)))
@@ -525,11 +619,20 @@ mod tests {
 
     #[test]
     fn split_follows_python_rules() {
-        assert_eq!(py_split("  a b  c ", None, -1, false).unwrap(), vec!["a", "b", "c"]);
+        assert_eq!(
+            py_split("  a b  c ", None, -1, false).unwrap(),
+            vec!["a", "b", "c"]
+        );
         assert_eq!(py_split("a b c", None, 1, false).unwrap(), vec!["a", "b c"]);
         assert_eq!(py_split("a b c", None, 1, true).unwrap(), vec!["a b", "c"]);
-        assert_eq!(py_split("a,b,,c", Some(","), -1, false).unwrap(), vec!["a", "b", "", "c"]);
-        assert_eq!(py_split("a,b,c", Some(","), 1, true).unwrap(), vec!["a,b", "c"]);
+        assert_eq!(
+            py_split("a,b,,c", Some(","), -1, false).unwrap(),
+            vec!["a", "b", "", "c"]
+        );
+        assert_eq!(
+            py_split("a,b,c", Some(","), 1, true).unwrap(),
+            vec!["a,b", "c"]
+        );
         assert!(py_split("a", Some(""), -1, false).is_err());
     }
 

@@ -19,6 +19,8 @@ pub enum JinjaErrorKind {
     Syntax,
     Evaluation,
     Limit,
+    /// The result grew beyond the size budget (upstream: MemoryError).
+    Memory,
     /// A retryable data-source failure (propagated unchanged).
     Data,
 }
@@ -43,7 +45,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { fuel: 5_000_000, recursion: 100, max_size: 50_000_000 }
+        Limits {
+            fuel: 5_000_000,
+            recursion: 100,
+            max_size: 50_000_000,
+        }
     }
 }
 
@@ -63,7 +69,10 @@ thread_local! {
 /// Sets the scope for the duration of one evaluation on this thread (restored on drop, so
 /// nested evaluations work).
 struct ScopeGuard {
-    previous: Option<(*const serde_json::Value, *const (dyn ExpressionData + 'static))>,
+    previous: Option<(
+        *const serde_json::Value,
+        *const (dyn ExpressionData + 'static),
+    )>,
 }
 
 impl ScopeGuard {
@@ -74,7 +83,10 @@ impl ScopeGuard {
         // `context` are borrowed by the evaluation running on this thread.
         let data_ptr: *const (dyn ExpressionData + 'static) =
             unsafe { std::mem::transmute(data_ptr) };
-        let scope = Scope { context, data: data_ptr };
+        let scope = Scope {
+            context,
+            data: data_ptr,
+        };
         let previous = SCOPE.with(|s| s.replace(Some((scope.context, scope.data))));
         ScopeGuard { previous }
     }
@@ -93,7 +105,9 @@ fn with_scope<R>(f: impl FnOnce(&serde_json::Value, &dyn ExpressionData) -> R) -
     unsafe { Some(f(&*ctx, &*data)) }
 }
 
-fn mistral_global(f: MistralFn) -> impl Fn(Rest<Value>) -> Result<Value, Error> + Send + Sync + 'static {
+fn mistral_global(
+    f: MistralFn,
+) -> impl Fn(Rest<Value>) -> Result<Value, Error> + Send + Sync + 'static {
     move |args: Rest<Value>| {
         let split = methods::split_args(&args);
         let mut pos = Vec::with_capacity(split.pos.len());
@@ -104,13 +118,25 @@ fn mistral_global(f: MistralFn) -> impl Fn(Rest<Value>) -> Result<Value, Error> 
         for (k, v) in &split.kw {
             kw.push((k.clone(), to_json(v)?));
         }
-        let bound = f.bind_python(&pos, &kw).map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
-        let result = with_scope(|ctx, data| f.call(&bound, Lang::Jinja, ctx, data))
-            .unwrap_or_else(|| f.call(&bound, Lang::Jinja, &serde_json::Value::Null, &super::data::NoData));
+        let bound = f
+            .bind_python(&pos, &kw)
+            .map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
+        let result =
+            with_scope(|ctx, data| f.call(&bound, Lang::Jinja, ctx, data)).unwrap_or_else(|| {
+                f.call(
+                    &bound,
+                    Lang::Jinja,
+                    &serde_json::Value::Null,
+                    &super::data::NoData,
+                )
+            });
         match result {
             Ok(v) => Ok(from_json(&v)),
             Err(FnError::Eval(m)) => Err(Error::new(ErrorKind::InvalidOperation, m)),
-            Err(FnError::NoMatch) => Err(Error::new(ErrorKind::InvalidOperation, "no matching function")),
+            Err(FnError::NoMatch) => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "no matching function",
+            )),
             Err(FnError::Limit(m)) => Err(Error::new(ErrorKind::OutOfFuel, m)),
             Err(FnError::Data(e)) => {
                 let msg = e.message.clone();
@@ -157,9 +183,34 @@ impl Object for Root {
 }
 
 const GLOBAL_NAMES: &[&str] = &[
-    "range", "dict", "lipsum", "cycler", "joiner", "namespace", "env", "execution", "executions",
-    "global", "json_dump", "json_parse", "task", "tasks", "uuid", "yaml_dump", "yaml_parse",
-    "true", "false", "none", "True", "False", "None", "loop", "self", "caller", "varargs", "kwargs",
+    "range",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
+    "env",
+    "execution",
+    "executions",
+    "global",
+    "json_dump",
+    "json_parse",
+    "task",
+    "tasks",
+    "uuid",
+    "yaml_dump",
+    "yaml_parse",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "loop",
+    "self",
+    "caller",
+    "varargs",
+    "kwargs",
 ];
 
 /// The configured Jinja environment.
@@ -170,7 +221,9 @@ pub struct Jinja {
 
 impl std::fmt::Debug for Jinja {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jinja").field("limits", &self.limits).finish()
+        f.debug_struct("Jinja")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -189,7 +242,8 @@ impl Jinja {
                 return Err(Error::from(ErrorKind::UndefinedError));
             }
             let s = py_str(value)?;
-            out.write_str(&s).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+            out.write_str(&s)
+                .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
         });
         env.set_unknown_method_callback(|state, value, name, args| {
             methods::call_py_method(state, value, name, args)
@@ -202,12 +256,24 @@ impl Jinja {
     }
 
     fn root(context: &serde_json::Value, view: bool) -> Value {
-        let type_name = if view { "mistral.workflow.data_flow.ContextView" } else { "dict" };
+        let type_name = if view {
+            "mistral.workflow.data_flow.ContextView"
+        } else {
+            "dict"
+        };
         let (env, execution, task_execution) = match context {
             serde_json::Value::Object(map) => (
                 Some(map.get("__env").map(from_json).unwrap_or(Value::from(()))),
-                Some(map.get("__execution").map(from_json).unwrap_or(Value::from(()))),
-                Some(map.get("__task_execution").map(from_json).unwrap_or(Value::from(()))),
+                Some(
+                    map.get("__execution")
+                        .map(from_json)
+                        .unwrap_or(Value::from(())),
+                ),
+                Some(
+                    map.get("__task_execution")
+                        .map(from_json)
+                        .unwrap_or(Value::from(())),
+                ),
             ),
             _ => (None, None, None),
         };
@@ -230,7 +296,10 @@ impl Jinja {
 
     /// Parses a bare expression.
     pub fn check_expression(&self, text: &str) -> Result<(), JinjaError> {
-        self.env.compile_expression(text).map(|_| ()).map_err(|e| self.map_error(e))
+        self.env
+            .compile_expression(text)
+            .map(|_| ())
+            .map_err(|e| self.map_error(e))
     }
 
     /// Evaluates a bare expression (`compile_expression`), returning the native value as JSON.
@@ -242,10 +311,16 @@ impl Jinja {
         view: bool,
     ) -> Result<serde_json::Value, JinjaError> {
         values::clear_miss();
+        values::reset_budget(self.limits.max_size);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
-        let compiled = self.env.compile_expression(expr).map_err(|e| self.map_error(e))?;
-        let value = compiled.eval(Self::root(context, view)).map_err(|e| self.map_error(e))?;
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| self.map_error(e))?;
+        let value = compiled
+            .eval(Self::root(context, view))
+            .map_err(|e| self.map_error(e))?;
         // upstream calls str(result) to surface StrictUndefined errors
         py_str(&value).map_err(|e| self.map_error(e))?;
         to_json(&value).map_err(|e| self.map_error(e))
@@ -260,21 +335,33 @@ impl Jinja {
         view: bool,
     ) -> Result<String, JinjaError> {
         values::clear_miss();
+        values::reset_budget(self.limits.max_size);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
-        let tmpl = self.env.template_from_str(template).map_err(|e| self.map_error(e))?;
-        tmpl.render(Self::root(context, view)).map_err(|e| self.map_error(e))
+        let tmpl = self
+            .env
+            .template_from_str(template)
+            .map_err(|e| self.map_error(e))?;
+        tmpl.render(Self::root(context, view))
+            .map_err(|e| self.map_error(e))
     }
 
     fn map_error(&self, e: Error) -> JinjaError {
         if let Some(d) = DATA_ERROR.with(|d| d.borrow_mut().take()) {
-            return JinjaError { kind: JinjaErrorKind::Data, message: d.message };
+            return JinjaError {
+                kind: JinjaErrorKind::Data,
+                message: d.message,
+            };
+        }
+        if values::budget_exhausted() {
+            return JinjaError { kind: JinjaErrorKind::Memory, message: "result too large".into() };
         }
         let detail = e.detail().map(str::to_string);
         let (kind, message) = match e.kind() {
-            ErrorKind::SyntaxError | ErrorKind::BadEscape => {
-                (JinjaErrorKind::Syntax, detail.unwrap_or_else(|| "syntax error".into()))
-            }
+            ErrorKind::SyntaxError | ErrorKind::BadEscape => (
+                JinjaErrorKind::Syntax,
+                detail.unwrap_or_else(|| "syntax error".into()),
+            ),
             ErrorKind::UnknownFilter => (
                 JinjaErrorKind::Syntax,
                 format!("No filter named '{}'.", unknown_name(detail.as_deref())),
@@ -289,18 +376,26 @@ impl Jinja {
             }
             ErrorKind::UndefinedError => (
                 JinjaErrorKind::Evaluation,
-                detail.or_else(values::take_miss).unwrap_or_else(|| "undefined value".into()),
+                detail
+                    .or_else(values::take_miss)
+                    .unwrap_or_else(|| "undefined value".into()),
             ),
             ErrorKind::OutOfFuel => (
                 JinjaErrorKind::Limit,
-                detail.unwrap_or_else(|| {
-                    format!("evaluation exceeded {} steps", self.limits.fuel)
-                }),
+                detail.unwrap_or_else(|| format!("evaluation exceeded {} steps", self.limits.fuel)),
             ),
-            ErrorKind::InvalidOperation if detail.as_deref() == Some("recursion limit exceeded") => {
-                (JinjaErrorKind::Limit, "maximum recursion depth exceeded".into())
+            ErrorKind::InvalidOperation
+                if detail.as_deref() == Some("recursion limit exceeded") =>
+            {
+                (
+                    JinjaErrorKind::Limit,
+                    "maximum recursion depth exceeded".into(),
+                )
             }
-            _ => (JinjaErrorKind::Evaluation, detail.unwrap_or_else(|| e.kind().to_string())),
+            _ => (
+                JinjaErrorKind::Evaluation,
+                detail.unwrap_or_else(|| e.kind().to_string()),
+            ),
         };
         JinjaError { kind, message }
     }
@@ -310,7 +405,10 @@ fn unknown_name(detail: Option<&str>) -> String {
     let d = detail.unwrap_or_default();
     // minijinja details look like "filter foo is unknown" / "foo is unknown"
     let d = d.trim_end_matches(" is unknown");
-    let d = d.trim_start_matches("filter ").trim_start_matches("test ").trim_start_matches("function ");
+    let d = d
+        .trim_start_matches("filter ")
+        .trim_start_matches("test ")
+        .trim_start_matches("function ");
     d.trim_matches('"').trim_matches('\'').to_string()
 }
 
@@ -349,8 +447,13 @@ mod tests {
         let e = eval("_.x", json!({})).unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Evaluation);
         assert_eq!(e.message, "'dict object' has no attribute 'x'");
-        let e = jinja().eval_expression("_.x", &json!({}), &NoData, true).unwrap_err();
-        assert_eq!(e.message, "'mistral.workflow.data_flow.ContextView object' has no attribute 'x'");
+        let e = jinja()
+            .eval_expression("_.x", &json!({}), &NoData, true)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "'mistral.workflow.data_flow.ContextView object' has no attribute 'x'"
+        );
         let e = eval("foo", json!({})).unwrap_err();
         assert_eq!(e.message, "'foo' is undefined");
         let e = eval("_.l[5]", json!({"l": [1]})).unwrap_err();
@@ -360,25 +463,44 @@ mod tests {
     #[test]
     fn render_uses_python_str() {
         let out = jinja()
-            .render("a {{ _.l }} {{ _.n }} {{ _.t }} b", &json!({"l": [1, "x", null], "n": null, "t": true}), &NoData, false)
+            .render(
+                "a {{ _.l }} {{ _.n }} {{ _.t }} b",
+                &json!({"l": [1, "x", null], "n": null, "t": true}),
+                &NoData,
+                false,
+            )
             .unwrap();
         assert_eq!(out, "a [1, 'x', None] None True b");
     }
 
     #[test]
     fn mistral_functions_are_globals_not_filters() {
-        assert_eq!(eval("env()", json!({"__env": {"a": 1}})).unwrap(), json!({"a": 1}));
+        assert_eq!(
+            eval("env()", json!({"__env": {"a": 1}})).unwrap(),
+            json!({"a": 1})
+        );
         let e = eval("_ | env", json!({"__env": {}})).unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Syntax);
         assert_eq!(e.message, "No filter named 'env'.");
-        assert_eq!(eval("json_dump([1])", json!({})).unwrap(), json!("[\n    1\n]"));
+        assert_eq!(
+            eval("json_dump([1])", json!({})).unwrap(),
+            json!("[\n    1\n]")
+        );
     }
 
     #[test]
     fn runaway_loops_hit_the_fuel_limit() {
-        let j = Jinja::new(Limits { fuel: 10_000, ..Limits::default() });
+        let j = Jinja::new(Limits {
+            fuel: 10_000,
+            ..Limits::default()
+        });
         let e = j
-            .render("{% for i in range(100000) %}{% for k in range(100000) %}{% endfor %}{% endfor %}", &json!({}), &NoData, false)
+            .render(
+                "{% for i in range(100000) %}{% for k in range(100000) %}{% endfor %}{% endfor %}",
+                &json!({}),
+                &NoData,
+                false,
+            )
             .unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Limit);
         let e = eval("range(1000000)", json!({})).unwrap_err();
@@ -386,10 +508,32 @@ mod tests {
     }
 
     #[test]
+    fn huge_results_hit_the_size_budget() {
+        let j = Jinja::new(Limits { max_size: 100_000, ..Limits::default() });
+        let e = j.eval_expression("[0] * 2000000000 | list", &json!({}), &NoData, false).unwrap_err();
+        assert_eq!(e.kind, JinjaErrorKind::Memory);
+        let e = j.eval_expression("[0] * 2000000000", &json!({}), &NoData, false).unwrap_err();
+        assert_eq!(e.kind, JinjaErrorKind::Memory);
+        assert!(j.eval_expression("[0] * 10 | list", &json!({}), &NoData, false).is_ok());
+    }
+
+    #[test]
     fn python_methods_work_on_values() {
-        assert_eq!(eval("_.s.upper()", json!({"s": "ab"})).unwrap(), json!("AB"));
-        assert_eq!(eval("_.d.items() | list", json!({"d": {"a": 1}})).unwrap(), json!([["a", 1]]));
-        assert_eq!(eval("'a,b'.split(',')", json!({})).unwrap(), json!(["a", "b"]));
-        assert_eq!(eval("_.d.get('z', 3)", json!({"d": {"a": 1}})).unwrap(), json!(3));
+        assert_eq!(
+            eval("_.s.upper()", json!({"s": "ab"})).unwrap(),
+            json!("AB")
+        );
+        assert_eq!(
+            eval("_.d.items() | list", json!({"d": {"a": 1}})).unwrap(),
+            json!([["a", 1]])
+        );
+        assert_eq!(
+            eval("'a,b'.split(',')", json!({})).unwrap(),
+            json!(["a", "b"])
+        );
+        assert_eq!(
+            eval("_.d.get('z', 3)", json!({"d": {"a": 1}})).unwrap(),
+            json!(3)
+        );
     }
 }

@@ -15,6 +15,38 @@ thread_local! {
     static LAST_MISS: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+thread_local! {
+    /// Remaining size budget (items + string bytes) of the current evaluation.
+    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    static BUDGET_HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Starts a new size budget for one evaluation.
+pub fn reset_budget(limit: usize) {
+    BUDGET.with(|b| b.set(limit));
+    BUDGET_HIT.with(|h| h.set(false));
+}
+
+/// Was the size budget exhausted during this evaluation?
+pub fn budget_exhausted() -> bool {
+    BUDGET_HIT.with(|h| h.get())
+}
+
+/// Spends `n` units of the size budget; fails once it is exhausted, so huge results
+/// (`[0] * 2000000000 | list`) end with an error instead of exhausting memory.
+pub fn charge(n: usize) -> Result<(), Error> {
+    BUDGET.with(|b| {
+        let left = b.get();
+        if n > left {
+            BUDGET_HIT.with(|h| h.set(true));
+            Err(Error::new(ErrorKind::InvalidOperation, "result too large"))
+        } else {
+            b.set(left - n);
+            Ok(())
+        }
+    })
+}
+
 /// Records the message for a failed lookup (read back when minijinja raises UndefinedError).
 pub fn record_miss(msg: String) {
     LAST_MISS.with(|m| *m.borrow_mut() = Some(msg));
@@ -91,7 +123,10 @@ impl Object for PyDict {
                 Some(s) => str_repr(s),
                 None => py_repr(key).unwrap_or_default(),
             };
-            record_miss(format!("'{} object' has no attribute {}", self.type_name, name));
+            record_miss(format!(
+                "'{} object' has no attribute {}",
+                self.type_name, name
+            ));
         }
         found
     }
@@ -140,7 +175,10 @@ impl Object for PyList {
         if found.is_none() {
             let msg = match key.as_str() {
                 Some(s) => format!("'list object' has no attribute {}", str_repr(s)),
-                None => format!("list object has no element {}", py_repr(key).unwrap_or_default()),
+                None => format!(
+                    "list object has no element {}",
+                    py_repr(key).unwrap_or_default()
+                ),
             };
             record_miss(msg);
         }
@@ -178,7 +216,11 @@ impl Object for PyTuple {
         let i = key.as_i64()?;
         let len = self.0.len() as i64;
         let idx = if i < 0 { i + len } else { i };
-        let found = if (0..len).contains(&idx) { Some(self.0[idx as usize].clone()) } else { None };
+        let found = if (0..len).contains(&idx) {
+            Some(self.0[idx as usize].clone())
+        } else {
+            None
+        };
         if found.is_none() {
             record_miss(format!("tuple object has no element {i}"));
         }
@@ -302,6 +344,7 @@ fn number_repr(v: &Value) -> String {
 }
 
 fn write_repr(v: &Value, out: &mut String, depth: usize) -> Result<(), Error> {
+    charge(1 + v.as_str().map_or(0, str::len))?;
     if depth > 200 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -402,8 +445,12 @@ pub fn to_json(v: &Value) -> Result<serde_json::Value, Error> {
 }
 
 fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, Error> {
+    charge(1 + v.as_str().map_or(0, str::len))?;
     if depth > 500 {
-        return Err(Error::new(ErrorKind::InvalidOperation, "maximum recursion depth exceeded"));
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "maximum recursion depth exceeded",
+        ));
     }
     Ok(match v.kind() {
         ValueKind::Undefined => return Err(undefined_error()),
@@ -428,7 +475,10 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, Error> {
                     None => {
                         return Err(Error::new(
                             ErrorKind::InvalidOperation,
-                            format!("Out of range float values are not JSON compliant: {}", float_repr(f)),
+                            format!(
+                                "Out of range float values are not JSON compliant: {}",
+                                float_repr(f)
+                            ),
                         ))
                     }
                 }
@@ -452,7 +502,10 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, Error> {
         _ => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("Object of type {} is not JSON serializable", py_type_name(v)),
+                format!(
+                    "Object of type {} is not JSON serializable",
+                    py_type_name(v)
+                ),
             ))
         }
     })
@@ -466,11 +519,17 @@ mod tests {
     #[test]
     fn repr_of_converted_json_matches_python() {
         let v = from_json(&json!({"a": [1, "x", null, true, 2.5], "b": {}}));
-        assert_eq!(py_str(&v).unwrap(), "{'a': [1, 'x', None, True, 2.5], 'b': {}}");
+        assert_eq!(
+            py_str(&v).unwrap(),
+            "{'a': [1, 'x', None, True, 2.5], 'b': {}}"
+        );
         assert_eq!(py_str(&tuple(vec![Value::from(1)])).unwrap(), "(1,)");
         assert_eq!(
-            py_str(&Value::from_object(DictView { kind: ViewKind::Keys, items: vec![Value::from("a")] }))
-                .unwrap(),
+            py_str(&Value::from_object(DictView {
+                kind: ViewKind::Keys,
+                items: vec![Value::from("a")]
+            }))
+            .unwrap(),
             "dict_keys(['a'])"
         );
     }
