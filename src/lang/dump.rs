@@ -141,10 +141,7 @@ fn analyze(s: &str) -> Analysis {
 
 /// Would PyYAML's resolver read this plain text back as a string?
 fn resolves_to_str(s: &str) -> bool {
-    match super::yaml::load(&format!("k: {s}")) {
-        Ok(Some(Value::Object(m))) => m.get("k").map(|v| v.as_str() == Some(s)).unwrap_or(false),
-        _ => false,
-    }
+    super::yaml::resolve_plain(s) == "str"
 }
 
 impl Emitter {
@@ -264,40 +261,85 @@ impl Emitter {
         self.write("'");
     }
 
-    fn double_quoted(&mut self, text: &str) {
-        let mut s = String::from("\"");
-        for c in text.chars() {
+    /// PyYAML `write_double_quoted` (ASCII only), folding long lines with `\` escapes.
+    fn double_quoted(&mut self, text: &str, indent: usize, split: bool) {
+        fn escape(c: char) -> String {
             match c {
-                '\0' => s.push_str("\\0"),
-                '\x07' => s.push_str("\\a"),
-                '\x08' => s.push_str("\\b"),
-                '\t' => s.push_str("\\t"),
-                '\n' => s.push_str("\\n"),
-                '\x0b' => s.push_str("\\v"),
-                '\x0c' => s.push_str("\\f"),
-                '\r' => s.push_str("\\r"),
-                '\x1b' => s.push_str("\\e"),
-                '"' => s.push_str("\\\""),
-                '\\' => s.push_str("\\\\"),
-                '\u{85}' => s.push_str("\\N"),
-                '\u{a0}' => s.push_str("\\_"),
-                '\u{2028}' => s.push_str("\\L"),
-                '\u{2029}' => s.push_str("\\P"),
-                c if (' '..='~').contains(&c) => s.push(c),
+                '\0' => "\\0".into(),
+                '\x07' => "\\a".into(),
+                '\x08' => "\\b".into(),
+                '\t' => "\\t".into(),
+                '\n' => "\\n".into(),
+                '\x0b' => "\\v".into(),
+                '\x0c' => "\\f".into(),
+                '\r' => "\\r".into(),
+                '\x1b' => "\\e".into(),
+                '"' => "\\\"".into(),
+                '\\' => "\\\\".into(),
+                '\u{85}' => "\\N".into(),
+                '\u{a0}' => "\\_".into(),
+                '\u{2028}' => "\\L".into(),
+                '\u{2029}' => "\\P".into(),
                 c => {
                     let cp = c as u32;
                     if cp <= 0xff {
-                        s.push_str(&format!("\\x{cp:02X}"));
+                        format!("\\x{cp:02X}")
                     } else if cp <= 0xffff {
-                        s.push_str(&format!("\\u{cp:04X}"));
+                        format!("\\u{cp:04X}")
                     } else {
-                        s.push_str(&format!("\\U{cp:08X}"));
+                        format!("\\U{cp:08X}")
                     }
                 }
             }
         }
-        s.push('"');
-        self.write(&s);
+        self.write("\"");
+        let chars: Vec<char> = text.chars().collect();
+        let n = chars.len();
+        let mut start = 0usize;
+        let mut end = 0usize;
+        while end <= n {
+            let ch = chars.get(end).copied();
+            let needs_escape = match ch {
+                None => true,
+                Some(c) => {
+                    matches!(
+                        c,
+                        '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+                    ) || !(' '..='~').contains(&c)
+                }
+            };
+            if needs_escape {
+                if start < end {
+                    let d: String = chars[start..end].iter().collect();
+                    self.write(&d);
+                    start = end;
+                }
+                if let Some(c) = ch {
+                    self.write(&escape(c));
+                    start = end + 1;
+                }
+            }
+            if end > 0
+                && end + 1 < n
+                && (ch == Some(' ') || start >= end)
+                && self.column + (end.saturating_sub(start)) > BEST_WIDTH
+                && split
+            {
+                let mut d: String = chars[start.min(end)..end].iter().collect();
+                d.push('\\');
+                if start < end {
+                    start = end;
+                }
+                self.write(&d);
+                self.newline();
+                self.write(&" ".repeat(indent));
+                if chars.get(start) == Some(&' ') {
+                    self.write("\\");
+                }
+            }
+            end += 1;
+        }
+        self.write("\"");
     }
 
     /// A scalar; `simple_key` for mapping keys.
@@ -330,7 +372,7 @@ impl Emitter {
                 } else if a.allow_single_quoted && !(simple_key && a.multiline) {
                     self.single_quoted(s, indent, !simple_key);
                 } else {
-                    self.double_quoted(s);
+                    self.double_quoted(s, indent, !simple_key);
                 }
             }
             _ => {}

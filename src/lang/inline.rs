@@ -56,9 +56,9 @@ pub fn parse_cmd_and_input(cmd_str: &str) -> Result<(String, Map<String, Value>)
             };
             Value::String(inner)
         } else {
-            match serde_json::from_str::<Value>(v) {
-                Ok(parsed) if json_compatible(v) => parsed,
-                _ => Value::String(v.to_string()),
+            match super::pyjson::loads(v) {
+                Ok(parsed) => parsed,
+                Err(_) => Value::String(v.to_string()),
             }
         };
         params.insert(key.to_string(), value);
@@ -69,14 +69,6 @@ pub fn parse_cmd_and_input(cmd_str: &str) -> Result<(String, Map<String, Value>)
 /// Python `str.strip()` (whitespace per `str.isspace`).
 fn python_strip(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
-}
-
-/// Python's `json.loads` rejects a few things serde accepts and vice versa; the values that
-/// reach here are `[...]`, `true`/`false`/`null`, digit runs or expressions. Digit runs with
-/// a leading zero (`012`) are invalid JSON in both; serde agrees. Nothing to special-case
-/// beyond the shared grammar.
-fn json_compatible(_v: &str) -> bool {
-    true
 }
 
 #[cfg(test)]
@@ -141,5 +133,37 @@ mod tests {
             parse_cmd_and_input("=x y").unwrap_err().message,
             "Invalid action/workflow task property: =x y"
         );
+    }
+}
+
+#[cfg(test)]
+mod upstream_tests {
+    use super::*;
+
+    /// `[text, command or null, params or error text]` recorded from upstream's
+    /// `BaseSpec._parse_cmd_and_input`.
+    #[test]
+    fn inline_params_match_recorded_upstream_splits() {
+        let cases: Vec<Value> =
+            serde_json::from_str(include_str!("testdata/inline_cases.json")).unwrap();
+        let mut bad = Vec::new();
+        for c in &cases {
+            let text = c[0].as_str().unwrap();
+            let got = parse_cmd_and_input(text);
+            let ok = match (&c[1], got) {
+                (Value::String(cmd), Ok((gc, gp))) => *cmd == gc && c[2] == Value::Object(gp),
+                (Value::Null, Err(e)) => c[2] == Value::String(e.message),
+                _ => false,
+            };
+            if !ok {
+                bad.push(format!(
+                    "{text:?}: want {} {}, got {:?}",
+                    c[1],
+                    c[2],
+                    parse_cmd_and_input(text)
+                ));
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
     }
 }

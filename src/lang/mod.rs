@@ -1,8 +1,19 @@
 //! The Mistral workflow language v2: YAML text -> validated, typed specs. No I/O.
 //!
-//! Public contract used by the API layer (and later the engine):
-//! `parse_workbook`, `parse_workflows`, `parse_actions` return typed specs or a [`DslError`]
-//! whose `Display` is exactly upstream's fault string.
+//! Read exactly as upstream Mistral 23.0.0 reads it:
+//! * YAML: PyYAML `SafeLoader` semantics with Mistral's `safe_yaml` tweaks (YAML 1.1 typing,
+//!   `&`/`*`/`@` start plain text, tabs rejected, PyYAML error texts) — [`yaml`];
+//! * validation: the upstream JSON schemas checked with jsonschema 4.x semantics, so
+//!   `Invalid DSL: ...` texts (message, schema and instance dumps) match; then upstream's
+//!   spec-building and semantic checks in the same order — [`validate`];
+//! * `definition` texts, `input` signatures and `interface` as the API stores them.
+//!
+//! Entry points: [`parse_workflows`], [`parse_actions`], [`parse_workbook`] (and the
+//! `*_opts` variants taking upstream's `validate` flag for `skip_validation`). Errors are a
+//! [`DslError`] whose `Display` is upstream's fault string. The engine-facing model is in
+//! [`model`] (typed tasks, transitions, policies, publish merging, task-defaults rules).
+//! Expression grammar checks at upload come from the expression layer through
+//! [`set_expression_syntax_checker`].
 
 use serde_json::{Map, Value};
 
@@ -10,6 +21,7 @@ mod dump;
 pub mod inline;
 pub mod model;
 mod pprint;
+pub mod pyjson;
 pub mod pyrepr;
 mod schema;
 mod schemas;
@@ -17,8 +29,9 @@ pub mod validate;
 pub mod yaml;
 
 pub use model::{
-    EngineCommand, Join, OnClause, Policies, PublishSpec, RetrySpec, TaskDefaultsSpec, TaskInput,
-    TaskSpec, Transition, TransitionTarget, WorkflowType,
+    effective_policies, merge_dicts, ClauseKind, EngineCommand, Join, OnClause, Policies,
+    PublishSpec, PublishState, RetrySpec, TaskDefaultsSpec, TaskInput, TaskSpec, Transition,
+    TransitionTarget, WorkflowType,
 };
 pub use validate::{set_expression_syntax_checker, validate_expression, ExprLang, SyntaxChecker};
 
@@ -143,6 +156,79 @@ impl WorkflowSpec {
     pub fn task(&self, name: &str) -> Option<&TaskSpec> {
         self.tasks.iter().find(|t| t.name == name)
     }
+
+    /// The effective transitions of one clause of a task: its own `next` list, or when that
+    /// is empty the task-defaults' list minus entries naming the task itself.
+    pub fn transitions(&self, task: &str, kind: ClauseKind) -> Vec<&Transition> {
+        let Some(t) = self.task(task) else {
+            return Vec::new();
+        };
+        let def = self.task_defaults.as_ref().map(|d| match kind {
+            ClauseKind::OnSuccess => &d.on_success,
+            ClauseKind::OnError => &d.on_error,
+            ClauseKind::OnComplete => &d.on_complete,
+            ClauseKind::OnSkip => &d.on_skip,
+        });
+        validate::effective_next(t.clause(kind), def, task)
+    }
+
+    /// Names of tasks with a transition (any clause, guards ignored) to `task`.
+    pub fn inbound_tasks(&self, task: &str) -> Vec<&TaskSpec> {
+        self.tasks
+            .iter()
+            .filter(|t| {
+                validate::outbound_names(t, self.task_defaults.as_ref())
+                    .iter()
+                    .any(|n| n == task)
+            })
+            .collect()
+    }
+
+    /// Direct workflows: tasks without inbound transitions, in document order.
+    pub fn start_tasks(&self) -> Vec<&TaskSpec> {
+        self.tasks
+            .iter()
+            .filter(|t| self.inbound_tasks(&t.name).is_empty())
+            .collect()
+    }
+
+    /// Reverse workflows: the task's `requires` united with task-defaults' (minus itself).
+    pub fn task_requires(&self, task: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .task(task)
+            .map(|t| t.requires.clone())
+            .unwrap_or_default();
+        if let Some(d) = &self.task_defaults {
+            for r in &d.requires {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out.retain(|r| r != task);
+        out
+    }
+
+    /// Policies of a task with task-defaults inheritance applied.
+    pub fn task_policies(&self, task: &str) -> Policies {
+        let own = self
+            .task(task)
+            .map(|t| t.policies.clone())
+            .unwrap_or_default();
+        effective_policies(&own, self.task_defaults.as_ref().map(|d| &d.policies))
+    }
+
+    /// `safe-rerun`: the task's value if set, else task-defaults', else `false`.
+    pub fn task_safe_rerun(&self, task: &str) -> Value {
+        self.task(task)
+            .and_then(|t| t.safe_rerun.clone())
+            .or_else(|| {
+                self.task_defaults
+                    .as_ref()
+                    .and_then(|d| d.safe_rerun.clone())
+            })
+            .unwrap_or(Value::Bool(false))
+    }
 }
 
 impl ActionSpec {
@@ -172,9 +258,16 @@ fn parse_error(e: yaml::YamlError) -> DslError {
     }
 }
 
-/// `parse_yaml`: `safe_yaml.load(text) or {}`.
+/// `parse_yaml`: `safe_yaml.load(text) or {}`. Timestamps come back marked (they fail
+/// schema checks like upstream's `datetime` objects); see [`with_plain_timestamps`].
 fn load_document(text: &str) -> Result<Value, DslError> {
-    let v = yaml::load(text).map_err(parse_error)?;
+    let v = if PLAIN_TIMESTAMPS.with(|p| p.get()) {
+        yaml::load(text).map_err(parse_error)?
+    } else {
+        let (v, saw) = yaml::load_marked(text).map_err(parse_error)?;
+        SAW_TIMESTAMPS.with(|s| s.set(saw));
+        v
+    };
     Ok(match v {
         None => Value::Object(Map::new()),
         Some(v) if !truthy(&v) => Value::Object(Map::new()),
@@ -195,6 +288,26 @@ fn truthy(v: &Value) -> bool {
 
 /// `BaseListSpec` checks shared by workflow and action lists.
 fn check_list(data: &Value) -> Result<(), DslError> {
+    if !validate::validating() {
+        let obj = match data {
+            Value::Object(o) => o,
+            other => {
+                return Err(validate::invalid(format!(
+                    "'{}' object has no attribute 'items'",
+                    validate::py_type_name(other)
+                )))
+            }
+        };
+        for (k, v) in obj {
+            if k != "version" && !v.is_object() {
+                return Err(validate::invalid(format!(
+                    "'{}' object does not support item assignment",
+                    validate::py_type_name(v)
+                )));
+            }
+        }
+        return Ok(());
+    }
     validate::schema_check(data, &schemas::LIST)?;
     if data.as_object().map(|o| o.len()).unwrap_or(0) < 2 {
         return Err(validate::invalid(format!(
@@ -277,10 +390,16 @@ fn build_action(
     validate::check_action(data)?;
     let raw_base = data.get("base").and_then(Value::as_str).unwrap_or("");
     let (base, params) = inline::parse_cmd_and_input(raw_base)?;
-    let mut base_input = model::opt_map(data.get("base-input")).unwrap_or_default();
-    for (k, v) in params {
-        base_input.insert(k, v);
-    }
+    // Inline params are merged into `base-input` with overwrite (they win), in place.
+    let mut body = data.clone();
+    let base_input = match body.get_mut("base-input") {
+        Some(Value::Object(m)) => {
+            model::merge_dicts(m, &params, true);
+            m.clone()
+        }
+        _ => params,
+    };
+    let data = &body;
     Ok(ActionSpec {
         name: full_name.to_string(),
         short_name: short_name.to_string(),
@@ -297,7 +416,33 @@ fn build_action(
 
 /// A workbook document (`version`, `name`, `workflows`, `actions`, ...).
 pub fn parse_workbook(text: &str) -> Result<WorkbookSpec, DslError> {
+    with_plain_timestamps(text, parse_workbook_inner)
+}
+
+fn parse_workbook_inner(text: &str) -> Result<WorkbookSpec, DslError> {
     let data = load_document(text)?;
+    if !validate::validating() {
+        match &data {
+            Value::Object(o) if !o.contains_key("name") => return Err(validate::invalid("'name'")),
+            Value::Object(_) => {}
+            Value::String(_) => {
+                return Err(validate::invalid(
+                    "string indices must be integers, not 'str'",
+                ))
+            }
+            Value::Array(_) => {
+                return Err(validate::invalid(
+                    "list indices must be integers or slices, not str",
+                ))
+            }
+            other => {
+                return Err(validate::invalid(format!(
+                    "'{}' object is not subscriptable",
+                    validate::py_type_name(other)
+                )))
+            }
+        }
+    }
     if !data.is_object() {
         // `'version' in <non-dict>` then schema validation.
         validate::schema_check(&data, &schemas::WORKBOOK)?;
@@ -352,6 +497,10 @@ pub fn parse_workbook(text: &str) -> Result<WorkbookSpec, DslError> {
 
 /// A workflows document: `version` plus one or more workflows, in document order.
 pub fn parse_workflows(text: &str) -> Result<Vec<WorkflowSpec>, DslError> {
+    with_plain_timestamps(text, parse_workflows_inner)
+}
+
+fn parse_workflows_inner(text: &str) -> Result<Vec<WorkflowSpec>, DslError> {
     let data = load_document(text)?;
     check_list(&data)?;
     let obj = data.as_object().cloned().unwrap_or_default();
@@ -384,6 +533,10 @@ pub fn parse_workflows(text: &str) -> Result<Vec<WorkflowSpec>, DslError> {
 /// An ad-hoc actions document: `version` plus one or more actions, in document order.
 /// Every action's `definition` is the whole uploaded text.
 pub fn parse_actions(text: &str) -> Result<Vec<ActionSpec>, DslError> {
+    with_plain_timestamps(text, parse_actions_inner)
+}
+
+fn parse_actions_inner(text: &str) -> Result<Vec<ActionSpec>, DslError> {
     let data = load_document(text)?;
     check_list(&data)?;
     let obj = data.as_object().cloned().unwrap_or_default();
@@ -399,6 +552,43 @@ pub fn parse_actions(text: &str) -> Result<Vec<ActionSpec>, DslError> {
         validate::check_name_no_spaces(&a.name)?;
     }
     Ok(out)
+}
+
+/// [`parse_workbook`] with upstream's `validate` flag: `false` (the API's
+/// `skip_validation`) skips schema, expression and semantic checks; YAML errors, the version
+/// check and errors raised while building the spec (e.g. bad `with-items`) still apply.
+pub fn parse_workbook_opts(text: &str, validate: bool) -> Result<WorkbookSpec, DslError> {
+    validate::with_validation(validate, || parse_workbook(text))
+}
+
+/// [`parse_workflows`] with upstream's `validate` flag (see [`parse_workbook_opts`]).
+pub fn parse_workflows_opts(text: &str, validate: bool) -> Result<Vec<WorkflowSpec>, DslError> {
+    validate::with_validation(validate, || parse_workflows(text))
+}
+
+/// [`parse_actions`] with upstream's `validate` flag (see [`parse_workbook_opts`]).
+pub fn parse_actions_opts(text: &str, validate: bool) -> Result<Vec<ActionSpec>, DslError> {
+    validate::with_validation(validate, || parse_actions(text))
+}
+
+thread_local! {
+    static PLAIN_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SAW_TIMESTAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Validate with timestamps marked (so they are rejected where upstream rejects `datetime`
+/// values); when the text has timestamps and is valid, build the specs again with them as
+/// plain ISO strings, which is how they appear to the engine and API.
+fn with_plain_timestamps<T>(text: &str, f: fn(&str) -> Result<T, DslError>) -> Result<T, DslError> {
+    SAW_TIMESTAMPS.with(|s| s.set(false));
+    let r = f(text)?;
+    if !SAW_TIMESTAMPS.with(|s| s.get()) {
+        return Ok(r);
+    }
+    PLAIN_TIMESTAMPS.with(|p| p.set(true));
+    let again = f(text);
+    PLAIN_TIMESTAMPS.with(|p| p.set(false));
+    again
 }
 
 #[cfg(test)]

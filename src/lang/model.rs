@@ -239,7 +239,9 @@ pub(crate) fn build_next(v: Option<&Value>) -> Vec<Transition> {
         Some(x) if !truthy(x) => Vec::new(),
         Some(Value::String(s)) => vec![(s.clone(), None)],
         Some(Value::Array(items)) => items.iter().filter_map(entry_tuple).collect(),
-        Some(other) => entry_tuple(other).into_iter().collect(),
+        // A mapping is iterated like a list upstream: its keys, without guards.
+        Some(Value::Object(m)) => m.keys().map(|k| (k.clone(), None)).collect(),
+        Some(_) => Vec::new(),
     };
     entries
         .into_iter()
@@ -287,7 +289,9 @@ pub(crate) fn build_on_clause(v: Option<&Value>) -> Option<OnClause> {
         return None;
     }
     match v {
-        Value::Object(m) if m.contains_key("next") || m.contains_key("publish") => Some(OnClause {
+        // Upstream treats every mapping as the advanced form: a single guarded task written
+        // as a mapping (`on-success: {t2: <% $.x %>}`) therefore has no `next` at all.
+        Value::Object(m) => Some(OnClause {
             next: build_next(m.get("next")),
             publish: m
                 .get("publish")
@@ -357,24 +361,6 @@ pub(crate) fn build_task_defaults(v: &Value) -> TaskDefaultsSpec {
     }
 }
 
-/// Deep merge of `src` into `dst` where keys already in `dst` win (upstream
-/// `merge_dicts(dst, src, overwrite=False)`), recursing into nested mappings.
-pub(crate) fn merge_keep_existing(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
-    for (k, v) in src {
-        match dst.get_mut(k) {
-            None => {
-                dst.insert(k.clone(), v.clone());
-            }
-            Some(Value::Object(d)) => {
-                if let Value::Object(s) = v {
-                    merge_keep_existing(d, s);
-                }
-            }
-            Some(_) => {}
-        }
-    }
-}
-
 pub(crate) fn build_task(name: &str, body: &Value) -> TaskSpec {
     let mut action = opt_string(body.get("action")).filter(|s| !s.is_empty());
     let mut workflow = opt_string(body.get("workflow")).filter(|s| !s.is_empty());
@@ -392,15 +378,19 @@ pub(crate) fn build_task(name: &str, body: &Value) -> TaskSpec {
     } else {
         action = Some("std.noop".to_string());
     }
-    let input = match body.get("input") {
+    // Upstream merges the inline params into the very `input` mapping of the spec
+    // (`merge_dicts(input, params)`, overwrite on): inline params win, and the stored
+    // body shows the merged mapping.
+    let mut body = body.clone();
+    let input = match body.get_mut("input") {
         Some(Value::String(s)) => TaskInput::Expression(s.clone()),
         Some(Value::Object(m)) => {
-            let mut m = m.clone();
-            merge_keep_existing(&mut m, &params);
-            TaskInput::Map(m)
+            merge_dicts(m, &params, true);
+            TaskInput::Map(m.clone())
         }
         _ => TaskInput::Map(params),
     };
+    let body = &body;
     let with_items = super::validate::with_items_pairs(body).unwrap_or_default();
     let join = match body.get("join") {
         Some(Value::String(s)) if s == "all" => Some(Join::All),
@@ -433,5 +423,145 @@ pub(crate) fn build_task(name: &str, body: &Value) -> TaskSpec {
         on_skip: build_on_clause(body.get("on-skip")),
         requires: string_list(body.get("requires")),
         body: body.clone(),
+    }
+}
+
+/// The four transition clauses of a direct-workflow task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClauseKind {
+    OnSuccess,
+    OnError,
+    OnComplete,
+    OnSkip,
+}
+
+/// Task completion states that have a publish source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishState {
+    Success,
+    Error,
+    Skipped,
+}
+
+impl TaskSpec {
+    pub fn clause(&self, kind: ClauseKind) -> &Option<OnClause> {
+        match kind {
+            ClauseKind::OnSuccess => &self.on_success,
+            ClauseKind::OnError => &self.on_error,
+            ClauseKind::OnComplete => &self.on_complete,
+            ClauseKind::OnSkip => &self.on_skip,
+        }
+    }
+
+    /// Upstream `get_publish(state)`: the task-level publish (branch only), merged with
+    /// on-complete's publish (on-complete wins; its global/atomic are dropped when a
+    /// task-level publish exists), then merged into the state's own clause publish (the
+    /// earlier result wins; scopes missing in the clause publish stay missing).
+    pub fn publish_for(&self, state: PublishState) -> Option<PublishSpec> {
+        let own = match state {
+            PublishState::Success => &self.publish,
+            PublishState::Error => &self.publish_on_error,
+            PublishState::Skipped => &self.publish_on_skip,
+        };
+        let mut spec: Option<PublishSpec> = own.as_ref().map(|b| PublishSpec {
+            branch: Some(b.clone()),
+            global: None,
+            atomic: None,
+        });
+        if let Some(oc) = self.on_complete.as_ref().and_then(|c| c.publish.as_ref()) {
+            spec = Some(match spec {
+                Some(mut s) => {
+                    merge_scope(&mut s.branch, &oc.branch, true);
+                    merge_scope(&mut s.global, &oc.global, true);
+                    merge_scope(&mut s.atomic, &oc.atomic, true);
+                    s
+                }
+                None => oc.clone(),
+            });
+        }
+        let clause = match state {
+            PublishState::Success => &self.on_success,
+            PublishState::Error => &self.on_error,
+            PublishState::Skipped => &self.on_skip,
+        };
+        if let Some(cp) = clause.as_ref().and_then(|c| c.publish.as_ref()) {
+            let mut result = cp.clone();
+            if let Some(base) = &spec {
+                merge_scope(&mut result.branch, &base.branch, true);
+                merge_scope(&mut result.global, &base.global, true);
+                merge_scope(&mut result.atomic, &base.atomic, true);
+            }
+            return Some(result);
+        }
+        spec
+    }
+}
+
+/// `merge_dicts(left, right, overwrite)` applied to an optional scope: a missing left
+/// scope stays missing (upstream merges into `None` without assigning the result).
+fn merge_scope(
+    left: &mut Option<Map<String, Value>>,
+    right: &Option<Map<String, Value>>,
+    overwrite: bool,
+) {
+    if let (Some(l), Some(r)) = (left.as_mut(), right) {
+        merge_dicts(l, r, overwrite);
+    }
+}
+
+/// Upstream `merge_dicts`: recursive for nested mappings; other conflicts follow `overwrite`.
+pub fn merge_dicts(left: &mut Map<String, Value>, right: &Map<String, Value>, overwrite: bool) {
+    for (k, v) in right {
+        match left.get_mut(k) {
+            None => {
+                left.insert(k.clone(), v.clone());
+            }
+            Some(Value::Object(l)) if v.is_object() => {
+                if let Value::Object(r) = v {
+                    merge_dicts(l, r, overwrite);
+                }
+            }
+            Some(slot) => {
+                if overwrite {
+                    *slot = v.clone();
+                }
+            }
+        }
+    }
+}
+
+fn policy_active(key: &str, v: &Value) -> bool {
+    match key {
+        "wait-before" | "wait-after" | "timeout" => match v {
+            Value::String(_) => true,
+            Value::Number(n) => n.as_f64().map(|f| f > 0.0).unwrap_or(false),
+            _ => false,
+        },
+        _ => truthy(v),
+    }
+}
+
+/// Per-policy inheritance from task-defaults (engine.md / dsl.md §6): the task's own value
+/// when it makes the policy active, otherwise the default's.
+pub fn effective_policies(task: &Policies, defaults: Option<&Policies>) -> Policies {
+    let d = match defaults {
+        None => return task.clone(),
+        Some(d) => d,
+    };
+    let pick = |key: &str, own: &Value, def: &Value| -> Value {
+        if policy_active(key, own) {
+            own.clone()
+        } else {
+            def.clone()
+        }
+    };
+    Policies {
+        retry: task.retry.clone().or_else(|| d.retry.clone()),
+        wait_before: pick("wait-before", &task.wait_before, &d.wait_before),
+        wait_after: pick("wait-after", &task.wait_after, &d.wait_after),
+        timeout: pick("timeout", &task.timeout, &d.timeout),
+        pause_before: pick("pause-before", &task.pause_before, &d.pause_before),
+        concurrency: pick("concurrency", &task.concurrency, &d.concurrency),
+        fail_on: pick("fail-on", &task.fail_on, &d.fail_on),
     }
 }

@@ -121,7 +121,10 @@ pub fn py_repr(v: &Value) -> String {
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Number(n) => py_number(n),
-        Value::String(s) => py_repr_str(s),
+        Value::String(s) => match s.strip_prefix(super::yaml::TIMESTAMP_MARK) {
+            Some(ts) => super::yaml::timestamp_repr(ts),
+            None => py_repr_str(s),
+        },
         Value::Array(items) => {
             let parts: Vec<String> = items.iter().map(py_repr).collect();
             format!("[{}]", parts.join(", "))

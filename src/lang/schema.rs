@@ -54,10 +54,13 @@ fn re_search(pattern: &str, text: &str) -> bool {
         return !is_version && re_search(&format!("^{rest}"), text);
     }
     let mut cache = REGEX_CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let re = cache
-        .entry(pattern.to_string())
-        .or_insert_with(|| Regex::new(&python_regex_to_rust(pattern)).ok());
-    re.as_ref().map(|r| r.is_match(text)).unwrap_or(false)
+    if let Some(re) = cache.get(pattern) {
+        return re.as_ref().map(|r| r.is_match(text)).unwrap_or(false);
+    }
+    let re = Regex::new(&python_regex_to_rust(pattern)).ok();
+    let m = re.as_ref().map(|r| r.is_match(text)).unwrap_or(false);
+    cache.insert(pattern.to_string(), re);
+    m
 }
 
 /// Python's `re` accepts literal `{`/`}` where they cannot be a repetition; Rust needs them
@@ -106,6 +109,11 @@ fn python_regex_to_rust(p: &str) -> String {
 }
 
 fn is_type(v: &Value, t: &str) -> bool {
+    if let Value::String(s) = v {
+        if s.starts_with(super::yaml::TIMESTAMP_MARK) {
+            return false;
+        }
+    }
     match t {
         "object" => v.is_object(),
         "array" => v.is_array(),
@@ -191,7 +199,7 @@ fn descend(
 }
 
 fn is_valid(instance: &Value, schema: &Value) -> bool {
-    iter_errors(instance, schema, &Ctx { abs: &[] }).is_empty()
+    valid(instance, schema)
 }
 
 /// All errors of `instance` against `schema`, in jsonschema's iteration order.
@@ -648,8 +656,124 @@ fn best_match(errors: Vec<SchemaError>) -> Option<SchemaError> {
     Some(best)
 }
 
+/// Allocation-free validity check with the same keyword semantics as [`iter_errors`].
+fn valid(instance: &Value, schema: &Value) -> bool {
+    let obj = match schema {
+        Value::Object(o) => o,
+        Value::Bool(b) => return *b,
+        _ => return true,
+    };
+    for (kw, kv) in obj {
+        let ok = match kw.as_str() {
+            "type" => match kv {
+                Value::String(t) => is_type(instance, t),
+                Value::Array(ts) => ts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|t| is_type(instance, t)),
+                _ => true,
+            },
+            "properties" => match (instance, kv) {
+                (Value::Object(inst), Value::Object(props)) => props
+                    .iter()
+                    .all(|(p, sub)| inst.get(p).map(|v| valid(v, sub)).unwrap_or(true)),
+                _ => true,
+            },
+            "patternProperties" => match (instance, kv) {
+                (Value::Object(inst), Value::Object(pats)) => pats.iter().all(|(pat, sub)| {
+                    inst.iter()
+                        .all(|(k, v)| !re_search(pat, k) || valid(v, sub))
+                }),
+                _ => true,
+            },
+            "additionalProperties" => match instance {
+                Value::Object(inst) => {
+                    let props = obj.get("properties").and_then(Value::as_object);
+                    let pats = obj.get("patternProperties").and_then(Value::as_object);
+                    inst.iter().all(|(k, v)| {
+                        let extra = !props.map(|p| p.contains_key(k)).unwrap_or(false)
+                            && !pats
+                                .map(|p| p.keys().any(|pat| re_search(pat, k)))
+                                .unwrap_or(false);
+                        !extra
+                            || match kv {
+                                Value::Bool(b) => *b,
+                                Value::Object(_) => valid(v, kv),
+                                _ => true,
+                            }
+                    })
+                }
+                _ => true,
+            },
+            "required" => match (instance, kv) {
+                (Value::Object(inst), Value::Array(req)) => req
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .all(|r| inst.contains_key(r)),
+                _ => true,
+            },
+            "minProperties" => match instance {
+                Value::Object(inst) => inst.len() >= kv.as_u64().unwrap_or(0) as usize,
+                _ => true,
+            },
+            "maxProperties" => match instance {
+                Value::Object(inst) => inst.len() <= kv.as_u64().unwrap_or(u64::MAX) as usize,
+                _ => true,
+            },
+            "items" => match instance {
+                Value::Array(items) => items.iter().all(|i| valid(i, kv)),
+                _ => true,
+            },
+            "minItems" => match instance {
+                Value::Array(items) => items.len() >= kv.as_u64().unwrap_or(0) as usize,
+                _ => true,
+            },
+            "uniqueItems" => match (instance, kv) {
+                (Value::Array(items), Value::Bool(true)) => !(0..items.len())
+                    .any(|i| ((i + 1)..items.len()).any(|j| py_equal(&items[i], &items[j]))),
+                _ => true,
+            },
+            "minLength" => match instance {
+                Value::String(st) => python_len(st) >= kv.as_u64().unwrap_or(0) as usize,
+                _ => true,
+            },
+            "minimum" => match (instance, kv) {
+                (Value::Number(n), Value::Number(m)) => {
+                    n.as_f64().unwrap_or(0.0) >= m.as_f64().unwrap_or(0.0)
+                }
+                _ => true,
+            },
+            "enum" => match kv {
+                Value::Array(options) => options.iter().any(|o| enum_equal(o, instance)),
+                _ => true,
+            },
+            "pattern" => match (instance, kv) {
+                (Value::String(st), Value::String(p)) => re_search(p, st),
+                _ => true,
+            },
+            "anyOf" => match kv {
+                Value::Array(subs) => subs.iter().any(|sub| valid(instance, sub)),
+                _ => true,
+            },
+            "oneOf" => match kv {
+                Value::Array(subs) => subs.iter().filter(|sub| valid(instance, sub)).count() == 1,
+                _ => true,
+            },
+            "not" => !valid(instance, kv),
+            _ => true,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
 /// Validate and return the best-matching error, like `jsonschema.validate`.
 pub fn validate(instance: &Value, schema: &Value) -> Result<(), Box<SchemaError>> {
+    if valid(instance, schema) {
+        return Ok(());
+    }
     let errors = iter_errors(instance, schema, &Ctx { abs: &[] });
     match best_match(errors) {
         None => Ok(()),

@@ -17,8 +17,29 @@ pub(crate) fn invalid(message: impl Into<String>) -> DslError {
     }
 }
 
+thread_local! {
+    static VALIDATE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether schema/semantic validation is on (upstream's `validate` flag; off for the API's
+/// `skip_validation`). Structural errors raised while building specs still apply.
+pub(crate) fn validating() -> bool {
+    VALIDATE.with(|v| v.get())
+}
+
+/// Run `f` with validation switched on or off.
+pub(crate) fn with_validation<T>(on: bool, f: impl FnOnce() -> T) -> T {
+    let before = VALIDATE.with(|v| v.replace(on));
+    let r = f();
+    VALIDATE.with(|v| v.set(before));
+    r
+}
+
 /// `jsonschema.validate` wrapped like upstream: `Invalid DSL: <str(ValidationError)>`.
 pub(crate) fn schema_check(data: &Value, schema_v: &Value) -> Result<(), DslError> {
+    if !validating() {
+        return Ok(());
+    }
     schema::validate(data, schema_v).map_err(|e| invalid(format!("Invalid DSL: {}", e.full_text())))
 }
 
@@ -53,6 +74,9 @@ static JINJA_BLOCK_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{%(.*?)%
 
 /// Upstream `expressions.validate` for one string.
 pub fn validate_expression(s: &str) -> Result<(), DslError> {
+    if !validating() {
+        return Ok(());
+    }
     let checker = SYNTAX_CHECKER.read().ok().and_then(|g| *g);
     let mut found: Option<&str> = None;
     // Evaluators in name order: jinja, then yaql.
@@ -131,34 +155,6 @@ static WITH_ITEMS_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*([\w\d_\-]+)\s*in\s*(\[.+\]|(\{\{(.*?)\}\})|<%.*?%>)").unwrap()
 });
 
-/// Python `json.loads` error wording for the common cases.
-fn python_json_error(text: &str, e: &serde_json::Error) -> String {
-    let line = e.line();
-    let col = e.column();
-    // Character offset of (line, col).
-    let mut pos = 0usize;
-    for (i, l) in text.split('\n').enumerate() {
-        if i + 1 == line {
-            pos += col.saturating_sub(1);
-            break;
-        }
-        pos += l.chars().count() + 1;
-    }
-    let msg = e.to_string();
-    let what = if msg.starts_with("trailing characters") {
-        "Extra data"
-    } else if msg.starts_with("key must be a string") {
-        "Expecting property name enclosed in double quotes"
-    } else if msg.starts_with("expected `,` or `]`") {
-        "Expecting ',' delimiter"
-    } else if msg.starts_with("EOF while parsing a string") {
-        "Unterminated string starting at"
-    } else {
-        "Expecting value"
-    };
-    format!("{what}: line {line} column {col} (char {pos})")
-}
-
 /// Upstream `_get_with_items_as_dict`, as ordered `(var, collection)` pairs.
 pub(crate) fn with_items_pairs(data: &Value) -> Result<Vec<(String, Value)>, DslError> {
     let raw: Vec<&Value> = match data.get("with-items") {
@@ -199,12 +195,11 @@ fn with_items_list(data: &Value, raw: Vec<Value>) -> Result<Vec<(String, Value)>
         let array = caps.get(2).map(|m| m.as_str()).unwrap_or("").to_string();
         validate_expression(&array)?;
         let value = if array.starts_with('[') {
-            match serde_json::from_str::<Value>(&array) {
+            match super::pyjson::loads(&array) {
                 Ok(v) => v,
                 Err(e) => {
                     return Err(invalid(format!(
-                        "Invalid array in 'with-items' clause: {array}, error: {}",
-                        python_json_error(&array, &e)
+                        "Invalid array in 'with-items' clause: {array}, error: {e}"
                     )))
                 }
             }
@@ -277,7 +272,7 @@ fn check_publish(v: &Value) -> Result<(), DslError> {
     let b = v.get("branch").filter(|x| truthy(x));
     let g = v.get("global").filter(|x| truthy(x));
     let a = v.get("atomic").filter(|x| truthy(x));
-    if b.is_none() && g.is_none() && a.is_none() {
+    if validating() && b.is_none() && g.is_none() && a.is_none() {
         // Upstream's format string has no placeholder: the data is not printed.
         return Err(invalid(
             "Either 'branch', 'global' or 'atomic' must be specified: ",
@@ -300,8 +295,7 @@ fn check_on_clause(v: &Value) -> Result<OnClause, DslError> {
         }
     }
     let next_src = match v {
-        Value::Object(m) if m.contains_key("next") || m.contains_key("publish") => m.get("next"),
-        Value::Object(_) => Some(v),
+        Value::Object(m) => m.get("next"),
         other => Some(other),
     };
     // Surface "Invalid action/workflow task property" errors from entry parsing.
@@ -369,7 +363,7 @@ fn check_task(name: &str, body: &Value, wf_type: WorkflowType) -> Result<TaskSpe
             &schemas::REVERSE_TASK
         },
     )?;
-    if name.chars().count() > MAX_LENGTH_TASK_NAME {
+    if validating() && name.chars().count() > MAX_LENGTH_TASK_NAME {
         return Err(invalid(format!(
             "The length of a '{name}' task name must not exceed {MAX_LENGTH_TASK_NAME} symbols"
         )));
@@ -417,7 +411,8 @@ fn check_task(name: &str, body: &Value, wf_type: WorkflowType) -> Result<TaskSpe
         for c in &clauses {
             check_transition_exprs(c)?;
         }
-        if body.get("join").map(truthy).unwrap_or(false)
+        if validating()
+            && body.get("join").map(truthy).unwrap_or(false)
             && name.chars().count() > MAX_LENGTH_JOIN_TASK_NAME
         {
             return Err(invalid(format!(
@@ -488,7 +483,18 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
         }
     };
     schema_check(data, &schemas::WORKFLOW)?;
-    if !obj.get("tasks").map(truthy).unwrap_or(false) {
+    if !validating() {
+        match obj.get("tasks") {
+            Some(Value::Object(_)) => {}
+            other => {
+                return Err(invalid(format!(
+                    "'{}' object has no attribute 'values'",
+                    py_type_name(other.unwrap_or(&Value::Null))
+                )))
+            }
+        }
+    }
+    if validating() && !obj.get("tasks").map(truthy).unwrap_or(false) {
         return Err(invalid(format!(
             "Workflow doesn't have any tasks [data={}]",
             py_repr(data)
@@ -526,6 +532,14 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
     }
 
     // Semantics.
+    if !validating() {
+        return Ok(WorkflowParts {
+            wf_type,
+            task_defaults,
+            tasks,
+            body,
+        });
+    }
     if is_uuid_like(name) {
         return Err(invalid("Workflow name cannot be in the format of UUID."));
     }
@@ -541,7 +555,7 @@ pub(crate) fn check_workflow(name: &str, data: &Value) -> Result<WorkflowParts, 
     })
 }
 
-fn py_type_name(v: &Value) -> &'static str {
+pub(crate) fn py_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
