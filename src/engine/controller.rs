@@ -303,7 +303,8 @@ pub fn start(
             Some(t) if def.task(&t).is_some() => {}
             other => {
                 return Err(EngineError::Input(format!(
-                    "Invalid task name [wf_spec=ReverseWorkflowSpec, task_name={}]",
+                    "Invalid task name [wf_spec=ReverseWorkflowSpec {}, task_name={}]",
+                    py_str(&injected_spec(&def)),
                     other.unwrap_or_else(|| "None".into())
                 )))
             }
@@ -418,6 +419,31 @@ pub fn handle(
             Err(e)
         }
     }
+}
+
+/// The workflow spec dict as upstream holds it: the body with `name`/`version` injected, and
+/// `type`/`name`/`version` injected into every task.
+fn injected_spec(def: &WorkflowDef) -> Value {
+    let wf_type = match def.kind {
+        WorkflowKind::Direct => "direct",
+        WorkflowKind::Reverse => "reverse",
+    };
+    let mut body = match &def.body {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    if let Some(Value::Object(tasks)) = body.get_mut("tasks") {
+        for (name, t) in tasks.iter_mut() {
+            if let Value::Object(tm) = t {
+                tm.insert("type".into(), json!(wf_type));
+                tm.insert("name".into(), json!(name));
+                tm.insert("version".into(), json!("2.0"));
+            }
+        }
+    }
+    body.insert("name".into(), json!(def.name));
+    body.insert("version".into(), json!("2.0"));
+    Value::Object(body)
 }
 
 fn py_type(v: &Value) -> &'static str {
@@ -585,11 +611,24 @@ impl Ctl<'_, '_> {
             Event::SubWorkflowStartFailed {
                 workflow_execution_id,
                 message,
-            } => self.on_child_completed(
-                &workflow_execution_id,
-                ActionOutcome::Error(Value::String(message.clone())),
-                Some(json!({"result": message})),
-            ),
+            } => {
+                // The child never existed: the task fails normally, without an execution.
+                let Some(pos) =
+                    self.st.actions.iter().position(|a| {
+                        a.id == workflow_execution_id && a.kind == ChildKind::Workflow
+                    })
+                else {
+                    return Ok(());
+                };
+                let rec = self.st.actions.remove(pos);
+                if self
+                    .task(&rec.task_execution_id)
+                    .is_some_and(|t| !t.state.is_completed())
+                {
+                    self.complete_task(&rec.task_execution_id, State::Error, Some(message));
+                }
+                Ok(())
+            }
             Event::SubWorkflowStateChanged {
                 workflow_execution_id,
                 state,
@@ -869,7 +908,16 @@ impl Ctl<'_, '_> {
         let mut output = Map::new();
         output.insert("result".into(), result);
         let mut state_info = msg;
-        if let Some(spec) = self.st.def.output_on_error.clone().filter(truthy) {
+        let spec = self.st.def.output_on_error.clone().filter(truthy);
+        if spec.is_none() {
+            // Upstream evaluates an empty output-on-error as "the whole final context".
+            let mut fin = self.st.final_context();
+            fin.shift_remove(VERSIONS_KEY);
+            for (k, v) in fin {
+                output.insert(k, v);
+            }
+        }
+        if let Some(spec) = spec {
             let mut fin = self.st.final_context();
             fin.shift_remove(VERSIONS_KEY);
             let view = layered_view(&[
@@ -1506,6 +1554,9 @@ impl Ctl<'_, '_> {
                 }
             }
             params.insert("index".into(), json!(0));
+            if let Err(e) = validate_input(&child, &input) {
+                return Err(StartFailure::Normal(e));
+            }
             let child_id = self.new_id();
             self.st.actions.push(ActionExecution {
                 id: child_id.clone(),
@@ -1567,8 +1618,19 @@ impl Ctl<'_, '_> {
             None => None,
         };
         let resolved = self.resolve_action(&action_name)?;
+        // Ad-hoc base-input view: level input · task ctx · {__env} · wf_ex.context.
+        let adhoc_view = {
+            let te = json!({"__task_execution": {"id": t.id, "name": t.name}});
+            let te = te.as_object().cloned().unwrap_or_default();
+            layered_view(&[
+                &te,
+                &t.in_context,
+                &env_layer(self.st),
+                &self.st.execution.context,
+            ])
+        };
         let (base, base_input, transforms, is_sync) =
-            self.expand_action(&action_name, resolved, input.clone(), &view)?;
+            self.expand_action(&action_name, resolved, input.clone(), &adhoc_view)?;
         let aid = self.new_id();
         self.st.actions.push(ActionExecution {
             id: aid.clone(),

@@ -42,7 +42,6 @@ impl StateData<'_> {
             "created_at": null,
             "updated_at": null,
             "root_execution_id": ex.root_execution_id,
-            "state": ex.state.as_str(),
         })
     }
 }

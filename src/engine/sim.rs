@@ -169,6 +169,11 @@ impl Simulator {
                 ))
             })?;
         let id = Self::gen_id(&mut self.next_id);
+        let mut params = params;
+        // The definition's namespace (the shell's job upstream); the simulator has only ''.
+        params
+            .entry("namespace")
+            .or_insert_with(|| Value::String(String::new()));
         let req = StartRequest {
             id: id.clone(),
             input,
