@@ -6,14 +6,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::policies;
 use super::spec::{
     AdHocDef, ClauseKind, EngineCommand, InputDecl, Join, TaskInput, TaskSpec, WorkflowDef,
     WorkflowKind,
 };
 use super::state::{ActionExecution, ChildKind, State, TaskExecution, TaskType, WorkflowExecution};
 use super::util::{
-    deep_merge, layered_view, merge_contexts, outbound_context, py_str, py_str_list, truthy,
-    VERSIONS_KEY,
+    deep_merge, layered_view, merge_contexts, outbound_context, py_repr, py_str, py_str_list,
+    truthy, VERSIONS_KEY,
 };
 
 /// Evaluates expressions for the engine (implemented over `crate::expr` by the shell; the
@@ -95,6 +96,21 @@ pub enum ActionOutcome {
     Cancelled(Value),
 }
 
+/// Delayed work the shell must schedule (scheduler jobs, engine.md §14.3) and deliver back as
+/// [`Event::TimerFired`] after `delay` seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Timer {
+    /// wait-before / retry delay ended: run the task's action(s) again.
+    ContinueTask { task_execution_id: String },
+    /// wait-after delay ended: complete the task with its remembered state.
+    CompleteTask { task_execution_id: String },
+    /// The `timeout` policy: fail the task if it is still incomplete.
+    TaskTimeout {
+        task_execution_id: String,
+        timeout: u64,
+    },
+}
+
 /// Inputs to [`handle`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -121,6 +137,8 @@ pub enum Event {
         workflow_execution_id: String,
         state: State,
     },
+    /// A [`Timer`] scheduled by an earlier effect is due.
+    TimerFired(Timer),
     Pause,
     Resume {
         env: Option<Map<String, Value>>,
@@ -178,6 +196,11 @@ pub enum Effect {
         state_info: Option<String>,
         output: Value,
         parent_task_execution_id: Option<String>,
+    },
+    /// Schedule a [`Timer`] after `delay` seconds.
+    ScheduleTimer {
+        timer: Timer,
+        delay: u64,
     },
     /// This sub-workflow was paused or resumed: the parent execution must get
     /// [`Event::SubWorkflowStateChanged`].
@@ -634,6 +657,10 @@ impl Ctl<'_, '_> {
                 state,
             } => {
                 self.on_child_state(&workflow_execution_id, state);
+                Ok(())
+            }
+            Event::TimerFired(timer) => {
+                self.on_timer(timer);
                 Ok(())
             }
             Event::Pause => self.pause(None),
@@ -1416,8 +1443,272 @@ impl Ctl<'_, '_> {
             return;
         }
         self.set_task_state(id, State::Running, None);
-        // Before-start policies (pause-before, wait-before, timeout, concurrency) hook in here.
+        if let Err(e) = self.before_start(id) {
+            let msg = self.forced_msg(id, Forced::RunTask, &e);
+            self.forced_failure(id, msg);
+            return;
+        }
+        if self.task(id).map(|t| t.state) != Some(State::Running) {
+            return;
+        }
         self.schedule_action(id);
+    }
+
+    fn eval_policy(&self, id: &str, key: &str) -> Result<Option<Value>, String> {
+        let Some(t) = self.task(id) else {
+            return Ok(None);
+        };
+        let Some(spec) = self.st.def.task(&t.name) else {
+            return Ok(None);
+        };
+        match policies::policy_value(&self.st.def, spec, key) {
+            None => Ok(None),
+            Some(v) => Ok(Some(self.eval(&v, &self.view_task(t))?)),
+        }
+    }
+
+    /// pause-before, wait-before, timeout, concurrency (engine.md §9.2). Each may change the
+    /// task state; the caller stops when the task is no longer RUNNING.
+    fn before_start(&mut self, id: &str) -> Result<(), String> {
+        let done = self
+            .task(id)
+            .is_some_and(|t| t.runtime_context.contains_key("pause_before_done"));
+        if !done {
+            if let Some(v) = self.eval_policy(id, "pause-before")? {
+                if !v.is_boolean() {
+                    return Err(format!("Invalid data type in PauseBeforePolicy: {} is not of type 'boolean'. Value(s) can be shown after YAQL evaluating. If you use YAQL here, please correct it.", py_repr(&v)));
+                }
+                if truthy(&v) {
+                    if let Some(t) = self.task_mut(id) {
+                        t.runtime_context
+                            .insert("pause_before_done".into(), json!(true));
+                    }
+                    self.set_task_state(
+                        id,
+                        State::Idle,
+                        Some("Set by 'pause-before' policy".into()),
+                    );
+                    let _ = self.pause(None);
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(v) = self.eval_policy(id, "wait-before")? {
+            let delay = policies::as_delay("WaitBeforePolicy", &v)?;
+            if delay > 0 {
+                self.set_task_state(
+                    id,
+                    State::Delayed,
+                    Some(format!("Delayed by 'wait-before' policy [delay={delay}]")),
+                );
+                self.effects.push(Effect::ScheduleTimer {
+                    timer: Timer::ContinueTask {
+                        task_execution_id: id.to_string(),
+                    },
+                    delay,
+                });
+                return Ok(());
+            }
+        }
+        if let Some(v) = self.eval_policy(id, "timeout")? {
+            let timeout = policies::as_delay("TimeoutPolicy", &v)?;
+            if timeout > 0 {
+                self.effects.push(Effect::ScheduleTimer {
+                    timer: Timer::TaskTimeout {
+                        task_execution_id: id.to_string(),
+                        timeout,
+                    },
+                    delay: timeout,
+                });
+            }
+        }
+        if let Some(v) = self.eval_policy(id, "concurrency")? {
+            let c = policies::as_delay("ConcurrencyPolicy", &v)?;
+            if let Some(t) = self.task_mut(id) {
+                t.runtime_context.insert("concurrency".into(), json!(c));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::ContinueTask {
+                task_execution_id: id,
+            } => {
+                if self.task(&id).map(|t| t.state) != Some(State::Delayed) {
+                    return;
+                }
+                if self.st.execution.state.is_completed() {
+                    return;
+                }
+                // A retried task starts from its (recomputed) inbound context again.
+                self.set_task_state(&id, State::Running, None);
+                self.schedule_action(&id);
+            }
+            Timer::CompleteTask {
+                task_execution_id: id,
+            } => {
+                let Some(t) = self.task(&id).cloned() else {
+                    return;
+                };
+                if t.state != State::Delayed {
+                    return;
+                }
+                let wa = t
+                    .runtime_context
+                    .get("wait_after_policy")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let state = wa
+                    .get("state")
+                    .and_then(Value::as_str)
+                    .and_then(State::parse)
+                    .unwrap_or(State::Success);
+                let info = wa
+                    .get("state_info")
+                    .and_then(Value::as_str)
+                    .map(String::from);
+                self.complete_task(&id, state, info);
+            }
+            Timer::TaskTimeout {
+                task_execution_id: id,
+                timeout,
+            } => {
+                let Some(t) = self.task(&id) else { return };
+                if t.state.is_completed() {
+                    return;
+                }
+                self.complete_task(
+                    &id,
+                    State::Error,
+                    Some(format!("Task timed out [timeout(s)={timeout}].")),
+                );
+            }
+        }
+    }
+
+    /// wait-after, fail-on, retry (engine.md §9.3). Returns `Ok(true)` when the task was
+    /// delayed (its outcome is processed later).
+    fn after_complete_policies(&mut self, id: &str) -> Result<bool, String> {
+        let Some(t) = self.task(id).cloned() else {
+            return Ok(false);
+        };
+        // wait-after (first time only).
+        if !t.runtime_context.contains_key("wait_after_policy") {
+            if let Some(v) = self.eval_policy(id, "wait-after")? {
+                let delay = policies::as_delay("WaitAfterPolicy", &v)?;
+                if delay > 0 {
+                    if let Some(tm) = self.task_mut(id) {
+                        tm.runtime_context.insert(
+                            "wait_after_policy".into(),
+                            json!({"skip": true, "state": t.state.as_str(), "state_info": t.state_info}),
+                        );
+                    }
+                    self.set_task_state(
+                        id,
+                        State::Delayed,
+                        Some(format!("Delayed by 'wait-after' policy [delay={delay}]")),
+                    );
+                    self.effects.push(Effect::ScheduleTimer {
+                        timer: Timer::CompleteTask {
+                            task_execution_id: id.to_string(),
+                        },
+                        delay,
+                    });
+                    return Ok(true);
+                }
+            }
+        }
+        // fail-on.
+        if t.state == State::Success {
+            if let Some(v) = self.eval_policy(id, "fail-on")? {
+                if truthy(&v) {
+                    let now = self.rt.now.clone();
+                    if let Some(tm) = self.task_mut(id) {
+                        tm.state = State::Error;
+                        tm.state_info = Some("Failed by 'fail-on' policy".into());
+                        tm.finished_at = Some(now);
+                    }
+                    self.effects.push(Effect::TaskStateChanged {
+                        task_execution_id: id.to_string(),
+                        from: State::Success,
+                        to: State::Error,
+                    });
+                }
+            }
+        }
+        // retry.
+        let Some(t) = self.task(id).cloned() else {
+            return Ok(false);
+        };
+        let Some(spec) = self.st.def.task(&t.name).cloned() else {
+            return Ok(false);
+        };
+        let Some(raw) = policies::policy_value(&self.st.def, &spec, "retry") else {
+            return Ok(false);
+        };
+        let Some(retry) = policies::retry_spec(&raw) else {
+            return Ok(false);
+        };
+        if !matches!(t.state, State::Success | State::Error) {
+            return Ok(false);
+        }
+        let view = self.view_task(&t);
+        let count = policies::as_delay("RetryPolicy", &self.eval(&retry.count, &view)?)?;
+        let delay = policies::as_delay("RetryPolicy", &self.eval(&retry.delay, &view)?)?;
+        if count == 0 {
+            return Ok(false);
+        }
+        let retry_no = t
+            .runtime_context
+            .get("retry_task_policy")
+            .and_then(|r| r.get("retry_no"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let tview = self.view_transitions(&t);
+        let break_on = match &retry.break_on {
+            Some(e) => truthy(&self.eval(e, &tview)?),
+            None => false,
+        };
+        let continue_on = match &retry.continue_on {
+            Some(e) => Some(truthy(&self.eval(e, &tview)?)),
+            None => None,
+        };
+        let stop = retry_no >= count
+            || (t.state == State::Error && break_on)
+            || (t.state == State::Success && continue_on.is_none())
+            || continue_on == Some(false);
+        if stop {
+            return Ok(false);
+        }
+        for a in self
+            .st
+            .actions
+            .iter_mut()
+            .filter(|a| a.task_execution_id == id)
+        {
+            a.accepted = false;
+        }
+        if let Some(tm) = self.task_mut(id) {
+            tm.runtime_context.insert(
+                "retry_task_policy".into(),
+                json!({"retry_no": retry_no + 1}),
+            );
+            tm.runtime_context.shift_remove("wait_after_policy");
+        }
+        self.set_task_state(
+            id,
+            State::Delayed,
+            Some(format!("Delayed by 'retry' policy [delay={delay}]")),
+        );
+        self.effects.push(Effect::ScheduleTimer {
+            timer: Timer::ContinueTask {
+                task_execution_id: id.to_string(),
+            },
+            delay,
+        });
+        Ok(true)
     }
 
     fn schedule_action(&mut self, id: &str) {
@@ -1968,7 +2259,15 @@ impl Ctl<'_, '_> {
                 a.output = Some(json!({}));
             }
         }
-        // After-complete policies (wait-after, fail-on, retry) hook in here.
+        match self.after_complete_policies(id) {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => {
+                let msg = self.forced_msg_complete(id, &e);
+                self.forced_failure(id, msg);
+                return;
+            }
+        }
         self.after_completion(id);
     }
 

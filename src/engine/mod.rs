@@ -8,6 +8,7 @@
 
 pub mod controller;
 pub mod exprs;
+pub mod policies;
 pub mod sim;
 pub mod spec;
 pub mod state;
@@ -20,7 +21,7 @@ mod tests;
 
 pub use controller::{
     handle, start, validate_input, ActionDef, ActionOutcome, Catalog, Command, Effect, EngineError,
-    Event, Expressions, ParentLink, Runtime, StartRequest, SystemAction, WorkflowState,
+    Event, Expressions, ParentLink, Runtime, StartRequest, SystemAction, Timer, WorkflowState,
 };
 pub use spec::{AdHocDef, WorkflowDef};
 pub use state::{ActionExecution, ChildKind, State, TaskExecution, TaskType, WorkflowExecution};

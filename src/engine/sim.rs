@@ -127,6 +127,10 @@ pub struct Simulator {
     pub pending_async: Vec<(String, String)>,
     expr: Box<dyn Expressions>,
     queue: VecDeque<(String, Event)>,
+    /// Delayed deliveries on a virtual clock: (due time in ms, sequence, execution, event).
+    timers: Vec<(u64, u64, String, Event)>,
+    /// The virtual clock in milliseconds (advanced only by timers).
+    pub clock_ms: u64,
     next_id: u64,
     /// Errors events returned (operations rejected by the controller).
     pub errors: Vec<EngineError>,
@@ -141,6 +145,8 @@ impl Simulator {
             pending_async: Vec::new(),
             expr,
             queue: VecDeque::new(),
+            timers: Vec::new(),
+            clock_ms: 0,
             next_id: 0,
             errors: Vec::new(),
         }
@@ -230,18 +236,39 @@ impl Simulator {
         }
     }
 
-    /// Processes queued events until none are left.
+    /// Processes queued events, then due timers in time order (advancing the virtual clock),
+    /// until nothing is left.
     pub fn run(&mut self) {
         let mut guard = 0;
-        while let Some((ex, ev)) = self.queue.pop_front() {
-            guard += 1;
-            if guard > 100_000 {
-                break;
+        loop {
+            while let Some((ex, ev)) = self.queue.pop_front() {
+                guard += 1;
+                if guard > 100_000 {
+                    return;
+                }
+                if let Err(e) = self.deliver(&ex, ev) {
+                    self.errors.push(e);
+                }
             }
-            if let Err(e) = self.deliver(&ex, ev) {
-                self.errors.push(e);
-            }
+            let Some(pos) = self
+                .timers
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (due, seq, _, _))| (*due, *seq))
+                .map(|(i, _)| i)
+            else {
+                return;
+            };
+            let (due, _, ex, ev) = self.timers.remove(pos);
+            self.clock_ms = self.clock_ms.max(due);
+            self.queue.push_back((ex, ev));
         }
+    }
+
+    fn later(&mut self, delay_ms: u64, ex: &str, ev: Event) {
+        let seq = self.timers.len() as u64 + self.next_id;
+        self.timers
+            .push((self.clock_ms + delay_ms, seq, ex.to_string(), ev));
     }
 
     /// Posts the result of a pending async action.
@@ -278,18 +305,32 @@ impl Simulator {
                     base_action,
                     input,
                     ..
-                } => match run_std_action(&base_action, &input, &action_execution_id) {
-                    Some(outcome) => self.queue.push_back((
-                        ex_id.to_string(),
-                        Event::ActionCompleted {
-                            action_execution_id,
-                            outcome,
-                        },
-                    )),
-                    None => self
-                        .pending_async
-                        .push((action_execution_id, ex_id.to_string())),
-                },
+                } => {
+                    // std.echo `delay` / std.sleep `seconds` take virtual time.
+                    let secs = match base_action.as_str() {
+                        "std.echo" => input.get("delay").and_then(Value::as_f64),
+                        "std.sleep" => input.get("seconds").and_then(Value::as_f64),
+                        _ => None,
+                    }
+                    .filter(|d| *d > 0.0)
+                    .unwrap_or(0.0);
+                    match run_std_action(&base_action, &input, &action_execution_id) {
+                        Some(outcome) => {
+                            let ev = Event::ActionCompleted {
+                                action_execution_id,
+                                outcome,
+                            };
+                            if secs > 0.0 {
+                                self.later((secs * 1000.0) as u64, ex_id, ev);
+                            } else {
+                                self.queue.push_back((ex_id.to_string(), ev));
+                            }
+                        }
+                        None => self
+                            .pending_async
+                            .push((action_execution_id, ex_id.to_string())),
+                    }
+                }
                 Effect::StartSubWorkflow {
                     workflow_execution_id,
                     task_execution_id,
@@ -323,6 +364,9 @@ impl Simulator {
                             },
                         ));
                     }
+                }
+                Effect::ScheduleTimer { timer, delay } => {
+                    self.later(delay * 1000, ex_id, Event::TimerFired(timer));
                 }
                 Effect::NotifyParent {
                     parent_task_execution_id,
