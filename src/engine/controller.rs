@@ -411,6 +411,7 @@ pub fn start(
         st: &mut st,
         effects: Vec::new(),
         check: false,
+        item: None,
     };
     ctl.set_wf_state(State::Running, None);
     let cmds = ctl.start_commands();
@@ -432,6 +433,7 @@ pub fn handle(
         st,
         effects: Vec::new(),
         check: false,
+        item: None,
     };
     let res = ctl.on_event(event);
     let effects = std::mem::take(&mut ctl.effects);
@@ -526,7 +528,11 @@ impl WorkflowState {
                 ChildKind::Workflow => a.output.clone().unwrap_or(Value::Null),
             })
             .collect();
-        if vals.len() == 1 {
+        let with_items = self
+            .task_by_id(task_id)
+            .and_then(|t| self.def.task(&t.name))
+            .is_some_and(|spec| !spec.with_items.is_empty());
+        if vals.len() == 1 && !with_items {
             vals.into_iter().next().unwrap_or(Value::Null)
         } else {
             Value::Array(vals)
@@ -590,6 +596,8 @@ struct Ctl<'r, 'a> {
     effects: Vec<Effect>,
     /// A completion check is due at the end of the event.
     check: bool,
+    /// with-items: the current item's context (the "extra" view layer) and index.
+    item: Option<(Map<String, Value>, u64)>,
 }
 
 enum Forced {
@@ -1394,9 +1402,12 @@ impl Ctl<'_, '_> {
     fn view_task(&self, t: &TaskExecution) -> Value {
         let te = json!({"__task_execution": {"id": t.id, "name": t.name}});
         let te = te.as_object().cloned().unwrap_or_default();
+        let empty = Map::new();
+        let extra = self.item.as_ref().map(|(m, _)| m).unwrap_or(&empty);
         layered_view(&[
             &te,
             &env_layer(self.st),
+            extra,
             &t.in_context,
             &self.st.execution.context,
             &self.st.execution.input,
@@ -1814,13 +1825,184 @@ impl Ctl<'_, '_> {
             .task(&t.name)
             .cloned()
             .ok_or_else(|| StartFailure::Forced(format!("Task '{}' not found.", t.name)))?;
-        if spec.with_items.is_some() {
-            return Err(StartFailure::Forced(
-                "with-items is not supported by this engine yet".into(),
-            ));
+        if !spec.with_items.is_empty() {
+            return self.prepare_with_items(id, &t, &spec);
         }
-        let mut input = self.evaluate_input(&t, &spec)?;
-        let view = self.view_task(&t);
+        self.prepare_single(&t, &spec)
+    }
+
+    /// with-items (engine.md §6): evaluate the collections, then schedule items up to the
+    /// concurrency capacity. Later items are scheduled as earlier ones complete.
+    fn prepare_with_items(
+        &mut self,
+        id: &str,
+        t: &TaskExecution,
+        spec: &TaskSpec,
+    ) -> Result<(), StartFailure> {
+        let view = self.view_task(t);
+        let mut lists: Map<String, Value> = Map::new();
+        for (var, coll) in &spec.with_items {
+            let v = self.eval(coll, &view).map_err(StartFailure::Forced)?;
+            let items: Vec<Value> = match v {
+                Value::Array(a) => a,
+                Value::String(s) => s.chars().map(|c| Value::String(c.to_string())).collect(),
+                Value::Object(m) => m.keys().map(|k| Value::String(k.clone())).collect(),
+                _ => {
+                    return Err(StartFailure::Forced(format!(
+                        "Wrong input format for: {}. Iterable type is expected for each value.",
+                        py_str(&Value::Object(lists))
+                    )))
+                }
+            };
+            lists.insert(var.clone(), Value::Array(items));
+        }
+        let lens: Vec<usize> = lists
+            .values()
+            .map(|v| v.as_array().map(Vec::len).unwrap_or(0))
+            .collect();
+        if lens.windows(2).any(|w| w[0] != w[1]) {
+            return Err(StartFailure::Forced(format!(
+                "Wrong input format for: {}. All arrays must have the same length.",
+                py_str(&Value::Object(lists))
+            )));
+        }
+        let count = lens.first().copied().unwrap_or(0);
+        let concurrency = t
+            .runtime_context
+            .get("concurrency")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let mut items = Vec::with_capacity(count);
+        for i in 0..count {
+            let mut m = Map::new();
+            for (k, v) in &lists {
+                m.insert(k.clone(), v.get(i).cloned().unwrap_or(Value::Null));
+            }
+            // The task's in_context wins over item variables (engine.md §6.2).
+            deep_merge(&mut m, &t.in_context);
+            items.push(Value::Object(m));
+        }
+        if let Some(tm) = self.task_mut(id) {
+            tm.runtime_context.insert(
+                "with_items".into(),
+                json!({"count": count, "capacity": concurrency}),
+            );
+            tm.runtime_context
+                .insert("with_items_contexts".into(), Value::Array(items));
+        }
+        if count == 0 {
+            self.complete_task(id, State::Success, None);
+            return Ok(());
+        }
+        self.schedule_items(id)
+    }
+
+    /// Schedules unscheduled items of a with-items task while capacity allows.
+    fn schedule_items(&mut self, id: &str) -> Result<(), StartFailure> {
+        let Some(t) = self.task(id).cloned() else {
+            return Ok(());
+        };
+        let Some(spec) = self.st.def.task(&t.name).cloned() else {
+            return Ok(());
+        };
+        let items: Vec<Value> = t
+            .runtime_context
+            .get("with_items_contexts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let concurrency = t
+            .runtime_context
+            .get("with_items")
+            .and_then(|w| w.get("capacity"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let current: Vec<(u64, bool)> = self
+            .st
+            .children_of(id)
+            .filter(|a| a.accepted || a.state.is_incomplete())
+            .map(|a| (a.index, a.state.is_incomplete()))
+            .collect();
+        let running = current.iter().filter(|(_, r)| *r).count();
+        let mut capacity = if concurrency == 0 {
+            usize::MAX
+        } else {
+            concurrency.saturating_sub(running)
+        };
+        for (i, ctx) in items.iter().enumerate() {
+            if capacity == 0 {
+                break;
+            }
+            if current.iter().any(|(idx, _)| *idx == i as u64) {
+                continue;
+            }
+            self.item = Some((ctx.as_object().cloned().unwrap_or_default(), i as u64));
+            let r = self.prepare_single(&t, &spec);
+            self.item = None;
+            r?;
+            capacity -= 1;
+        }
+        Ok(())
+    }
+
+    /// A child of a with-items task completed: schedule more items or complete the task.
+    fn with_items_progress(&mut self, id: &str) {
+        let Some(t) = self.task(id).cloned() else {
+            return;
+        };
+        if t.state.is_completed() {
+            return;
+        }
+        let count = t
+            .runtime_context
+            .get("with_items")
+            .and_then(|w| w.get("count"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let current: Vec<State> = self
+            .st
+            .children_of(id)
+            .filter(|a| a.accepted || a.state.is_incomplete())
+            .map(|a| a.state)
+            .collect();
+        if current.contains(&State::Cancelled) {
+            self.complete_task(
+                id,
+                State::Cancelled,
+                Some("One or more actions was cancelled.".into()),
+            );
+            return;
+        }
+        let done = current.iter().filter(|s| s.is_completed()).count();
+        if done >= count {
+            if current.contains(&State::Error) {
+                self.complete_task(
+                    id,
+                    State::Error,
+                    Some("One or more actions had failed.".into()),
+                );
+            } else {
+                self.complete_task(id, State::Success, None);
+            }
+            return;
+        }
+        if let Err(e) = self.schedule_items(id) {
+            match e {
+                StartFailure::Forced(e) => {
+                    let msg = self.forced_msg(id, Forced::RunTask, &e);
+                    self.forced_failure(id, msg);
+                }
+                StartFailure::Normal(m) => self.complete_task(id, State::Error, Some(m)),
+            }
+        }
+    }
+
+    /// One action execution (or sub-workflow) for the task; with-items items set `self.item`.
+    fn prepare_single(&mut self, t: &TaskExecution, spec: &TaskSpec) -> Result<(), StartFailure> {
+        let id = t.id.as_str();
+        let index = self.item.as_ref().map(|(_, i)| *i).unwrap_or(0);
+        let mut input = self.evaluate_input(t, spec)?;
+        let view = self.view_task(t);
         if let Some(wf_name) = &spec.workflow {
             let name = match self
                 .eval(&Value::String(wf_name.clone()), &view)
@@ -1844,7 +2026,7 @@ impl Ctl<'_, '_> {
                     }
                 }
             }
-            params.insert("index".into(), json!(0));
+            params.insert("index".into(), json!(index));
             if let Err(e) = validate_input(&child, &input) {
                 return Err(StartFailure::Normal(e));
             }
@@ -1858,7 +2040,7 @@ impl Ctl<'_, '_> {
                 input: Value::Object(input.clone()),
                 output: None,
                 accepted: false,
-                index: 0,
+                index,
                 is_sync: false,
                 output_transforms: Vec::new(),
             });
@@ -1932,7 +2114,7 @@ impl Ctl<'_, '_> {
             input: Value::Object(input),
             output: None,
             accepted: false,
-            index: 0,
+            index,
             is_sync,
             output_transforms: transforms,
         });
@@ -2143,6 +2325,14 @@ impl Ctl<'_, '_> {
             }
         };
         let tid = a.task_execution_id.clone();
+        let is_with_items = self
+            .task(&tid)
+            .and_then(|t| self.st.def.task(&t.name))
+            .is_some_and(|spec| !spec.with_items.is_empty());
+        if is_with_items {
+            self.with_items_progress(&tid);
+            return Ok(());
+        }
         if self
             .task(&tid)
             .map(|t| t.state.is_completed())

@@ -99,7 +99,8 @@ pub struct TaskSpec {
     pub keep_result: bool,
     pub target: Option<Value>,
     pub safe_rerun: bool,
-    pub with_items: Option<Value>,
+    /// `with-items` as `(var, collection)` pairs (collection: JSON array or expression).
+    pub with_items: Vec<(String, Value)>,
     /// The raw task mapping (policies are read from here by the policy layer).
     pub body: Value,
 }
@@ -441,7 +442,7 @@ fn build_task(name: &str, body: &Value) -> TaskSpec {
         keep_result: body.get("keep-result").map(truthy).unwrap_or(true),
         target: body.get("target").filter(|v| !v.is_null()).cloned(),
         safe_rerun: body.get("safe-rerun").map(truthy).unwrap_or(false),
-        with_items: body.get("with-items").filter(|v| !v.is_null()).cloned(),
+        with_items: crate::lang::model::build_task(name, body).with_items,
         body: body.clone(),
     }
 }

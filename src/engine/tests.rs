@@ -273,3 +273,64 @@ fn reverse_workflow_runs_only_what_the_target_requires() {
     assert_eq!(names, vec!["a", "b"]);
     assert_eq!(st.execution.output, Some(json!({"a": 1})));
 }
+
+#[test]
+fn with_items_concurrency_limits_running_actions_and_keeps_index_order() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {"t": {"with-items": "x in [1, 2, 3]", "action": "std.async_noop", "concurrency": 2}}}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    let running = sim.running_actions(&id, "t");
+    assert_eq!(running.len(), 2);
+    // Complete the second item first: the third is scheduled, order stays by index.
+    sim.complete_async(&running[1], ActionOutcome::Success(json!("b")))
+        .unwrap();
+    let running = sim.running_actions(&id, "t");
+    assert_eq!(running.len(), 2);
+    for (i, aid) in running.iter().enumerate() {
+        sim.complete_async(aid, ActionOutcome::Success(json!(["a", "c"][i])))
+            .unwrap();
+    }
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.execution.state, State::Success);
+    assert_eq!(st.task_result(&st.tasks[0].id), json!(["a", "b", "c"]));
+}
+
+#[test]
+fn with_items_over_empty_list_succeeds_with_empty_result() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {"t": {"with-items": "x in <% [] %>", "action": "std.noop"}}}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.execution.state, State::Success);
+    assert_eq!(st.task_result(&st.tasks[0].id), json!([]));
+}
+
+#[test]
+fn retry_runs_count_plus_one_attempts_and_records_retry_no() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {"t": {"action": "std.fail", "retry": {"count": 2, "delay": 1}}}}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.execution.state, State::Error);
+    let t = &st.tasks[0];
+    assert_eq!(st.children_of(&t.id).count(), 3);
+    assert_eq!(t.runtime_context["retry_task_policy"]["retry_no"], json!(2));
+    assert_eq!(sim.clock_ms, 2000);
+}
+
+#[test]
+fn wait_before_delays_the_task_on_the_virtual_clock() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {"t": {"action": "std.noop", "wait-before": 3}}}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    assert_eq!(sim.state(&id).unwrap().execution.state, State::Success);
+    assert_eq!(sim.clock_ms, 3000);
+}
