@@ -137,6 +137,21 @@ pub enum Event {
         workflow_execution_id: String,
         state: State,
     },
+    /// Rerun an ERROR task (`PUT /tasks/<id> {state: RUNNING, reset, env}`); `reset: None`
+    /// is refused as upstream's API does.
+    RerunTask {
+        task_execution_id: String,
+        reset: Option<bool>,
+        env: Option<Map<String, Value>>,
+    },
+    /// Skip an ERROR task (`PUT /tasks/<id> {state: SKIPPED}`).
+    SkipTask {
+        task_execution_id: String,
+    },
+    /// `PUT /executions/<id> {env}` without a state change.
+    UpdateEnv {
+        env: Map<String, Value>,
+    },
     /// A [`Timer`] scheduled by an earlier effect is due.
     TimerFired(Timer),
     Pause,
@@ -227,6 +242,8 @@ pub enum EngineError {
     Input(String),
     /// Invalid workflow state change or operation (`WorkflowException`).
     Workflow(String),
+    /// The operation is not allowed in the current state (`NotAllowedException`, HTTP 403).
+    NotAllowed(String),
     /// An expression failed where the caller must see it (vars at start, forced SUCCESS output).
     Evaluation(String),
 }
@@ -234,9 +251,10 @@ pub enum EngineError {
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::Input(m) | EngineError::Workflow(m) | EngineError::Evaluation(m) => {
-                f.write_str(m)
-            }
+            EngineError::Input(m)
+            | EngineError::Workflow(m)
+            | EngineError::NotAllowed(m)
+            | EngineError::Evaluation(m) => f.write_str(m),
         }
     }
 }
@@ -667,6 +685,13 @@ impl Ctl<'_, '_> {
                 self.on_child_state(&workflow_execution_id, state);
                 Ok(())
             }
+            Event::RerunTask {
+                task_execution_id,
+                reset,
+                env,
+            } => self.rerun(&task_execution_id, reset, env),
+            Event::SkipTask { task_execution_id } => self.skip(&task_execution_id),
+            Event::UpdateEnv { env } => self.update_env(env),
             Event::TimerFired(timer) => {
                 self.on_timer(timer);
                 Ok(())
@@ -701,7 +726,7 @@ impl Ctl<'_, '_> {
         if from != to {
             self.effects.push(Effect::WorkflowStateChanged { from, to });
             if let Some(parent) = self.st.execution.task_execution_id.clone() {
-                if to == State::Paused || (to == State::Running && from == State::Paused) {
+                if to == State::Paused || to == State::Running {
                     self.effects.push(Effect::NotifyParent {
                         parent_task_execution_id: parent,
                         state: to,
@@ -735,6 +760,25 @@ impl Ctl<'_, '_> {
                 if cur == Some(State::Paused) {
                     self.set_task_state(&tid, State::Running, None);
                 }
+                if matches!(cur, Some(State::Error) | Some(State::Cancelled)) {
+                    // A rerun inside the child: the parent task and workflow run again.
+                    if let Some(a) = self.st.actions.iter_mut().find(|a| a.id == child_id) {
+                        a.accepted = false;
+                        a.output = None;
+                    }
+                    if let Some(t) = self.task_mut(&tid) {
+                        t.processed = false;
+                        t.error_handled = false;
+                        t.next_tasks.clear();
+                        t.finished_at = None;
+                    }
+                    self.set_task_state(&tid, State::Running, None);
+                    if matches!(self.st.execution.state, State::Error | State::Cancelled) {
+                        self.st.execution.output = None;
+                        self.set_wf_state(State::Running, None);
+                    }
+                    return;
+                }
                 let any_paused = self.st.tasks.iter().any(|t| t.state == State::Paused);
                 if self.st.execution.state == State::Paused && !any_paused {
                     let _ = self.resume(None);
@@ -742,6 +786,133 @@ impl Ctl<'_, '_> {
             }
             _ => {}
         }
+    }
+
+    fn env_update(&mut self, env: Map<String, Value>) {
+        deep_merge(&mut self.st.execution.env, &env);
+        if self.st.execution.task_execution_id.is_none() {
+            let e = Value::Object(self.st.execution.env.clone());
+            self.st.execution.params.insert("env".into(), e);
+        }
+    }
+
+    fn update_env(&mut self, env: Map<String, Value>) -> Result<(), EngineError> {
+        if !matches!(
+            self.st.execution.state,
+            State::Idle | State::Paused | State::Error
+        ) {
+            return Err(EngineError::NotAllowed(
+                "Updating env to workflow execution is only permitted if it is in IDLE, PAUSED, or ERROR state.".into(),
+            ));
+        }
+        // A sub-workflow reads the root's env; an update there does not reach env() (ERRATA).
+        if self.st.execution.task_execution_id.is_none() {
+            self.env_update(env);
+        }
+        Ok(())
+    }
+
+    fn check_rerunnable(&self, id: &str) -> Result<(), EngineError> {
+        let Some(t) = self.task(id) else {
+            return Err(EngineError::Workflow(format!(
+                "Task execution not found [id={id}]"
+            )));
+        };
+        if t.state == State::Success {
+            return Err(EngineError::Workflow(
+                "Rerunning succeeded tasks is not supported.".into(),
+            ));
+        }
+        if t.state != State::Error {
+            return Err(EngineError::Workflow(
+                "The current task execution must be in ERROR for rerun. Only updating task to rerun is supported.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// engine.md §12.4.
+    fn rerun(
+        &mut self,
+        id: &str,
+        reset: Option<bool>,
+        env: Option<Map<String, Value>>,
+    ) -> Result<(), EngineError> {
+        let Some(reset) = reset else {
+            return Err(EngineError::Input(
+                "Reset field is mandatory to rerun task.".into(),
+            ));
+        };
+        self.check_rerunnable(id)?;
+        let with_items = self
+            .task(id)
+            .and_then(|t| self.st.def.task(&t.name))
+            .is_some_and(|s| !s.with_items.is_empty());
+        if !reset && !with_items {
+            return Err(EngineError::Input(
+                "Only with-items task has the option to not reset.".into(),
+            ));
+        }
+        if self.st.execution.state == State::Paused {
+            return Ok(());
+        }
+        if !self.st.execution.state.can_transition_to(State::Running) {
+            return Err(self.invalid_transition(State::Running));
+        }
+        if let Some(e) = env {
+            if self.st.execution.task_execution_id.is_none() {
+                self.env_update(e);
+            }
+        }
+        if self.st.execution.state != State::Running {
+            self.st.execution.output = None;
+            self.set_wf_state(State::Running, None);
+        }
+        for a in self
+            .st
+            .actions
+            .iter_mut()
+            .filter(|a| a.task_execution_id == id)
+        {
+            if reset || matches!(a.state, State::Error | State::Cancelled) {
+                a.accepted = false;
+            }
+        }
+        let now = self.rt.now.clone();
+        if let Some(t) = self.task_mut(id) {
+            t.runtime_context.clear();
+            t.processed = false;
+            t.error_handled = false;
+            t.next_tasks.clear();
+            t.finished_at = None;
+            t.started_at = Some(now);
+            // Before-start policies run again: the task restarts from IDLE.
+            t.state = State::Idle;
+            t.state_info = None;
+        }
+        self.effects.push(Effect::TaskStateChanged {
+            task_execution_id: id.to_string(),
+            from: State::Error,
+            to: State::Idle,
+        });
+        self.start_task(id);
+        Ok(())
+    }
+
+    /// engine.md §12.5.
+    fn skip(&mut self, id: &str) -> Result<(), EngineError> {
+        self.check_rerunnable(id)?;
+        if matches!(self.st.execution.state, State::Error) {
+            self.st.execution.output = None;
+            self.set_wf_state(State::Running, None);
+        }
+        if let Some(t) = self.task_mut(id) {
+            t.processed = false;
+        }
+        self.set_task_state(id, State::Skipped, Some("Task was skipped.".into()));
+        self.complete_task_with(id, State::Skipped, Some("Task was skipped.".into()), true);
+        self.check = true;
+        Ok(())
     }
 
     fn running_children(&self) -> Vec<String> {
@@ -2391,10 +2562,16 @@ impl Ctl<'_, '_> {
 
     /// Task completion (engine.md §5.3).
     fn complete_task(&mut self, id: &str, state: State, info: Option<String>) {
+        self.complete_task_with(id, state, info, false);
+    }
+
+    /// `skipped`: the API skip of an ERROR task (publish-on-skip and transitions, no
+    /// after-complete policies).
+    fn complete_task_with(&mut self, id: &str, state: State, info: Option<String>, skipped: bool) {
         let Some(t) = self.task(id).cloned() else {
             return;
         };
-        if t.state.is_completed() {
+        if t.state.is_completed() && !skipped {
             return;
         }
         self.set_task_state(id, state, info);
@@ -2449,7 +2626,12 @@ impl Ctl<'_, '_> {
                 a.output = Some(json!({}));
             }
         }
-        match self.after_complete_policies(id) {
+        let policies = if skipped {
+            Ok(false)
+        } else {
+            self.after_complete_policies(id)
+        };
+        match policies {
             Ok(true) => return,
             Ok(false) => {}
             Err(e) => {

@@ -334,3 +334,92 @@ fn wait_before_delays_the_task_on_the_virtual_clock() {
     assert_eq!(sim.state(&id).unwrap().execution.state, State::Success);
     assert_eq!(sim.clock_ms, 3000);
 }
+
+#[test]
+fn skip_of_failed_task_follows_on_skip_and_workflow_succeeds() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {
+            "t1": {"action": "std.fail", "on-success": "not_this", "on-skip": "skipped_path"},
+            "not_this": {}, "skipped_path": {}
+        }}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    assert_eq!(sim.state(&id).unwrap().execution.state, State::Error);
+    let tid = sim.state(&id).unwrap().tasks[0].id.clone();
+    sim.send(
+        &id,
+        Event::SkipTask {
+            task_execution_id: tid,
+        },
+    )
+    .unwrap();
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.execution.state, State::Success);
+    assert_eq!(st.tasks[0].state_info.as_deref(), Some("Task was skipped."));
+    let names: Vec<&str> = st.tasks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, vec!["t1", "skipped_path"]);
+}
+
+#[test]
+fn rerun_requires_reset_and_an_error_task() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {"t": {"action": "std.fail"}, "ok": {}}}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    let st = sim.state(&id).unwrap();
+    let failed = st.tasks.iter().find(|t| t.name == "t").unwrap().id.clone();
+    let ok = st.tasks.iter().find(|t| t.name == "ok").unwrap().id.clone();
+    let e = sim
+        .send(
+            &id,
+            Event::RerunTask {
+                task_execution_id: failed.clone(),
+                reset: None,
+                env: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.to_string(), "Reset field is mandatory to rerun task.");
+    let e = sim
+        .send(
+            &id,
+            Event::RerunTask {
+                task_execution_id: ok,
+                reset: Some(true),
+                env: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.to_string(), "Rerunning succeeded tasks is not supported.");
+    sim.send(
+        &id,
+        Event::RerunTask {
+            task_execution_id: failed.clone(),
+            reset: Some(true),
+            env: None,
+        },
+    )
+    .unwrap();
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.children_of(&failed).count(), 2);
+    assert_eq!(st.execution.state, State::Error);
+    let msg = st.execution.state_info.clone().unwrap_or_default();
+    assert!(msg.contains("idx=0]") && msg.contains("idx=1]"), "{msg}");
+}
+
+#[test]
+fn env_update_is_refused_while_running() {
+    let mut sim = sim_with(&[("wf", json!({"tasks": {"t": {"action": "std.async_noop"}}}))]);
+    let id = run(&mut sim, "wf", json!({}));
+    let e = sim
+        .send(&id, Event::UpdateEnv { env: Map::new() })
+        .unwrap_err();
+    assert_eq!(
+        e,
+        EngineError::NotAllowed(
+            "Updating env to workflow execution is only permitted if it is in IDLE, PAUSED, or ERROR state.".into()
+        )
+    );
+}
