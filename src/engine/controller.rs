@@ -104,6 +104,8 @@ pub enum Timer {
     ContinueTask { task_execution_id: String },
     /// wait-after delay ended: complete the task with its remembered state.
     CompleteTask { task_execution_id: String },
+    /// Start an IDLE task (deferred from a long synchronous chain).
+    StartTask { task_execution_id: String },
     /// The `timeout` policy: fail the task if it is still incomplete.
     TaskTimeout {
         task_execution_id: String,
@@ -430,6 +432,7 @@ pub fn start(
         effects: Vec::new(),
         check: false,
         item: None,
+        depth: 0,
     };
     ctl.set_wf_state(State::Running, None);
     let cmds = ctl.start_commands();
@@ -452,6 +455,7 @@ pub fn handle(
         effects: Vec::new(),
         check: false,
         item: None,
+        depth: 0,
     };
     let res = ctl.on_event(event);
     let effects = std::mem::take(&mut ctl.effects);
@@ -616,7 +620,12 @@ struct Ctl<'r, 'a> {
     check: bool,
     /// with-items: the current item's context (the "extra" view layer) and index.
     item: Option<(Map<String, Value>, u64)>,
+    /// Nesting of synchronous task starts within this event.
+    depth: usize,
 }
+
+/// How many task starts may nest inside one event before the rest is deferred.
+const MAX_SYNC_DEPTH: usize = 32;
 
 enum Forced {
     RunTask,
@@ -1414,7 +1423,21 @@ impl Ctl<'_, '_> {
             }
         }
         for id in to_start {
+            if self.depth >= MAX_SYNC_DEPTH {
+                // Long synchronous chains (tasks failing at start inside a loop, ...) continue
+                // in a later event instead of recursing: upstream starts tasks from the
+                // post-transaction queue anyway.
+                self.effects.push(Effect::ScheduleTimer {
+                    timer: Timer::StartTask {
+                        task_execution_id: id,
+                    },
+                    delay: 0,
+                });
+                continue;
+            }
+            self.depth += 1;
             self.start_task(&id);
+            self.depth -= 1;
         }
         for id in joins {
             self.refresh_join(&id);
@@ -1727,6 +1750,13 @@ impl Ctl<'_, '_> {
                 // A retried task starts from its (recomputed) inbound context again.
                 self.set_task_state(&id, State::Running, None);
                 self.schedule_action(&id);
+            }
+            Timer::StartTask {
+                task_execution_id: id,
+            } => {
+                if self.st.execution.state == State::Running {
+                    self.start_task(&id);
+                }
             }
             Timer::CompleteTask {
                 task_execution_id: id,

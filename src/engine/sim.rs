@@ -131,6 +131,8 @@ pub struct Simulator {
     timers: Vec<(u64, u64, String, Event)>,
     /// The virtual clock in milliseconds (advanced only by timers).
     pub clock_ms: u64,
+    /// Events one `run` may deliver before it stops (endless workflows).
+    pub max_events: usize,
     next_id: u64,
     /// Errors events returned (operations rejected by the controller).
     pub errors: Vec<EngineError>,
@@ -147,6 +149,7 @@ impl Simulator {
             queue: VecDeque::new(),
             timers: Vec::new(),
             clock_ms: 0,
+            max_events: 100_000,
             next_id: 0,
             errors: Vec::new(),
         }
@@ -243,7 +246,7 @@ impl Simulator {
         loop {
             while let Some((ex, ev)) = self.queue.pop_front() {
                 guard += 1;
-                if guard > 100_000 {
+                if guard > self.max_events {
                     return;
                 }
                 if let Err(e) = self.deliver(&ex, ev) {

@@ -423,3 +423,17 @@ fn env_update_is_refused_while_running() {
         )
     );
 }
+
+#[test]
+fn endless_synchronous_failure_loop_does_not_overflow_the_stack() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {"a": {"on-success": "t"}, "t": {"workflow": "missing", "on-error": "t"}}}),
+    )]);
+    // Runs until the simulator's event budget is spent; must not crash.
+    sim.max_events = 20;
+    let id = run(&mut sim, "wf", json!({}));
+    let st = sim.state(&id).unwrap();
+    assert!(st.tasks.len() > 100);
+    assert_eq!(st.execution.state, State::Running);
+}
