@@ -124,7 +124,9 @@ impl<'e> Ev<'e> {
             self.depth -= 1;
             return Err(limit_err("maximum recursion depth exceeded"));
         }
-        let r = self.eval_inner(sc, e);
+        // grow the stack on demand so deep (but within-limit) nesting never overflows a small
+        // thread stack
+        let r = stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || self.eval_inner(sc, e));
         self.depth -= 1;
         r
     }
@@ -132,6 +134,7 @@ impl<'e> Ev<'e> {
     fn eval_inner(&mut self, sc: &Rc<Scope<'e>>, e: &'e Expr) -> R<V> {
         match e {
             Expr::Const(v) => Ok(v.clone()),
+            Expr::BigInt(t) => Err(limit_err(format!("integer literal {t} exceeds 64 bits"))),
             Expr::Keyword(k) => Ok(V::Str(k.clone())),
             Expr::Var(name) => Ok(sc.get(name).cloned().unwrap_or(V::Null)),
             Expr::Call { name, args } => self.call(sc, name, None, args),
@@ -617,7 +620,7 @@ impl<'e> Ev<'e> {
 
 fn is_ordering(e: &Expr) -> bool {
     matches!(e, Expr::Method { name, .. }
-        if matches!(name.as_ref(), "orderBy" | "orderByDescending" | "thenBy" | "thenByDescending"))
+        if matches!(name.as_ref(), "orderBy" | "orderByDescending" | "thenBy" | "thenByDescending" | "values"))
 }
 
 fn unknown(name: &str, recv: Option<&V>) -> Error {

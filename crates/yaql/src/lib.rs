@@ -10,8 +10,21 @@
 //! yaql::Engine::check_syntax("$.a +")?;                                   // parse only
 //! ```
 //!
-//! Values cross the boundary as `serde_json::Value` (sets and tuples come out as lists, as Mistral
-//! configures yaql with convertSetsToLists / convertTuplesToLists / convertOutputData).
+//! Values cross the boundary as `serde_json::Value`. Mistral runs yaql with
+//! convertTuplesToLists=true, convertSetsToLists=false, iterableDicts=false,
+//! limitIterators=-1, memoryQuota=-1, keyword operator `=>`, delegates off. At this JSON
+//! boundary the result is converted the way Mistral persists it: tuples and query iterators
+//! become lists, sets become lists (in insertion order; Python's order is arbitrary), datetimes
+//! become `%Y-%m-%dT%H:%M:%S.%f` strings (oslo `to_primitive`), timespans their Python `str()`.
+//! A set holding lists/dicts fails like yaql's output conversion (`unhashable type: 'list'`,
+//! e.g. `$.d.items()`). For `<% %>` interpolation inside a longer string use
+//! [`Engine::evaluate_to_python_str`] (Python `str()` of the result: `None`, `{'a': 1}`,
+//! `{1, 2}`, `2020-01-02 00:00:00+00:00`).
+//!
+//! Safety limits (all [`ErrorKind::Limit`]): data nesting [`MAX_DEPTH`], expression nesting
+//! [`MAX_PARSE_DEPTH`], evaluation/recursion depth [`MAX_EVAL_DEPTH`], collection size
+//! [`MAX_ITEMS`], string size [`MAX_STRING`], integers beyond 64 bits, materialising an endless
+//! generator. Parsed expressions are cached ([`PARSE_CACHE_SIZE`] entries, thread-safe).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -171,6 +184,32 @@ impl Engine {
         v.to_json(0)
     }
 
+    /// Evaluates and renders the result with Python `str()` the way Mistral interpolates a
+    /// `<% %>` expression inside a longer string: `None`, `True`, `[1, 2]`, `{'a': 1}`,
+    /// sets as `{1, 2}`, datetimes as `2020-01-02 00:00:00+00:00`. Errors are those of
+    /// [`Engine::evaluate_with`] (including the output-conversion failures).
+    pub fn evaluate_to_python_str(
+        &self,
+        expr: &str,
+        data: &Value,
+        user: &(dyn Any + Send + Sync),
+    ) -> Result<String, Error> {
+        let ast = self.parsed(expr)?;
+        let root = value::V::from_json(data, 0)?;
+        let scope = eval::Scope::root(root);
+        let mut ev = eval::Ev {
+            engine: self,
+            data,
+            user,
+            depth: 0,
+        };
+        let v = ev.eval(&scope, &ast)?;
+        // the same conversion checks as the JSON boundary (unhashable set items, endless
+        // generators), then Python's rendering
+        v.to_json(0)?;
+        Ok(pyfmt::py_str_json_style(&v))
+    }
+
     /// Python `str()` of an evaluation result as Mistral renders it when interpolating
     /// `<% %>` inside a longer string (`None`, `True`, `{'a': 1}`, `[1, 2]`).
     pub fn python_str(v: &Value) -> String {
@@ -180,3 +219,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

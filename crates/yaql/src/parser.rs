@@ -100,6 +100,8 @@ pub enum Arg {
 #[derive(Debug)]
 pub enum Expr {
     Const(V),
+    /// An integer literal beyond 64 bits (evaluates to a limit error).
+    BigInt(Arc<str>),
     /// A bare identifier (evaluates to its own text).
     Keyword(Arc<str>),
     /// `$`, `$1`, `$name` (the name without the `$`; `""` and `"1"` both mean the current value).
@@ -290,12 +292,8 @@ fn lex(src: &str) -> Result<Vec<Token>, Error> {
                 } else {
                     match t.parse::<i64>() {
                         Ok(v) => V::Int(v),
-                        Err(_) => {
-                            return Err(Error::new(
-                                ErrorKind::Limit,
-                                format!("integer literal too large: {}", t),
-                            ))
-                        }
+                        // beyond 64 bits: valid syntax, but fails when evaluated
+                        Err(_) => V::Str(Arc::from(format!("\u{0}bigint:{t}").as_str())),
                     }
                 };
                 toks.push(Token {
@@ -496,7 +494,7 @@ impl<'a> Parser<'a> {
                 "expression is nested too deeply",
             ));
         }
-        let mut left = self.prefix()?;
+        let mut left = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.prefix())?;
         loop {
             let Some(t) = self.peek() else { break };
             match &t.tok {
@@ -577,6 +575,7 @@ impl<'a> Parser<'a> {
         };
         self.i += 1;
         Ok(match t.tok {
+            Tok::Number(V::Str(s)) => Expr::BigInt(Arc::from(s.trim_start_matches("\u{0}bigint:"))),
             Tok::Number(v) => Expr::Const(v),
             Tok::Str(s) => Expr::Const(V::string(s)),
             Tok::True => Expr::Const(V::Bool(true)),
@@ -687,6 +686,7 @@ mod tests {
     fn shape(e: &Expr) -> String {
         match e {
             Expr::Const(v) => crate::pyfmt::py_repr(v),
+            Expr::BigInt(t) => t.to_string(),
             Expr::Keyword(k) => k.to_string(),
             Expr::Var(v) => format!("${v}"),
             Expr::Call { name, args } => format!("{name}({})", args.len()),

@@ -273,10 +273,12 @@ fn repr_into(v: &V, out: &mut String, depth: usize) {
     }
 }
 
-/// Python `str()` of a JSON-converted value (lists as `[..]`, dicts as `{..}`).
+/// Python `str()` of a result after yaql's output conversion (lists as `[..]`, dicts as
+/// `{..}`, sets as `{..}`/`set()`), as Mistral renders it when interpolating.
 pub fn py_str_json_style(v: &V) -> String {
     match v {
         V::Str(s) => s.to_string(),
+        V::DateTime(_) | V::TimeSpan(_) => py_str(v),
         _ => {
             let mut out = String::new();
             json_repr_into(v, &mut out, 0);
@@ -291,6 +293,20 @@ fn json_repr_into(v: &V, out: &mut String, depth: usize) {
         return;
     }
     match v {
+        V::Set(st) => {
+            if st.is_empty() {
+                out.push_str("set()");
+                return;
+            }
+            out.push('{');
+            for (i, x) in st.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                json_repr_into(x, out, depth + 1);
+            }
+            out.push('}');
+        }
         V::List(l) | V::Iter(l) => {
             out.push('[');
             for (i, x) in l.iter().enumerate() {

@@ -70,6 +70,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, Kind)> {
         "range" => (q_range, F),
         "sequence" => (q_sequence, F),
         "generate" => (q_generate, F),
+        "generateMany" => (q_generate_many, F),
         "slice" => (q_slice, M),
         "sliceWhere" => (q_slice_where, M),
         "splitAt" => (q_split_at, M),
@@ -433,10 +434,22 @@ fn q_skip<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     }
     if let Some(V::Gen(g)) = val(&a[0]) {
         // skip on an endless generator stays endless: materialise lazily not supported
-        return match g.as_ref() {
-            Gen::Repeat(_) => Ok(V::Gen(g)),
-            _ => Err(limit_err("cannot materialise an endless generator")),
-        };
+        return Ok(V::Gen(Arc::new(match g.as_ref() {
+            Gen::Repeat(v) => Gen::Repeat(v.clone()),
+            Gen::Cycle(items) => {
+                let k = (n as usize) % items.len().max(1);
+                let mut rotated = items[k..].to_vec();
+                rotated.extend(items[..k].iter().cloned());
+                Gen::Cycle(Arc::new(rotated))
+            }
+            Gen::Sequence { start, step } => {
+                let offset = binary(Op::Mul, step.clone(), V::Int(n))?;
+                Gen::Sequence {
+                    start: binary(Op::Add, start.clone(), offset)?,
+                    step: step.clone(),
+                }
+            }
+        })));
     }
     let items = iterable(ev, c, &a[0])?;
     let n = n.max(0) as usize;
@@ -990,9 +1003,16 @@ fn q_range<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
     let a = ev.bind(sc, c, &["start", "stop", "step"])?;
     let (start, stop) = match (&a[0], &a[1]) {
         (Slot::Val(_), Slot::Missing) => (0, int_param(c, &a[0])?),
+        (Slot::Missing, Slot::Val(_))
+            if matches!(a[2], Slot::Missing) && !c.args.iter().any(|x| matches!(x, Arg::Empty)) =>
+        {
+            (0, int_param(c, &a[1])?)
+        }
         _ => (int_param(c, &a[0])?, int_param(c, &a[1])?),
     };
-    if !matches!(a[2], Slot::Missing) && matches!(a[1], Slot::Missing) {
+    if !matches!(a[2], Slot::Missing)
+        && (matches!(a[1], Slot::Missing) || matches!(a[0], Slot::Missing))
+    {
         return Err(c.nomatch());
     }
     let step = match &a[2] {
@@ -1056,6 +1076,47 @@ fn q_generate<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V>
         });
         check_items(out.len())?;
         cur = ev.lambda(sc, prod, &[cur])?;
+    }
+    Ok(V::iter(out))
+}
+
+fn q_generate_many<'e>(ev: &mut Ev<'e>, sc: &Rc<Scope<'e>>, c: &CallInfo<'e>) -> R<V> {
+    let a = ev.bind(
+        sc,
+        c,
+        &["initial", "&producer", "&selector", "decycle", "depthFirst"],
+    )?;
+    let initial = need(c, &a[0])?;
+    let prod = need_lazy(c, &a[1])?;
+    let decycle = val(&a[3]).map(|v| v.truthy()).unwrap_or(false);
+    let depth_first = val(&a[4]).map(|v| v.truthy()).unwrap_or(false);
+    let mut seen = Set::new();
+    let mut queue = std::collections::VecDeque::from([initial]);
+    let mut out = vec![];
+    while let Some(item) = queue.pop_front() {
+        if decycle && !seen.insert(item.clone()) {
+            continue;
+        }
+        out.push(match lazy(&a[2]) {
+            Some(s) => ev.lambda(sc, s, std::slice::from_ref(&item))?,
+            None => item.clone(),
+        });
+        check_items(out.len() + queue.len())?;
+        let produced = ev.lambda(sc, prod, &[item])?;
+        if !produced.is_iterable() {
+            return Err(eval_err(format!(
+                "'{}' object is not iterable",
+                produced.type_name()
+            )));
+        }
+        let produced = ev.items(&produced)?;
+        if depth_first {
+            for x in produced.into_iter().rev() {
+                queue.push_front(x);
+            }
+        } else {
+            queue.extend(produced);
+        }
     }
     Ok(V::iter(out))
 }
@@ -2893,6 +2954,14 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
                 chrono::NaiveDate::parse_from_str(s, f)
                     .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
             })
+            .or_else(|_| {
+                // strptime with only time fields: the date defaults to 1900-01-01
+                chrono::NaiveTime::parse_from_str(s, f).map(|t| {
+                    NaiveDate::from_ymd_opt(1900, 1, 1)
+                        .unwrap_or_default()
+                        .and_time(t)
+                })
+            })
             .map(|n| utc().from_utc_datetime(&n))
             .map_err(|_| {
                 eval_err(format!(
@@ -2932,7 +3001,19 @@ fn parse_datetime(s: &str, fmt: Option<&str>) -> R<DateTime<FixedOffset>> {
             return Ok(utc().from_utc_datetime(&n));
         }
     }
-    for f in ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"] {
+    for f in [
+        "%Y-%m-%d",
+        "%Y%m%d",
+        "%Y/%m/%d",
+        "%b %d %Y",
+        "%B %d %Y",
+        "%d %b %Y",
+        "%d %B %Y",
+        "%b %d, %Y",
+        "%B %d, %Y",
+        "%d-%b-%Y",
+        "%m/%d/%Y",
+    ] {
         if let Ok(d) = chrono::NaiveDate::parse_from_str(t2, f) {
             return Ok(utc().from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
         }
@@ -3139,7 +3220,11 @@ pub fn property(v: &V, name: &str) -> R<V> {
                 (d.num_seconds_from_midnight() as i64) * US_PER_SEC
                     + (d.nanosecond() / 1000) as i64,
             ),
-            "utc" => V::DateTime(d.with_timezone(&utc())),
+            // yaql subtracts the offset but keeps the tzinfo
+            "utc" => V::DateTime(dt_add(
+                d,
+                -(d.offset().local_minus_utc() as i64) * US_PER_SEC,
+            )?),
             _ => return Err(unknown()),
         }),
         V::TimeSpan(t) => Ok(match name {

@@ -123,6 +123,10 @@ impl V {
     }
 
     pub fn from_json(j: &serde_json::Value, depth: usize) -> Result<V, Error> {
+        stacker::maybe_grow(32 * 1024, 1024 * 1024, || V::from_json_inner(j, depth))
+    }
+
+    fn from_json_inner(j: &serde_json::Value, depth: usize) -> Result<V, Error> {
         if depth > crate::MAX_DEPTH {
             return Err(Error::new(
                 ErrorKind::Limit,
@@ -161,6 +165,10 @@ impl V {
 
     /// Output conversion (tuples/sets/generators -> lists, dicts -> objects with string keys).
     pub fn to_json(&self, depth: usize) -> Result<serde_json::Value, Error> {
+        stacker::maybe_grow(32 * 1024, 1024 * 1024, || self.to_json_inner(depth))
+    }
+
+    fn to_json_inner(&self, depth: usize) -> Result<serde_json::Value, Error> {
         if depth > crate::MAX_DEPTH {
             return Err(Error::new(
                 ErrorKind::Limit,
