@@ -7,3 +7,4 @@ pub mod db;
 pub mod engine;
 pub mod expr;
 pub mod lang;
+pub mod server;

@@ -370,8 +370,13 @@ impl Evaluator {
 
     fn jinja_failure(text: &str, inner: &str, e: jinja::JinjaError) -> ExprError {
         if e.kind == jinja::JinjaErrorKind::Memory {
-            let m = format!("Expression evaluation exceeded the available memory [expression={inner}]");
-            return ExprError { kind: ExprErrorKind::Limit, message: m, detail: e.message };
+            let m =
+                format!("Expression evaluation exceeded the available memory [expression={inner}]");
+            return ExprError {
+                kind: ExprErrorKind::Limit,
+                message: m,
+                detail: e.message,
+            };
         }
         let kind = match e.kind {
             jinja::JinjaErrorKind::Syntax => ExprErrorKind::Syntax,

@@ -252,6 +252,10 @@ impl ActionSpec {
 }
 
 fn parse_error(e: yaml::YamlError) -> DslError {
+    if e.0 == yaml::DEPTH_ERROR {
+        // A RecursionError upstream, not a YAMLError: no "could not be parsed" wrapper.
+        return validate::invalid(e.0);
+    }
     DslError {
         kind: DslErrorKind::Parse,
         message: format!("Definition could not be parsed: {e}\n"),

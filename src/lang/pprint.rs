@@ -5,7 +5,7 @@ use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
 
-use super::pyrepr::{py_repr, py_repr_str};
+use super::pyrepr::{py_repr, py_repr_key, py_repr_str};
 
 static PARTS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\S*\s*").unwrap());
 
@@ -40,7 +40,7 @@ fn format(
                     let last_index = m.len() - 1;
                     for (i, (k, ent)) in m.iter().enumerate() {
                         let last = i == last_index;
-                        let krep = py_repr_str(k);
+                        let krep = py_repr_key(k);
                         out.push_str(&krep);
                         out.push_str(": ");
                         format(

@@ -5,7 +5,15 @@ use serde_json::{Map, Number, Value};
 
 struct P<'a> {
     s: &'a [char],
+    depth: std::cell::Cell<usize>,
 }
+
+/// Python's json decoder recurses per nesting level and stops at the interpreter's
+/// recursion limit; stop well before our own stack would.
+const MAX_DEPTH: usize = 400;
+
+const DEPTH_MSG: &str =
+    "maximum recursion depth exceeded while decoding a JSON array from a unicode string";
 
 type R<T> = Result<T, (String, usize)>;
 
@@ -34,8 +42,19 @@ impl P<'_> {
                 let (s, e) = self.string(i + 1, i)?;
                 Ok((Value::String(s), e))
             }
-            '{' => self.object(i + 1),
-            '[' => self.array(i + 1),
+            '{' | '[' => {
+                if self.depth.get() >= MAX_DEPTH {
+                    return Err((DEPTH_MSG.into(), usize::MAX));
+                }
+                self.depth.set(self.depth.get() + 1);
+                let r = if c == '{' {
+                    self.object(i + 1)
+                } else {
+                    self.array(i + 1)
+                };
+                self.depth.set(self.depth.get() - 1);
+                r
+            }
             'n' if self.starts(i, "null") => Ok((Value::Null, i + 4)),
             't' if self.starts(i, "true") => Ok((Value::Bool(true), i + 4)),
             'f' if self.starts(i, "false") => Ok((Value::Bool(false), i + 5)),
@@ -224,7 +243,10 @@ impl P<'_> {
 /// `json.loads(text)`; the error is Python's `str(JSONDecodeError)`.
 pub fn loads(text: &str) -> Result<Value, String> {
     let chars: Vec<char> = text.chars().collect();
-    let p = P { s: &chars };
+    let p = P {
+        s: &chars,
+        depth: std::cell::Cell::new(0),
+    };
     let r = p.value(p.ws(0)).and_then(|(v, e)| {
         let e = p.ws(e);
         if e != chars.len() {
@@ -234,6 +256,9 @@ pub fn loads(text: &str) -> Result<Value, String> {
         }
     });
     r.map_err(|(msg, pos)| {
+        if pos == usize::MAX {
+            return msg;
+        }
         let before = &chars[..pos.min(chars.len())];
         let lineno = before.iter().filter(|c| **c == '\n').count() + 1;
         let colno = match before.iter().rposition(|c| *c == '\n') {
@@ -256,6 +281,16 @@ mod tests {
             json!([1, "a", true, null, 1.5, {"k": []}])
         );
         assert_eq!(loads(" [ ] ").unwrap(), json!([]));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(loads(&deep)
+            .unwrap_err()
+            .starts_with("maximum recursion depth exceeded"));
+        let ok = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        assert!(loads(&ok).is_ok());
     }
 
     #[test]

@@ -114,6 +114,14 @@ fn is_py_printable(c: char) -> bool {
         | 0x3000 | 0xfeff | 0xfff9..=0xfffb | 0xd800..=0xdfff | 0xe000..=0xf8ff)
 }
 
+/// `repr()` of a mapping key: non-string YAML keys print as the Python values they were.
+pub fn py_repr_key(k: &str) -> String {
+    match super::yaml::nonstr_key(k) {
+        Some((_, r)) => r.to_string(),
+        None => py_repr_str(k),
+    }
+}
+
 /// Python `repr()` of a JSON-like value (dicts keep insertion order).
 pub fn py_repr(v: &Value) -> String {
     match v {
@@ -132,7 +140,7 @@ pub fn py_repr(v: &Value) -> String {
         Value::Object(map) => {
             let parts: Vec<String> = map
                 .iter()
-                .map(|(k, v)| format!("{}: {}", py_repr_str(k), py_repr(v)))
+                .map(|(k, v)| format!("{}: {}", py_repr_key(k), py_repr(v)))
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }

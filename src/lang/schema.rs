@@ -47,6 +47,34 @@ static QUANT_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\d+(,\d*)?\}
 static REGEX_CACHE: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
+thread_local! {
+    /// A Python `TypeError` raised while validating (regex search on a non-string key):
+    /// it aborts validation with its own text, like upstream.
+    static TYPE_ERROR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `re.search(pattern, key)` for a mapping key.
+fn key_search(pattern: &str, key: &str) -> bool {
+    if let Some((ty, _)) = super::yaml::nonstr_key(key) {
+        TYPE_ERROR.with(|t| {
+            let mut t = t.borrow_mut();
+            if t.is_none() {
+                *t = Some(format!("expected string or bytes-like object, got '{ty}'"));
+            }
+        });
+        return false;
+    }
+    re_search(pattern, key)
+}
+
+/// `repr()` of a mapping key (non-string YAML keys print as Python values).
+fn key_repr(key: &str) -> String {
+    match super::yaml::nonstr_key(key) {
+        Some((_, r)) => r.to_string(),
+        None => py_repr_str(key),
+    }
+}
+
 fn re_search(pattern: &str, text: &str) -> bool {
     // Rust's regex has no look-ahead: the workbook key pattern `^(?!version$)[\w-]+$`.
     if let Some(rest) = pattern.strip_prefix("^(?!version$)") {
@@ -262,7 +290,7 @@ fn iter_errors(instance: &Value, schema: &Value, ctx: &Ctx) -> Vec<SchemaError> 
                 if let (Value::Object(inst), Value::Object(pats)) = (instance, kv) {
                     for (pat, sub) in pats {
                         for (k, v) in inst {
-                            if re_search(pat, k) {
+                            if key_search(pat, k) {
                                 let mut es = descend(
                                     v,
                                     sub,
@@ -288,7 +316,7 @@ fn iter_errors(instance: &Value, schema: &Value, ctx: &Ctx) -> Vec<SchemaError> 
                         .filter(|k| {
                             !props.map(|p| p.contains_key(*k)).unwrap_or(false)
                                 && !pats
-                                    .map(|p| p.keys().any(|pat| re_search(pat, k)))
+                                    .map(|p| p.keys().any(|pat| key_search(pat, k)))
                                     .unwrap_or(false)
                         })
                         .collect();
@@ -311,8 +339,7 @@ fn iter_errors(instance: &Value, schema: &Value, ctx: &Ctx) -> Vec<SchemaError> 
                         sorted.sort();
                         if let Some(p) = pats {
                             let verb = if sorted.len() == 1 { "does" } else { "do" };
-                            let joined: Vec<String> =
-                                sorted.iter().map(|e| py_repr_str(e)).collect();
+                            let joined: Vec<String> = sorted.iter().map(|e| key_repr(e)).collect();
                             let mut pk: Vec<&String> = p.keys().collect();
                             pk.sort();
                             let patterns: Vec<String> = pk.iter().map(|e| py_repr_str(e)).collect();
@@ -329,8 +356,7 @@ fn iter_errors(instance: &Value, schema: &Value, ctx: &Ctx) -> Vec<SchemaError> 
                             ));
                         } else {
                             let verb = if sorted.len() == 1 { "was" } else { "were" };
-                            let joined: Vec<String> =
-                                sorted.iter().map(|e| py_repr_str(e)).collect();
+                            let joined: Vec<String> = sorted.iter().map(|e| key_repr(e)).collect();
                             new.push(err(
                                 format!(
                                     "Additional properties are not allowed ({} {verb} unexpected)",
@@ -682,7 +708,7 @@ fn valid(instance: &Value, schema: &Value) -> bool {
             "patternProperties" => match (instance, kv) {
                 (Value::Object(inst), Value::Object(pats)) => pats.iter().all(|(pat, sub)| {
                     inst.iter()
-                        .all(|(k, v)| !re_search(pat, k) || valid(v, sub))
+                        .all(|(k, v)| !key_search(pat, k) || valid(v, sub))
                 }),
                 _ => true,
             },
@@ -693,7 +719,7 @@ fn valid(instance: &Value, schema: &Value) -> bool {
                     inst.iter().all(|(k, v)| {
                         let extra = !props.map(|p| p.contains_key(k)).unwrap_or(false)
                             && !pats
-                                .map(|p| p.keys().any(|pat| re_search(pat, k)))
+                                .map(|p| p.keys().any(|pat| key_search(pat, k)))
                                 .unwrap_or(false);
                         !extra
                             || match kv {
@@ -771,10 +797,19 @@ fn valid(instance: &Value, schema: &Value) -> bool {
 
 /// Validate and return the best-matching error, like `jsonschema.validate`.
 pub fn validate(instance: &Value, schema: &Value) -> Result<(), Box<SchemaError>> {
-    if valid(instance, schema) {
+    TYPE_ERROR.with(|t| *t.borrow_mut() = None);
+    let ok = valid(instance, schema);
+    let type_error = || TYPE_ERROR.with(|t| t.borrow_mut().take());
+    if let Some(msg) = type_error() {
+        return Err(Box::new(SchemaError::type_error(msg)));
+    }
+    if ok {
         return Ok(());
     }
     let errors = iter_errors(instance, schema, &Ctx { abs: &[] });
+    if let Some(msg) = type_error() {
+        return Err(Box::new(SchemaError::type_error(msg)));
+    }
     match best_match(errors) {
         None => Ok(()),
         Some(e) => Err(Box::new(e)),
@@ -791,6 +826,24 @@ fn path_text(p: &[PathItem]) -> String {
 }
 
 impl SchemaError {
+    fn type_error(message: String) -> SchemaError {
+        SchemaError {
+            message,
+            validator: String::new(),
+            path: Vec::new(),
+            abs_path: Vec::new(),
+            schema_path: Vec::new(),
+            schema: Value::Null,
+            instance: Value::Null,
+            context: Vec::new(),
+        }
+    }
+
+    /// A Python `TypeError` rather than a validation error (no `Invalid DSL:` prefix).
+    pub fn is_type_error(&self) -> bool {
+        self.validator.is_empty()
+    }
+
     /// `str(ValidationError)`: the message, the failing keyword with its schema (pretty
     /// printed like Python's `pprint`) and the instance.
     pub fn full_text(&self) -> String {

@@ -40,7 +40,13 @@ pub(crate) fn schema_check(data: &Value, schema_v: &Value) -> Result<(), DslErro
     if !validating() {
         return Ok(());
     }
-    schema::validate(data, schema_v).map_err(|e| invalid(format!("Invalid DSL: {}", e.full_text())))
+    schema::validate(data, schema_v).map_err(|e| {
+        if e.is_type_error() {
+            invalid(e.message.clone())
+        } else {
+            invalid(format!("Invalid DSL: {}", e.full_text()))
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -67,12 +67,26 @@ enum Frame {
 
 struct Builder<'a> {
     src: &'a str,
+    too_deep: bool,
     stack: Vec<Frame>,
     docs: Vec<(Option<Node>, Pos)>,
     doc_pos: Pos,
 }
 
+/// Nesting deeper than this fails (PyYAML's recursive composer hits Python's recursion
+/// limit a little above 400 levels); it also keeps our recursive passes off the stack limit.
+pub const MAX_DEPTH: usize = 400;
+
+/// Python's text for that failure.
+pub const DEPTH_ERROR: &str = "maximum recursion depth exceeded";
+
 impl Builder<'_> {
+    fn note_depth(&mut self) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.too_deep = true;
+        }
+    }
+
     fn push_node(&mut self, node: Node) {
         match self.stack.last_mut() {
             Some(Frame::Seq(items, _)) => items.push(node),
@@ -108,6 +122,10 @@ impl Builder<'_> {
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.too_deep {
+            // Build nothing more: the document is rejected anyway.
+            return;
+        }
         let pos = Pos::from_marker(&mark);
         match ev {
             Event::DocumentStart => {
@@ -143,8 +161,14 @@ impl MarkedEventReceiver for Builder<'_> {
                     pos,
                 })
             }
-            Event::SequenceStart(_, _) => self.stack.push(Frame::Seq(Vec::new(), pos)),
-            Event::MappingStart(_, _) => self.stack.push(Frame::Map(Vec::new(), None, pos)),
+            Event::SequenceStart(_, _) => {
+                self.note_depth();
+                self.stack.push(Frame::Seq(Vec::new(), pos))
+            }
+            Event::MappingStart(_, _) => {
+                self.note_depth();
+                self.stack.push(Frame::Map(Vec::new(), None, pos))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
                     let node = match frame {
@@ -286,6 +310,31 @@ fn end_pos(src: &str) -> Pos {
 /// Map yaml-rust2's scanner/parser errors to PyYAML's wording: `context` is the innermost
 /// open collection (kind, start) when the error happened.
 fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> YamlError {
+    // Marks past the end of the text are PyYAML's end-of-stream mark.
+    let end = end_pos(src);
+    let pos = if (pos.line, pos.col) > (end.line, end.col) {
+        end
+    } else {
+        pos
+    };
+    // yaml-rust2 points after a block entry's `- `; PyYAML at the `-`.
+    let pos = {
+        let line: Vec<char> = src
+            .split('\n')
+            .nth(pos.line)
+            .unwrap_or("")
+            .chars()
+            .collect();
+        let before: String = line.iter().take(pos.col).collect();
+        if !before.trim().is_empty() && before.trim().chars().all(|c| c == '-' || c == ' ') {
+            Pos {
+                line: pos.line,
+                col: before.chars().take_while(|c| *c == ' ').count(),
+            }
+        } else {
+            pos
+        }
+    };
     let ctx_name = |is_map: bool, flow: bool| -> &'static str {
         match (is_map, flow) {
             (true, false) => "while parsing a block mapping",
@@ -320,7 +369,72 @@ fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> 
                 pos,
             )
         }
+        "did not find expected <document start>" | "did not find expected <document-start>" => {
+            marked(
+                src,
+                None,
+                &format!(
+                    "expected '<document start>', but found {}",
+                    token_name(src, pos)
+                ),
+                pos,
+            )
+        }
+        i if i.starts_with("while parsing a quoted scalar, did not find expected hexadecimal") => {
+            // PyYAML: the scalar's start as context, the first non-hex character as problem.
+            let line: Vec<char> = src
+                .split('\n')
+                .nth(pos.line)
+                .unwrap_or("")
+                .chars()
+                .collect();
+            let mut k = pos.col + 1;
+            let mut found = None;
+            while k + 1 < line.len() {
+                if line[k] == '\\' {
+                    let want = match line[k + 1] {
+                        'x' => 2,
+                        'u' => 4,
+                        'U' => 8,
+                        _ => {
+                            k += 2;
+                            continue;
+                        }
+                    };
+                    for d in 0..want {
+                        let c = line.get(k + 2 + d).copied().unwrap_or('\0');
+                        if !c.is_ascii_hexdigit() {
+                            // PyYAML marks the start of the digits.
+                            found = Some((want, c, k + 2));
+                            break;
+                        }
+                    }
+                    if found.is_some() {
+                        break;
+                    }
+                    k += 2 + want;
+                    continue;
+                }
+                k += 1;
+            }
+            match found {
+                Some((want, c, col)) => marked(
+                    src,
+                    Some(("while scanning a double-quoted scalar", pos)),
+                    &format!(
+                        "expected escape sequence of {want} hexadecimal numbers, but found {}",
+                        super::pyrepr::py_repr_str(&c.to_string())
+                    ),
+                    Pos {
+                        line: pos.line,
+                        col,
+                    },
+                ),
+                None => marked(src, None, info, pos),
+            }
+        }
         "did not find expected key"
+        | "invalid trailing content after double-quoted scalar"
         | "while parsing a block mapping, did not find expected key"
         | "while parsing a block collection, did not find expected '-' indicator"
         | "invalid indentation" => {
@@ -614,7 +728,39 @@ pub fn timestamp_repr(text: &str) -> String {
 }
 
 /// Python `str()` of a mapping key, used because JSON object keys must be strings.
+/// Prefix of a mapping key that was not a string in YAML (marked mode only):
+/// `NONSTR_MARK + <python type name> + NONSTR_SEP + str(key)`.
+pub const NONSTR_MARK: char = '\u{F8F4}';
+pub const NONSTR_SEP: char = '\u{F8F5}';
+
+/// For a marked non-string key: (python type name, `repr()` of the key).
+pub fn nonstr_key(k: &str) -> Option<(&str, &str)> {
+    k.strip_prefix(NONSTR_MARK)?.split_once(NONSTR_SEP)
+}
+
 fn key_string(v: &Value) -> String {
+    if MARK_TIMESTAMPS.with(|m| m.get()) {
+        let ty = match v {
+            Value::Null => Some("NoneType"),
+            Value::Bool(_) => Some("bool"),
+            Value::Number(n) if n.is_f64() => Some("float"),
+            Value::Number(_) => Some("int"),
+            Value::String(s) if s.starts_with(TIMESTAMP_MARK) => Some("datetime.date"),
+            _ => None,
+        };
+        if let Some(ty) = ty {
+            SAW_TIMESTAMP.with(|s| s.set(true));
+            let text = match v {
+                Value::String(s) => super::pyrepr::py_repr(&Value::String(s.clone())),
+                other => plain_key_string(other),
+            };
+            return format!("{NONSTR_MARK}{ty}{NONSTR_SEP}{text}");
+        }
+    }
+    plain_key_string(v)
+}
+
+fn plain_key_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "None".into(),
@@ -1038,12 +1184,30 @@ fn load_protected(text: &str) -> Result<Option<Value>, YamlError> {
 fn load_events(text: &str) -> Result<Option<Value>, YamlError> {
     let mut builder = Builder {
         src: text,
+        too_deep: false,
         stack: Vec::new(),
         docs: Vec::new(),
         doc_pos: Pos { line: 0, col: 0 },
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
+    // Drive the parser's state machine directly (`Parser::load` recurses per nesting level).
+    let mut result: Result<(), yaml_rust2::ScanError> = Ok(());
+    loop {
+        match parser.next_token() {
+            Ok((ev, mark)) => {
+                let end = ev == Event::StreamEnd;
+                builder.on_event(ev, mark);
+                if end || builder.too_deep {
+                    break;
+                }
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if let Err(e) = result {
         let context = builder.stack.last().map(|f| match f {
             Frame::Seq(_, p) => (false, *p),
             Frame::Map(_, _, p) => (true, *p),
@@ -1054,6 +1218,9 @@ fn load_events(text: &str) -> Result<Option<Value>, YamlError> {
             Pos::from_marker(e.marker()),
             context,
         ));
+    }
+    if builder.too_deep {
+        return Err(YamlError(DEPTH_ERROR.into()));
     }
     let docs: Vec<(Option<Node>, Pos)> = builder.docs;
     if docs.len() > 1 {

@@ -354,7 +354,10 @@ impl Jinja {
             };
         }
         if values::budget_exhausted() {
-            return JinjaError { kind: JinjaErrorKind::Memory, message: "result too large".into() };
+            return JinjaError {
+                kind: JinjaErrorKind::Memory,
+                message: "result too large".into(),
+            };
         }
         let detail = e.detail().map(str::to_string);
         let (kind, message) = match e.kind() {
@@ -509,12 +512,21 @@ mod tests {
 
     #[test]
     fn huge_results_hit_the_size_budget() {
-        let j = Jinja::new(Limits { max_size: 100_000, ..Limits::default() });
-        let e = j.eval_expression("[0] * 2000000000 | list", &json!({}), &NoData, false).unwrap_err();
+        let j = Jinja::new(Limits {
+            max_size: 100_000,
+            ..Limits::default()
+        });
+        let e = j
+            .eval_expression("[0] * 2000000000 | list", &json!({}), &NoData, false)
+            .unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
-        let e = j.eval_expression("[0] * 2000000000", &json!({}), &NoData, false).unwrap_err();
+        let e = j
+            .eval_expression("[0] * 2000000000", &json!({}), &NoData, false)
+            .unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
-        assert!(j.eval_expression("[0] * 10 | list", &json!({}), &NoData, false).is_ok());
+        assert!(j
+            .eval_expression("[0] * 10 | list", &json!({}), &NoData, false)
+            .is_ok());
     }
 
     #[test]
