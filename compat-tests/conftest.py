@@ -74,11 +74,19 @@ def _psql(*sql):
 class Server:
     """A Mistral v2 API under test."""
 
-    def __init__(self, url, backend, is_upstream):
+    def __init__(self, url, backend, is_upstream, log_path=None):
         self.url = url.rstrip("/")          # application URL, without /v2
         self.v2 = self.url + "/v2"
         self.backend = backend
         self.is_upstream = is_upstream
+        self.log_path = log_path            # server log (only for servers started here)
+
+    def log_tail(self, size=3000):
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, errors="replace") as f:
+            f.seek(max(0, os.path.getsize(self.log_path) - size))
+            return f.read()
 
     def __repr__(self):
         return "Server(%s, %s)" % (self.url, self.backend)
@@ -111,8 +119,10 @@ def server(request, tmp_path_factory):
         raise ValueError("unknown backend %s" % backend)
 
     port = _free_port()
-    env = dict(os.environ)
-    env.update({"MISTRAL_DATABASE_CONNECTION": db_url, "MISTRAL_API_HOST": "127.0.0.1",
+    # MISTRAL_* variables are server settings: pass none of the harness's own.
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith("MISTRAL_TEST_") or k == "MISTRAL_URL")}
+    env.update({"NO_COLOR": "1", "MISTRAL_DATABASE_CONNECTION": db_url, "MISTRAL_API_HOST": "127.0.0.1",
                 "MISTRAL_API_PORT": str(port)})
     log_path = str(work / "server.log")
     proc = None
@@ -129,7 +139,7 @@ def server(request, tmp_path_factory):
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
         url = "http://127.0.0.1:%d" % port
         _wait_ready(url, proc, log_path)
-        yield Server(url, backend, False)
+        yield Server(url, backend, False, log_path)
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -143,6 +153,52 @@ def server(request, tmp_path_factory):
                 _psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % dbname)
             except subprocess.CalledProcessError as e:
                 print("could not drop %s: %s" % (dbname, e.stderr), file=sys.stderr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach the end of the server log to failing API tests."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        srv = getattr(item, "funcargs", {}).get("server")
+        if isinstance(srv, Server):
+            tail = srv.log_tail()
+            if tail:
+                report.sections.append(("server log (%s, tail)" % srv.backend, tail))
+
+
+KNOWN_GAPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known_gaps.txt")
+
+
+def _known_gaps():
+    gaps = []
+    if os.path.exists(KNOWN_GAPS):
+        with open(KNOWN_GAPS) as f:
+            for line in f:
+                pattern, _, reason = line.partition("#")
+                if pattern.strip():
+                    gaps.append((pattern.strip(), reason.strip() or "known mistral-rs gap"))
+    return gaps
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests listed in known_gaps.txt (node-id prefixes, relative to compat-tests/) are strict
+    xfails when they run against mistral-rs: they must fail, and start failing the run as
+    soon as they pass, so the entry gets removed. Against MISTRAL_URL they run normally."""
+    if os.environ.get("MISTRAL_URL"):
+        return
+    gaps = _known_gaps()
+    if not gaps:
+        return
+    root = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        rel = os.path.relpath(str(item.path), root).replace(os.sep, "/")
+        node = rel + item.nodeid[item.nodeid.index("::"):] if "::" in item.nodeid else rel
+        for pattern, reason in gaps:
+            if node.startswith(pattern):
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+                break
 
 
 class Api:

@@ -188,6 +188,10 @@ fn workbook_registers_prefixed_workflows_and_actions_that_outlive_it() {
         assert_eq!((st, v["faultstring"].clone()), (409, json!("Duplicate entry for WorkbookDefinition ['name', 'namespace', 'project_id']: wb1, , None")));
         let (st, v) = sj(s.get("/v2/workflows/wb1.flow"));
         assert_eq!(st, 200);
+        assert!(
+            v["checksum"].is_null(),
+            "workbook workflows carry no checksum upstream"
+        );
         assert!(v["definition"].as_str().unwrap().contains("flow"));
         let (st, v) = sj(s.get("/v2/actions/wb1.act"));
         assert_eq!(st, 200);

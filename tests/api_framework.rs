@@ -17,6 +17,11 @@ fn version_documents_and_v2_redirect() {
         );
         let (st, v) = sj(s.get("/v2/"));
         assert_eq!((st, v), (200, json!({"uri": format!("{}/v2", s.base)})));
+        let (st, v) = sj(s.get("/info"));
+        assert_eq!(
+            (st, v),
+            (400, json!({"faultstring": "Info endpoint disabled."}))
+        );
         let r = s.get("/v2");
         assert_eq!(r.status().as_u16(), 302);
         assert_eq!(r.headers()["location"], format!("{}/v2/", s.base));
@@ -78,7 +83,7 @@ fn query_errors_use_wsme_messages() {
         let (st, v) = sj(s.get("/v2/workflows?sort_keys=bogus"));
         assert_eq!(
             (st, v["faultstring"].clone()),
-            (500, json!("Sort key supplied is invalid: bogus"))
+            (400, json!("Sort key supplied is invalid: bogus"))
         );
         let (st, v) = sj(s.get("/v2/workflows?marker=abc"));
         assert_eq!(st, 400);

@@ -414,3 +414,10 @@ def test_update_by_name_identifier_may_rename_the_workflow(api, cleanup, uniq):
     assert (r.json()["id"], r.json()["name"]) == (wf_id, uniq + "new")
     assert_status(api.get("workflows/%sold" % uniq), 404)
     assert api.get("workflows/%snew" % uniq).json()["id"] == wf_id
+
+
+def test_list_field_input_brings_interface_along(api, wfs, uniq):
+    (wf,) = wfs(wf_text(uniq + "fi", extra="input: [x]"))
+    body = api.get("workflows?name=%sfi&fields=input" % uniq).json()
+    assert body == {"workflows": [{"id": wf["id"], "input": "x",
+                                   "interface": '{"input": ["x"], "output": []}'}]}

@@ -660,6 +660,21 @@ many([
     "'abc'.matches('b')", "matches('abc', 'b')", "'a'.escapeRegex()", "coalesce(null).len()",
 ])
 
+
+# ---------------------------------------------------------------- lexer and scoping corners
+many([
+    "$.a\n+\t1", "\n$.a\n", "$.ключ", "$['ключ']", "$.日本", "$.a_b", "$.a1", "$._x", "$.x-y", "$['x-y']",
+    "$.ключ.len()", "$ключ", "$.2", "$[2]", "$.true", "$.null", "$.and", "$.in", "$.mod", "$.not",
+    "$['and']", "$.ERROR", "$.Error", "$ .a", "$. a", "$.a .len()", "$.a. len()", "len ($.l)", "len( $.l )",
+    "[ 1 , 2 ]", "{ a => 1 }", "{a=>1}", "f (1)", "$ [0]", "$.l [0]", "'a''b'", "'a' 'b'", "\"a\\\"b\"",
+    "`a'b\"c`", "'\\z'", "'\\''", "'\\\\n'", "'\\u00'", "'\\x4'",
+    "$.l.select($.select($))", "$.nested.select($.select($ * 2))", "$.nested.where($.len() > 0).select($[0])",
+    "$.l.select([1, 2].select($ * 10))", "$.l.select(let(outer => $) -> [1, 2].select($ + $outer))",
+    "let(x => 1) -> $.l.select($x)", "$.l.where($ > $.l.len())", "$.people.select($.name).where($.len() = 3)",
+    "$.l.select($1)", "$.l.aggregate($1)", "$.l.select($0)", "$0", "$10", "$$", "$.$",
+], ctx=dict(CTX, **{"ключ": "значение", "日本": 1, "a_b": 2, "a1": 3, "_x": 4, "x-y": 5, "2": "two",
+                    "true": "T", "null": "N", "and": "A", "in": "I", "mod": "M", "not": "X", "ERROR": "E"}))
+
 # Known differences (kept in the corpus, reported apart by compare.py):
 KNOWN = "known difference: "
 for e in ["pow(2, 63)", "pow(2, 100)", "9223372036854775807 + 1", "-9223372036854775807 - 2",
@@ -674,6 +689,9 @@ for e in ["range(3).repeat(2).take(4)", "let(x => $.l.select($)) -> [$x.len(), $
 
 add("datetime(2020, 1, 1, offset => timespan(hours => 25))", {},
     note=KNOWN + "UTC offsets must lie within +-24h (dateutil accepts larger ones)")
+
+add("'\\N{LATIN SMALL LETTER E WITH ACUTE}'", {},
+    note=KNOWN + "\\N{name} escapes need the Unicode name table; ours keep the text as written")
 
 # dict ordering cases (order matters)
 many([

@@ -87,6 +87,35 @@ pub fn text_attr(map: &Map<String, Value>, key: &str) -> ApiResult<Option<String
     }
 }
 
+/// An integer attribute (`remaining_executions`, …) converted like WSME's `int()`: numbers
+/// (floats truncate), booleans and base-10 strings; failures are argument-level 400s.
+pub fn int_attr(map: &Map<String, Value>, key: &str, arg: &str) -> ApiResult<Option<i64>> {
+    let fail = |why: String| {
+        ApiError::bad_request(format!(
+            "Invalid input for field/attribute {arg}. Value: '{}'. {why}",
+            py_repr(&Value::Object(map.clone()))
+        ))
+    };
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(i64::from(*b))),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => Ok(Some(i)),
+            None => Ok(Some(n.as_f64().unwrap_or(0.0).trunc() as i64)),
+        },
+        Some(Value::String(s)) => super::params::parse_py_int(s).map(Some).ok_or_else(|| {
+            fail(format!(
+                "invalid literal for int() with base 10: {}",
+                super::pyrepr::py_repr_str(s)
+            ))
+        }),
+        Some(other) => Err(fail(format!(
+            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            py_type(other)
+        ))),
+    }
+}
+
 /// An enum attribute such as `scope`.
 pub fn enum_attr(
     map: &Map<String, Value>,
@@ -224,6 +253,25 @@ mod tests {
             .unwrap()
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn integer_attributes_convert_like_python_int() {
+        let m = json!({"name": "ct1", "remaining_executions": "abc"})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            int_attr(&m, "remaining_executions", "cron_trigger").unwrap_err().message,
+            "Invalid input for field/attribute cron_trigger. Value: '{'name': 'ct1', 'remaining_executions': 'abc'}'. invalid literal for int() with base 10: 'abc'"
+        );
+        let m = json!({"a": "12", "b": 1.5, "c": null})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(int_attr(&m, "a", "x").unwrap(), Some(12));
+        assert_eq!(int_attr(&m, "b", "x").unwrap(), Some(1));
+        assert_eq!(int_attr(&m, "c", "x").unwrap(), None);
     }
 
     #[test]

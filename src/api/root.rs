@@ -29,11 +29,18 @@ pub async fn v2(headers: HeaderMap) -> Response {
 
 /// `GET /info`: disabled by default; otherwise the configured JSON file.
 pub async fn info(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let disabled = || {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"faultstring": "Info endpoint disabled."}),
+            JSON,
+        )
+    };
     if !state.settings.api.enable_info_endpoint {
-        return Err(ApiError::bad_request("Info endpoint disabled."));
+        return Ok(disabled());
     }
     let Some(path) = state.settings.api.info_json_file_path.clone() else {
-        return Err(ApiError::bad_request("Info endpoint disabled."));
+        return Ok(disabled());
     };
     let text = tokio::fs::read_to_string(&path)
         .await

@@ -66,7 +66,7 @@ fn parse(text: &str, validate: bool) -> ApiResult<NewWorkbook> {
     let workflows = wb
         .workflows
         .iter()
-        .map(super::workflows::new_workflow)
+        .map(|s| super::workflows::new_workflow(s, false))
         .collect::<ApiResult<Vec<_>>>()?;
     let actions = wb
         .actions

@@ -61,8 +61,9 @@ pub fn check_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// A parsed workflow as the values stored for it.
-pub fn new_workflow(spec: &lang::WorkflowSpec) -> ApiResult<NewWorkflow> {
+/// A parsed workflow as the values stored for it (`with_checksum`: false for workbook
+/// workflows).
+pub fn new_workflow(spec: &lang::WorkflowSpec, with_checksum: bool) -> ApiResult<NewWorkflow> {
     check_name(&spec.name)?;
     Ok(NewWorkflow {
         name: spec.name.clone(),
@@ -71,6 +72,7 @@ pub fn new_workflow(spec: &lang::WorkflowSpec) -> ApiResult<NewWorkflow> {
         input: spec.input_signature(),
         interface: super::pyjson::dumps(&spec.interface()),
         tags: Some(serde_json::to_string(&spec.tags).unwrap_or_else(|_| "[]".into())),
+        with_checksum,
     })
 }
 
@@ -105,7 +107,7 @@ pub fn to_json(row: &WorkflowRow, upload: bool) -> Map<String, Value> {
 
 fn parse(text: &str, validate: bool) -> ApiResult<Vec<NewWorkflow>> {
     let specs = lang::parse_workflows_opts(text, validate).map_err(ApiError::from)?;
-    specs.iter().map(new_workflow).collect()
+    specs.iter().map(|s| new_workflow(s, true)).collect()
 }
 
 pub async fn create(
@@ -262,8 +264,12 @@ pub async fn list(
         .db
         .read(move |conn| crate::db::list::list(conn, &WORKFLOWS, &spec))
         .await?;
+    // `input` and `interface` derive from the stored spec: both appear exactly when `input`
+    // is requested (upstream selects the `spec` column for it).
     let mut fields = req.fields.clone();
-    if fields.iter().any(|f| f == "input") && !fields.iter().any(|f| f == "interface") {
+    let wants_input = fields.iter().any(|f| f == "input");
+    fields.retain(|f| f != "interface");
+    if wants_input {
         fields.push("interface".into());
     }
     let items = rows

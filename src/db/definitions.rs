@@ -20,6 +20,9 @@ pub struct NewWorkflow {
     pub input: String,
     pub interface: String,
     pub tags: Option<String>,
+    /// Whether the `checksum` column is maintained (upstream leaves it NULL for workflows
+    /// registered through a workbook).
+    pub with_checksum: bool,
 }
 
 /// An ad-hoc action to store.
@@ -183,7 +186,7 @@ fn insert_workflow(
         spec: w.spec.clone(),
         input: Some(w.input.clone()),
         interface: Some(w.interface.clone()),
-        checksum: checksum(&w.definition),
+        checksum: w.with_checksum.then(|| checksum(&w.definition)),
         tags: w.tags.clone(),
         created_at: now(),
         updated_at: None,
@@ -236,7 +239,6 @@ fn update_workflow(
             wf::spec.eq(&w.spec),
             wf::input.eq(Some(&w.input)),
             wf::interface.eq(Some(&w.interface)),
-            wf::checksum.eq(checksum(&w.definition)),
             wf::tags.eq(&w.tags),
             wf::updated_at.eq(Some(updated_at)),
         ))
@@ -246,6 +248,15 @@ fn update_workflow(
         Err(e) if is_unique_violation(&e) => return Err(workflow_duplicate(&w.name, namespace)),
         Err(e) => return Err(e.into()),
     }
+    let new_checksum = if w.with_checksum {
+        let c = checksum(&w.definition);
+        diesel::update(wf::table.filter(wf::id.eq(&existing.id)))
+            .set(wf::checksum.eq(Some(&c)))
+            .execute(conn)?;
+        Some(c)
+    } else {
+        existing.checksum.clone()
+    };
     Ok(WorkflowRow {
         name: w.name.clone(),
         namespace: namespace.to_string(),
@@ -254,7 +265,7 @@ fn update_workflow(
         spec: w.spec.clone(),
         input: Some(w.input.clone()),
         interface: Some(w.interface.clone()),
-        checksum: checksum(&w.definition),
+        checksum: new_checksum,
         tags: w.tags.clone(),
         updated_at: Some(updated_at),
         ..existing

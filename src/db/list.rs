@@ -337,7 +337,8 @@ where
     }
     for (key, _) in &spec.sort {
         if table.column(key).is_none() {
-            return Err(DbError::Internal(format!(
+            // Upstream answers 500 here; a bad query value is a client error (400).
+            return Err(DbError::Invalid(format!(
                 "Sort key supplied is invalid: {key}"
             )));
         }

@@ -39,7 +39,8 @@ pub struct WorkflowRow {
     pub input: Option<String>,
     /// JSON of the resource's `interface`.
     pub interface: Option<String>,
-    pub checksum: String,
+    /// MD5 of `definition`; NULL for workflows registered through a workbook.
+    pub checksum: Option<String>,
     pub tags: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,

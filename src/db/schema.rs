@@ -27,7 +27,7 @@ diesel::table! {
         spec -> Text,
         input -> Nullable<Text>,
         interface -> Nullable<Text>,
-        checksum -> Text,
+        checksum -> Nullable<Text>,
         tags -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Nullable<Timestamp>,

@@ -260,12 +260,11 @@ impl<'e> Ev<'e> {
                 self.eval(&ctx, b)
             }
             Expr::Binary(op, a, b) => {
-                let l = self.eval(sc, a)?;
-                if !left_operand_ok(*op, &l) {
-                    // yaql matches overloads argument by argument: the right side is never
-                    // evaluated when no overload accepts the left one
+                // yaql rejects an overload on literal operands before evaluating anything
+                if !static_operand_ok(*op, a, true) || !static_operand_ok(*op, b, false) {
                     return Err(nomatch_op(*op));
                 }
+                let l = self.eval(sc, a)?;
                 let r = self.eval(sc, b)?;
                 binary(*op, l, r)
             }
@@ -684,26 +683,19 @@ pub fn index(t: V, vals: Vec<V>) -> R<V> {
     }
 }
 
-fn left_operand_ok(op: Op, l: &V) -> bool {
-    use V::*;
+/// Whether a literal operand (number, string, keyword, true/false/null) can match some overload
+/// of the operator: yaql rejects the call on literals before evaluating anything. Other
+/// operands are checked after evaluation.
+fn static_operand_ok(op: Op, e: &Expr, left: bool) -> bool {
+    let (is_str, is_num) = match e {
+        Expr::Keyword(_) => (true, false),
+        Expr::Const(v) => (matches!(v, V::Str(_)), matches!(v, V::Int(_) | V::Float(_))),
+        _ => return true,
+    };
     match op {
-        Op::Add => matches!(
-            l,
-            Int(_)
-                | Float(_)
-                | Str(_)
-                | List(_)
-                | Set(_)
-                | Iter(_)
-                | Gen(_)
-                | Dict(_)
-                | DateTime(_)
-                | TimeSpan(_)
-        ),
-        Op::Sub => matches!(l, Int(_) | Float(_) | Set(_) | DateTime(_) | TimeSpan(_)),
-        Op::Div => matches!(l, Int(_) | Float(_) | TimeSpan(_)),
-        Op::Mod => matches!(l, Int(_) | Float(_)),
-        Op::Match | Op::NotMatch => matches!(l, Str(_)),
+        Op::Add => is_num || is_str,
+        Op::Sub | Op::Div | Op::Mod => is_num,
+        Op::Match | Op::NotMatch => is_str || !left && !is_num && !matches!(e, Expr::Const(_)),
         _ => true,
     }
 }
