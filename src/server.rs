@@ -55,7 +55,10 @@ pub struct Running {
 pub async fn start(settings: Settings, db: Db) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let addr = listener.local_addr()?;
+    let engine = crate::engine::shell::Shell::new(db.clone());
+    engine.spawn_dispatcher();
     let app = api::app(AppState {
+        engine,
         db,
         settings: Arc::new(settings),
     });

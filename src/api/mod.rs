@@ -6,6 +6,7 @@ pub mod builtin_actions;
 pub mod collection;
 pub mod environments;
 pub mod error;
+pub mod executions;
 pub mod jsonbody;
 pub mod params;
 pub mod pyjson;
@@ -34,6 +35,8 @@ use error::{ApiError, ApiResult};
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// The engine shell (workflow executions).
+    pub engine: crate::engine::shell::Shell,
 }
 
 /// Methods every upstream REST controller advertises in `Allow`.
@@ -97,7 +100,20 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/environments/{name}",
             get(environments::get_one).delete(environments::delete),
-        );
+        )
+        .route(
+            "/executions",
+            get(executions::list)
+                .post(executions::create)
+                .delete(missing_id),
+        )
+        .route(
+            "/executions/{id}",
+            get(executions::get_one)
+                .put(executions::update)
+                .delete(executions::delete),
+        )
+        .route("/executions/{id}/tasks", get(executions::tasks));
 
     let router = Router::new()
         .route("/", get(root::versions))
@@ -136,6 +152,10 @@ async fn not_found(headers: HeaderMap) -> Response {
 
 async fn missing_name() -> ApiError {
     ApiError::bad_request("Missing argument: \"name\"")
+}
+
+async fn missing_id() -> ApiError {
+    ApiError::bad_request("Missing argument: \"id\"")
 }
 
 async fn missing_identifier() -> ApiError {

@@ -114,7 +114,7 @@ pub enum Timer {
 }
 
 /// Inputs to [`handle`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     ActionCompleted {
         action_execution_id: String,

@@ -9,6 +9,7 @@
 pub mod controller;
 pub mod exprs;
 pub mod policies;
+pub mod shell;
 pub mod sim;
 pub mod spec;
 pub mod state;

@@ -1,0 +1,269 @@
+//! Storage of workflow executions (with the engine's complete state of each), the engine
+//! outbox and scheduled jobs (migrations/*/2026-11-27-000100_executions).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::list::{col, ColKind::*, Column, Table};
+use super::{DbConnection, DbError};
+
+diesel::table! {
+    workflow_executions (id) {
+        id -> Text,
+        workflow_name -> Text,
+        workflow_id -> Nullable<Text>,
+        workflow_namespace -> Text,
+        description -> Text,
+        tags -> Nullable<Text>,
+        state -> Text,
+        state_info -> Nullable<Text>,
+        params -> Nullable<Text>,
+        input -> Nullable<Text>,
+        output -> Nullable<Text>,
+        task_execution_id -> Nullable<Text>,
+        root_execution_id -> Nullable<Text>,
+        parent_execution_id -> Nullable<Text>,
+        project_id -> Text,
+        scope -> Text,
+        engine_state -> Text,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    engine_outbox (seq) {
+        seq -> BigInt,
+        execution_id -> Text,
+        message -> Text,
+        sent -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scheduled_jobs (id) {
+        id -> Text,
+        execution_id -> Text,
+        message -> Text,
+        run_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+use engine_outbox::dsl as ob;
+use scheduled_jobs::dsl as sj;
+use workflow_executions::dsl as we;
+
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
+#[diesel(table_name = workflow_executions)]
+#[diesel(treat_none_as_null = true)]
+pub struct ExecutionRow {
+    pub id: String,
+    pub workflow_name: String,
+    pub workflow_id: Option<String>,
+    pub workflow_namespace: String,
+    pub description: String,
+    pub tags: Option<String>,
+    pub state: String,
+    pub state_info: Option<String>,
+    /// JSON object text.
+    pub params: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub task_execution_id: Option<String>,
+    pub root_execution_id: Option<String>,
+    /// The execution holding `task_execution_id` (internal, never returned).
+    pub parent_execution_id: Option<String>,
+    pub project_id: String,
+    pub scope: String,
+    /// JSON of the engine state (`crate::engine::shell::StoredState`).
+    pub engine_state: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+const EXECUTION_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("workflow_name", Text),
+    col("workflow_id", Text),
+    col("workflow_namespace", Text),
+    col("description", Text),
+    col("tags", Text),
+    col("state", Text),
+    col("state_info", Text),
+    col("params", Text),
+    col("input", Text),
+    col("output", Text),
+    col("task_execution_id", Text),
+    col("root_execution_id", Text),
+    col("project_id", Text),
+    col("scope", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+];
+
+/// The list-query description of `workflow_executions` (`engine_state` is never filterable).
+pub const EXECUTIONS: Table = Table {
+    name: "workflow_executions",
+    columns: EXECUTION_COLUMNS,
+    scoped: true,
+};
+
+fn not_found(id: &str) -> DbError {
+    DbError::NotFound(format!("WorkflowExecution not found [id={id}]"))
+}
+
+/// By id as seen by `vis` (`None`: every project).
+pub fn find_execution(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: &str,
+) -> Result<Option<ExecutionRow>, DbError> {
+    let mut q = we::workflow_executions.filter(we::id.eq(id)).into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(we::project_id.eq(p.to_string()));
+    }
+    Ok(q.select(ExecutionRow::as_select()).first(conn).optional()?)
+}
+
+/// [`find_execution`] or 404 `WorkflowExecution not found [id=X]`.
+pub fn get_execution(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: &str,
+) -> Result<ExecutionRow, DbError> {
+    find_execution(conn, vis, id)?.ok_or_else(|| not_found(id))
+}
+
+/// Loads an execution for a state change, locking its row until the transaction ends
+/// (PostgreSQL `SELECT … FOR UPDATE`; SQLite writes are serialised by [`super::Db`]).
+pub fn lock_execution(conn: &mut DbConnection, id: &str) -> Result<Option<ExecutionRow>, DbError> {
+    let rows: Vec<ExecutionRow> = if conn.is_postgres() {
+        diesel::sql_query("SELECT * FROM workflow_executions WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .load(conn)?
+    } else {
+        we::workflow_executions
+            .filter(we::id.eq(id))
+            .select(ExecutionRow::as_select())
+            .load(conn)?
+    };
+    Ok(rows.into_iter().next())
+}
+
+pub fn insert_execution(conn: &mut DbConnection, row: &ExecutionRow) -> Result<(), DbError> {
+    diesel::insert_into(we::workflow_executions)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_execution(conn: &mut DbConnection, row: &ExecutionRow) -> Result<(), DbError> {
+    diesel::update(we::workflow_executions.filter(we::id.eq(&row.id)))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Executions started by tasks of `parent_id`, in creation order.
+pub fn children(conn: &mut DbConnection, parent_id: &str) -> Result<Vec<ExecutionRow>, DbError> {
+    Ok(we::workflow_executions
+        .filter(we::parent_execution_id.eq(parent_id))
+        .order(we::created_at.asc())
+        .select(ExecutionRow::as_select())
+        .load(conn)?)
+}
+
+/// Deletes an execution, its sub-workflow executions (recursively) and their pending jobs.
+pub fn delete_execution_tree(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
+    let mut stack = vec![id.to_string()];
+    let mut all = Vec::new();
+    while let Some(cur) = stack.pop() {
+        for c in children(conn, &cur)? {
+            stack.push(c.id);
+        }
+        all.push(cur);
+    }
+    diesel::delete(sj::scheduled_jobs.filter(sj::execution_id.eq_any(&all))).execute(conn)?;
+    diesel::delete(we::workflow_executions.filter(we::id.eq_any(&all))).execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = engine_outbox)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub execution_id: String,
+    pub message: String,
+    pub sent: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn push_outbox(
+    conn: &mut DbConnection,
+    execution_id: &str,
+    message: &str,
+) -> Result<(), DbError> {
+    diesel::insert_into(ob::engine_outbox)
+        .values((
+            ob::execution_id.eq(execution_id),
+            ob::message.eq(message),
+            ob::sent.eq(false),
+            ob::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Unsent outbox rows in the order they were written.
+pub fn unsent_outbox(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+    Ok(ob::engine_outbox
+        .filter(ob::sent.eq(false))
+        .order(ob::seq.asc())
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks a row handed over (and drops rows handed over earlier).
+pub fn mark_sent(conn: &mut DbConnection, seq: i64) -> Result<(), DbError> {
+    diesel::delete(ob::engine_outbox.filter(ob::sent.eq(true))).execute(conn)?;
+    diesel::update(ob::engine_outbox.filter(ob::seq.eq(seq)))
+        .set(ob::sent.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scheduled_jobs)]
+pub struct JobRow {
+    pub id: String,
+    pub execution_id: String,
+    pub message: String,
+    pub run_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_job(conn: &mut DbConnection, job: &JobRow) -> Result<(), DbError> {
+    diesel::insert_into(sj::scheduled_jobs)
+        .values(job)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes and returns the jobs due at `now` (earliest first).
+pub fn take_due_jobs(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<JobRow>, DbError> {
+    let jobs: Vec<JobRow> = sj::scheduled_jobs
+        .filter(sj::run_at.le(now))
+        .order(sj::run_at.asc())
+        .select(JobRow::as_select())
+        .load(conn)?;
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    if !ids.is_empty() {
+        diesel::delete(sj::scheduled_jobs.filter(sj::id.eq_any(ids))).execute(conn)?;
+    }
+    Ok(jobs)
+}
