@@ -1,6 +1,7 @@
 //! The v2 REST API (axum): routing with pecan's quirks, error shapes, the collection layer and
 //! one module per resource.
 
+pub mod action_executions;
 pub mod actions;
 pub mod builtin_actions;
 pub mod collection;
@@ -12,6 +13,7 @@ pub mod params;
 pub mod pyjson;
 pub mod pyrepr;
 pub mod root;
+pub mod tasks;
 pub mod workbooks;
 pub mod workflows;
 
@@ -113,7 +115,23 @@ pub fn app(state: AppState) -> Router {
                 .put(executions::update)
                 .delete(executions::delete),
         )
-        .route("/executions/{id}/tasks", get(executions::tasks));
+        .route("/executions/{id}/tasks", get(tasks::list_of_execution))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::get_one).put(tasks::update))
+        .route(
+            "/tasks/{id}/action_executions",
+            get(action_executions::list_of_task),
+        )
+        .route(
+            "/action_executions",
+            get(action_executions::list).post(action_executions::create),
+        )
+        .route(
+            "/action_executions/{id}",
+            get(action_executions::get_one)
+                .put(action_executions::update)
+                .delete(action_executions::delete),
+        );
 
     let router = Router::new()
         .route("/", get(root::versions))

@@ -188,6 +188,14 @@ pub fn delete_execution_tree(conn: &mut DbConnection, id: &str) -> Result<(), Db
         all.push(cur);
     }
     diesel::delete(sj::scheduled_jobs.filter(sj::execution_id.eq_any(&all))).execute(conn)?;
+    diesel::delete(
+        task_executions::table.filter(task_executions::workflow_execution_id.eq_any(&all)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        action_executions::table.filter(action_executions::workflow_execution_id.eq_any(&all)),
+    )
+    .execute(conn)?;
     diesel::delete(we::workflow_executions.filter(we::id.eq_any(&all))).execute(conn)?;
     Ok(())
 }
@@ -266,4 +274,255 @@ pub fn take_due_jobs(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<
         diesel::delete(sj::scheduled_jobs.filter(sj::id.eq_any(ids))).execute(conn)?;
     }
     Ok(jobs)
+}
+
+// ------------------------------------------------------------------------------------------
+// Task and action execution index (copies of the engine state, rewritten with it)
+
+diesel::table! {
+    task_executions (id) {
+        id -> Text,
+        name -> Text,
+        task_type -> Text,
+        workflow_name -> Text,
+        workflow_namespace -> Text,
+        workflow_id -> Nullable<Text>,
+        workflow_execution_id -> Text,
+        tags -> Nullable<Text>,
+        state -> Text,
+        state_info -> Nullable<Text>,
+        runtime_context -> Nullable<Text>,
+        published -> Nullable<Text>,
+        processed -> Bool,
+        project_id -> Text,
+        scope -> Text,
+        seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    action_executions (id) {
+        id -> Text,
+        name -> Text,
+        workflow_name -> Nullable<Text>,
+        workflow_namespace -> Text,
+        task_name -> Nullable<Text>,
+        task_execution_id -> Nullable<Text>,
+        workflow_execution_id -> Nullable<Text>,
+        description -> Text,
+        tags -> Nullable<Text>,
+        state -> Text,
+        state_info -> Nullable<Text>,
+        accepted -> Bool,
+        input -> Nullable<Text>,
+        output -> Nullable<Text>,
+        params -> Nullable<Text>,
+        project_id -> Text,
+        scope -> Text,
+        seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
+    }
+}
+
+use action_executions::dsl as ae;
+use task_executions::dsl as te;
+
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = task_executions)]
+pub struct TaskRow {
+    pub id: String,
+    pub name: String,
+    pub task_type: String,
+    pub workflow_name: String,
+    pub workflow_namespace: String,
+    pub workflow_id: Option<String>,
+    pub workflow_execution_id: String,
+    pub tags: Option<String>,
+    pub state: String,
+    pub state_info: Option<String>,
+    pub runtime_context: Option<String>,
+    pub published: Option<String>,
+    pub processed: bool,
+    pub project_id: String,
+    pub scope: String,
+    pub seq: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
+#[diesel(table_name = action_executions)]
+#[diesel(treat_none_as_null = true)]
+pub struct ActionRow {
+    pub id: String,
+    pub name: String,
+    pub workflow_name: Option<String>,
+    pub workflow_namespace: String,
+    pub task_name: Option<String>,
+    pub task_execution_id: Option<String>,
+    pub workflow_execution_id: Option<String>,
+    pub description: String,
+    pub tags: Option<String>,
+    pub state: String,
+    pub state_info: Option<String>,
+    pub accepted: bool,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub params: Option<String>,
+    pub project_id: String,
+    pub scope: String,
+    pub seq: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+const TASK_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("name", Text),
+    col("task_type", Text),
+    col("workflow_name", Text),
+    col("workflow_namespace", Text),
+    col("workflow_id", Text),
+    col("workflow_execution_id", Text),
+    col("tags", Text),
+    col("state", Text),
+    col("state_info", Text),
+    col("runtime_context", Text),
+    col("published", Text),
+    col("processed", Bool),
+    col("project_id", Text),
+    col("scope", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+    col("started_at", Timestamp),
+    col("finished_at", Timestamp),
+    col("seq", Int),
+];
+
+pub const TASKS: Table = Table {
+    name: "task_executions",
+    columns: TASK_COLUMNS,
+    scoped: true,
+};
+
+const ACTION_EX_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("name", Text),
+    col("workflow_name", Text),
+    col("workflow_namespace", Text),
+    col("task_execution_id", Text),
+    col("workflow_execution_id", Text),
+    col("description", Text),
+    col("tags", Text),
+    col("state", Text),
+    col("state_info", Text),
+    col("accepted", Bool),
+    col("input", Text),
+    col("output", Text),
+    col("project_id", Text),
+    col("scope", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+    col("seq", Int),
+];
+
+pub const ACTION_EXECUTIONS: Table = Table {
+    name: "action_executions",
+    columns: ACTION_EX_COLUMNS,
+    scoped: true,
+};
+
+/// Replaces the index rows of one workflow execution (creation times are kept).
+pub fn replace_index(
+    conn: &mut DbConnection,
+    execution_id: &str,
+    tasks: &[TaskRow],
+    actions: &[ActionRow],
+) -> Result<(), DbError> {
+    let old_tasks: Vec<(String, NaiveDateTime)> = te::task_executions
+        .filter(te::workflow_execution_id.eq(execution_id))
+        .select((te::id, te::created_at))
+        .load(conn)?;
+    let old_actions: Vec<(String, NaiveDateTime)> = ae::action_executions
+        .filter(ae::workflow_execution_id.eq(execution_id))
+        .select((ae::id, ae::created_at))
+        .load(conn)?;
+    diesel::delete(te::task_executions.filter(te::workflow_execution_id.eq(execution_id)))
+        .execute(conn)?;
+    diesel::delete(ae::action_executions.filter(ae::workflow_execution_id.eq(execution_id)))
+        .execute(conn)?;
+    let keep = |old: &[(String, NaiveDateTime)], id: &str, dflt: NaiveDateTime| {
+        old.iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, c)| *c)
+            .unwrap_or(dflt)
+    };
+    for t in tasks {
+        let mut t = t.clone();
+        t.created_at = keep(&old_tasks, &t.id, t.created_at);
+        diesel::insert_into(te::task_executions)
+            .values(&t)
+            .execute(conn)?;
+    }
+    for a in actions {
+        let mut a = a.clone();
+        a.created_at = keep(&old_actions, &a.id, a.created_at);
+        diesel::insert_into(ae::action_executions)
+            .values(&a)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn get_task(conn: &mut DbConnection, vis: Option<&str>, id: &str) -> Result<TaskRow, DbError> {
+    let mut q = te::task_executions.filter(te::id.eq(id)).into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(te::project_id.eq(p.to_string()));
+    }
+    q.select(TaskRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DbError::NotFound(format!("Task execution not found [id={id}]")))
+}
+
+pub fn get_action_execution(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: &str,
+) -> Result<ActionRow, DbError> {
+    let mut q = ae::action_executions.filter(ae::id.eq(id)).into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(ae::project_id.eq(p.to_string()));
+    }
+    q.select(ActionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DbError::NotFound(format!("ActionExecution not found [id={id}]")))
+}
+
+/// Inserts or updates a stand-alone action execution (not part of a workflow).
+pub fn save_action_execution(conn: &mut DbConnection, row: &ActionRow) -> Result<(), DbError> {
+    let n = diesel::update(ae::action_executions.filter(ae::id.eq(&row.id)))
+        .set(row)
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(ae::action_executions)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn delete_action_execution(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
+    diesel::delete(ae::action_executions.filter(ae::id.eq(id))).execute(conn)?;
+    Ok(())
 }

@@ -2303,6 +2303,11 @@ impl Ctl<'_, '_> {
                 &self.st.execution.context,
             ])
         };
+        // Workbook ad-hoc actions are recorded under their full name (`wb.action`).
+        let recorded_name = match &resolved {
+            ActionDef::AdHoc(a) => a.name.clone(),
+            ActionDef::System(_) => action_name.clone(),
+        };
         let (base, base_input, transforms, is_sync) =
             self.expand_action(&action_name, resolved, input.clone(), &adhoc_view)?;
         let aid = self.new_id();
@@ -2310,7 +2315,7 @@ impl Ctl<'_, '_> {
             id: aid.clone(),
             kind: ChildKind::Action,
             task_execution_id: id.to_string(),
-            name: action_name.clone(),
+            name: recorded_name,
             state: State::Running,
             input: Value::Object(input),
             output: None,

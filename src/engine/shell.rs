@@ -23,7 +23,7 @@ use super::exprs::ExprAdapter;
 use super::sim::std_action;
 use super::spec::{AdHocDef, WorkflowDef};
 use super::state::{ActionExecution, State, TaskExecution, WorkflowExecution};
-use crate::db::executions::{self as store, ExecutionRow, JobRow};
+use crate::db::executions::{self as store, ActionRow, ExecutionRow, JobRow, TaskRow};
 use crate::db::{definitions, format_ts, new_id, now, Caller, Db, DbConnection, DbError};
 
 /// What `workflow_executions.engine_state` holds: the state minus the parsed definition (the
@@ -115,7 +115,9 @@ impl Catalog for DbCatalog<'_> {
         for ns in [self.namespace.as_str(), ""] {
             if let Ok(Some(row)) = definitions::find_action(&mut c, self.vis.as_deref(), name, ns) {
                 let body: Value = serde_json::from_str(&row.spec).ok()?;
-                return Some(ActionDef::AdHoc(AdHocDef::from_body(&row.name, &body)));
+                let mut d = AdHocDef::from_body(&row.name, &body);
+                d.definition = row.definition.clone();
+                return Some(ActionDef::AdHoc(d));
             }
             if ns.is_empty() {
                 break;
@@ -131,6 +133,18 @@ fn engine_error(e: EngineError) -> DbError {
         EngineError::Input(m) | EngineError::Workflow(m) | EngineError::Evaluation(m) => {
             DbError::Invalid(m)
         }
+    }
+}
+
+fn py_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<class 'NoneType'>",
+        Value::Bool(_) => "<class 'bool'>",
+        Value::Number(n) if n.is_f64() => "<class 'float'>",
+        Value::Number(_) => "<class 'int'>",
+        Value::String(_) => "<class 'str'>",
+        Value::Array(_) => "<class 'list'>",
+        Value::Object(_) => "<class 'dict'>",
     }
 }
 
@@ -159,6 +173,85 @@ impl std::fmt::Debug for Shell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Shell({:?})", self.db)
     }
+}
+
+fn parse_ts(s: &Option<String>) -> Option<chrono::NaiveDateTime> {
+    s.as_deref()
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok())
+}
+
+/// The index rows (task and action executions) of a stored execution.
+pub fn index_rows(row: &ExecutionRow, st: &WorkflowState) -> (Vec<TaskRow>, Vec<ActionRow>) {
+    let ts = now();
+    let tasks = st
+        .tasks
+        .iter()
+        .map(|t| {
+            let started = parse_ts(&t.started_at);
+            let finished = parse_ts(&t.finished_at);
+            TaskRow {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                task_type: t.task_type.as_str().to_string(),
+                workflow_name: row.workflow_name.clone(),
+                workflow_namespace: row.workflow_namespace.clone(),
+                workflow_id: row.workflow_id.clone(),
+                workflow_execution_id: row.id.clone(),
+                tags: None,
+                state: t.state.as_str().to_string(),
+                state_info: t.state_info.clone(),
+                runtime_context: Some(json_text(&Value::Object(t.runtime_context.clone()))),
+                published: Some(json_text(&Value::Object(t.published.clone()))),
+                processed: t.processed,
+                project_id: row.project_id.clone(),
+                scope: row.scope.clone(),
+                seq: t.seq as i64,
+                created_at: started.unwrap_or(ts),
+                updated_at: finished.or(started).or(Some(ts)),
+                started_at: started,
+                finished_at: finished,
+            }
+        })
+        .collect();
+    let actions = st
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.kind == super::state::ChildKind::Action)
+        .map(|(i, a)| ActionRow {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            workflow_name: Some(row.workflow_name.clone()),
+            workflow_namespace: row.workflow_namespace.clone(),
+            task_name: st.task_by_id(&a.task_execution_id).map(|t| t.name.clone()),
+            task_execution_id: Some(a.task_execution_id.clone()),
+            workflow_execution_id: Some(row.id.clone()),
+            description: String::new(),
+            tags: None,
+            state: a.state.as_str().to_string(),
+            state_info: None,
+            accepted: a.accepted,
+            input: Some(json_text(&a.input)),
+            output: a.output.as_ref().map(json_text),
+            params: None,
+            project_id: row.project_id.clone(),
+            scope: row.scope.clone(),
+            seq: i as i64,
+            created_at: ts,
+            updated_at: Some(ts),
+        })
+        .collect();
+    (tasks, actions)
+}
+
+/// Stores the index rows of an execution (same transaction as its state).
+fn sync_index(
+    conn: &mut DbConnection,
+    row: &ExecutionRow,
+    st: &WorkflowState,
+) -> Result<(), DbError> {
+    let (tasks, actions) = index_rows(row, st);
+    store::replace_index(conn, &row.id, &tasks, &actions)
 }
 
 /// Refreshes the row's columns from the state.
@@ -249,8 +342,9 @@ impl Shell {
             Some(Value::Object(_)) => {}
             Some(other) => {
                 return Err(DbError::Invalid(format!(
-                    "Unexpected type of environment [environment={}]",
-                    json_text(&other)
+                    "Unexpected value type for environment [env={}, type={}]",
+                    super::util::py_str(&other),
+                    py_type_name(&other)
                 )))
             }
         }
@@ -286,6 +380,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
+        sync_index(conn, &row, &st)?;
         self.apply_effects(conn, &row, effects)?;
         Ok(row)
     }
@@ -372,6 +467,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::update_execution(conn, &row)?;
+        sync_index(conn, &row, &st)?;
         self.apply_effects(conn, &row, effects)
     }
 
@@ -492,6 +588,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
+        sync_index(conn, &row, &st)?;
         self.apply_effects(conn, &row, effects)
     }
 
