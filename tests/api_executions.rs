@@ -146,3 +146,130 @@ fn pause_resume_cancel_and_delete() {
         assert_eq!(st, 404);
     }
 }
+
+#[test]
+fn async_action_result_posted_through_the_api_completes_the_task() {
+    for s in servers() {
+        sj(s.text(Method::POST, "/v2/workflows", WFS));
+        let (_, v) = start(&s, json!({"workflow_name": "slow"}));
+        let id = v["id"].as_str().unwrap().to_string();
+        let (_, v) = sj(s.get(&format!("/v2/executions/{id}/tasks")));
+        let task = v["tasks"][0].clone();
+        assert_eq!(task["state"], "RUNNING");
+        let tid = task["id"].as_str().unwrap().to_string();
+        let (st, v) = sj(s.get(&format!("/v2/tasks/{tid}/action_executions")));
+        assert_eq!(st, 200);
+        let aex = v["action_executions"][0].clone();
+        assert_eq!(aex["name"], "std.async_noop");
+        assert_eq!(aex["state"], "RUNNING");
+        assert!(aex.get("output").is_none());
+        let aid = aex["id"].as_str().unwrap();
+        let (st, v) = sj(s.json(
+            Method::PUT,
+            &format!("/v2/action_executions/{aid}"),
+            json!({"state": "BOGUS"}),
+        ));
+        assert_eq!(st, 400, "{v}");
+        let (st, v) = sj(s.json(
+            Method::PUT,
+            &format!("/v2/action_executions/{aid}"),
+            json!({"state": "SUCCESS", "output": "{\"a\": 1}"}),
+        ));
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["state"], "SUCCESS");
+        assert_eq!(v["output"], "{\"result\": {\"a\": 1}}");
+        wait_state(&s, &id, "SUCCESS");
+        let (st, v) = sj(s.get(&format!("/v2/tasks/{tid}")));
+        assert_eq!(st, 200);
+        assert_eq!(v["state"], "SUCCESS");
+        assert_eq!(v["result"], "{\"a\": 1}");
+        let (st, v) = sj(s.get("/v2/tasks/00000000-0000-4000-8000-000000000000"));
+        assert_eq!(st, 404);
+        assert_eq!(
+            v["faultstring"],
+            "Task execution not found [id=00000000-0000-4000-8000-000000000000]"
+        );
+    }
+}
+
+#[test]
+fn failed_task_can_be_skipped_and_rerun_needs_reset() {
+    const FAILING: &str = "---\nversion: '2.0'\nfails:\n  tasks:\n    f:\n      action: std.fail\n";
+    for s in servers() {
+        sj(s.text(Method::POST, "/v2/workflows", FAILING));
+        let (_, v) = start(&s, json!({"workflow_name": "fails"}));
+        let id = v["id"].as_str().unwrap().to_string();
+        wait_state(&s, &id, "ERROR");
+        let (_, v) = sj(s.get(&format!("/v2/tasks?workflow_execution_id={id}")));
+        let tid = v["tasks"][0]["id"].as_str().unwrap().to_string();
+        let path = format!("/v2/tasks/{tid}");
+        let (st, v) = sj(s.json(Method::PUT, &path, json!({"state": "RUNNING"})));
+        assert_eq!(st, 400);
+        assert_eq!(v["faultstring"], "Reset field is mandatory to rerun task.");
+        let (st, v) = sj(s.json(Method::PUT, &path, json!({"state": "PAUSED"})));
+        assert_eq!(st, 400);
+        assert_eq!(
+            v["faultstring"],
+            "Invalid task state. Only updating task to RUNNING or SKIPPED is supported."
+        );
+        let (st, v) = sj(s.json(Method::PUT, &path, json!({"state": "SKIPPED"})));
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["state"], "SKIPPED");
+        wait_state(&s, &id, "SUCCESS");
+    }
+}
+
+#[test]
+fn action_executions_run_directly() {
+    for s in servers() {
+        let (st, v) = sj(s.json(
+            Method::POST,
+            "/v2/action_executions",
+            json!({"name": "std.echo", "input": {"output": "Hello, Mistral!"}}),
+        ));
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["id"], Value::Null);
+        assert_eq!(v["state"], "SUCCESS");
+        assert_eq!(v["output"], "{\"result\": \"Hello, Mistral!\"}");
+        let (st, v) = sj(s.json(
+            Method::POST,
+            "/v2/action_executions",
+            json!({"name": "std.echo", "input": {"bogus": 1}}),
+        ));
+        assert_eq!(st, 400);
+        assert_eq!(
+            v["faultstring"],
+            "Invalid input [name=std.echo, class=mistral.actions.std_actions.EchoAction, missing=['output'], unexpected=['bogus']]"
+        );
+        let (st, v) = sj(s.json(
+            Method::POST,
+            "/v2/action_executions",
+            json!({"name": "std.echo", "input": {"output": 1}, "params": {"save_result": true}}),
+        ));
+        assert_eq!(st, 201);
+        assert_eq!(v["state"], "RUNNING");
+        let aid = v["id"].as_str().unwrap().to_string();
+        let mut done = Value::Null;
+        for _ in 0..100 {
+            let (_, v) = sj(s.get(&format!("/v2/action_executions/{aid}")));
+            if v["state"] == "SUCCESS" {
+                done = v;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        assert_eq!(done["output"], "{\"result\": 1}");
+        let (st, v) = sj(s.delete(&format!("/v2/action_executions/{aid}")));
+        assert_eq!(st, 403);
+        assert_eq!(
+            v["faultstring"],
+            "Action execution deletion is not allowed."
+        );
+        let (st, _) = sj(s.json(
+            Method::POST,
+            "/v2/action_executions",
+            json!({"name": "nope"}),
+        ));
+        assert_eq!(st, 400);
+    }
+}
