@@ -112,14 +112,14 @@ pub async fn create(
     let c = caller(&headers);
     let mut fields: Vec<&str> = FIELDS.to_vec();
     fields.push("source_execution_id");
-    let map = read_object(&st, &headers, body, "execution", &fields).await?;
+    let map = read_object(&st, &headers, body, "wf_ex", &fields).await?;
     let workflow_id = text_attr(&map, "workflow_id")?;
     let workflow_name = text_attr(&map, "workflow_name")?;
     let namespace = text_attr(&map, "workflow_namespace")?.unwrap_or_default();
     let description = text_attr(&map, "description")?.unwrap_or_default();
     let id = text_attr(&map, "id")?;
-    let input = json_dict_attr(&map, "input", "execution")?.unwrap_or_default();
-    let params = json_dict_attr(&map, "params", "execution")?.unwrap_or_default();
+    let input = json_dict_attr(&map, "input", "wf_ex")?.unwrap_or_default();
+    let params = json_dict_attr(&map, "params", "wf_ex")?.unwrap_or_default();
     if text_attr(&map, "source_execution_id")?.is_some() {
         return Err(ApiError::bad_request(
             "Re-running an execution from source_execution_id is not supported by mistral-rs yet.",
@@ -263,7 +263,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let c = caller(&headers);
     let vis = c.visibility();
-    let map = read_object(&st, &headers, body, "execution", FIELDS).await?;
+    let map = read_object(&st, &headers, body, "wf_ex", FIELDS).await?;
     let (v, i) = (vis.clone(), id.clone());
     st.db
         .read(move |conn| store::get_execution(conn, v.as_deref(), &i))
@@ -271,7 +271,7 @@ pub async fn update(
     let state = text_attr(&map, "state")?;
     let description = text_attr(&map, "description")?;
     let state_info = text_attr(&map, "state_info")?;
-    let params = json_dict_attr(&map, "params", "execution")?.unwrap_or_default();
+    let params = json_dict_attr(&map, "params", "wf_ex")?.unwrap_or_default();
     let env = match params.get("env") {
         Some(Value::Object(m)) if !m.is_empty() => Some(m.clone()),
         _ => None,

@@ -136,6 +136,20 @@ fn engine_error(e: EngineError) -> DbError {
     }
 }
 
+/// `[engine] execution_field_size_limit_kb` (upstream default 1024 KB), measured as upstream
+/// does on the Python `str()` of the value (`sys.getsizeof` adds 49 bytes for ASCII text).
+const FIELD_SIZE_LIMIT_KB: usize = 1024;
+
+fn check_field_size(class: &str, field: &str, v: &Map<String, Value>) -> Result<(), DbError> {
+    let size_kb = (super::util::py_repr(&Value::Object(v.clone())).len() + 49) / 1024;
+    if size_kb > FIELD_SIZE_LIMIT_KB {
+        return Err(DbError::Invalid(format!(
+            "Field size limit exceeded [class={class}, field={field}, size={size_kb}KB, limit={FIELD_SIZE_LIMIT_KB}KB]"
+        )));
+    }
+    Ok(())
+}
+
 fn py_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "<class 'NoneType'>",
@@ -347,6 +361,9 @@ impl Shell {
                     py_type_name(&other)
                 )))
             }
+        }
+        for (field, v) in [("input", &opts.input), ("params", &params)] {
+            check_field_size("WorkflowExecution", field, v)?;
         }
         let id = opts.id.clone().unwrap_or_else(new_id);
         let req = StartRequest {
