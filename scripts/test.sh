@@ -9,14 +9,15 @@
 #   4. runs the pytest suite in compat-tests/ (API tests against the built binary on SQLite and
 #      PostgreSQL, plus the expression differential tests);
 #   5. starts mistral-rs on :8989 with a fresh database and runs the upstream tempest API tests
-#      for the definitions API (workbooks, workflows, actions);
+#      for the definitions and execution APIs (workbooks, workflows, actions, executions, tasks,
+#      action executions);
 #   6. starts mistral-rs on a free port with a fresh SQLite database and replays the workflow
 #      conformance cases (conformance/check.py; known failures in conformance/known_failing.txt).
 #
 # Exits non-zero if anything fails. Upstream Mistral is NOT needed here.
 # Environment knobs: MISTRAL_RS_TEST_PG (PostgreSQL URL), MISTRAL_TEST_BACKENDS (pytest backends,
 # default sqlite,postgresql), TEMPEST_MODULES (default "test_workbooks test_workflows
-# test_actions"), SKIP_CARGO_TEST=1 / SKIP_PYTEST=1 / SKIP_TEMPEST=1 / SKIP_CONFORMANCE=1 to leave a stage out.
+# test_actions test_executions test_tasks test_action_executions"), SKIP_CARGO_TEST=1 / SKIP_PYTEST=1 / SKIP_TEMPEST=1 / SKIP_CONFORMANCE=1 to leave a stage out.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -80,7 +81,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 if [ -z "${SKIP_TEMPEST:-}" ]; then
-    stage "tempest (definitions API) against mistral-rs on :8989"
+    stage "tempest (definitions and execution APIs) against mistral-rs on :8989"
     if (exec 3<>/dev/tcp/127.0.0.1/8989) 2>/dev/null; then
         echo "port 8989 is already in use; the tempest plugin needs it (stop that server)"
         FAILED+=("tempest (port 8989 busy)")
@@ -95,7 +96,7 @@ if [ -z "${SKIP_TEMPEST:-}" ]; then
         "$VENV/bin/python" compat-tests/tempest/run_tempest.py --wait 90 \
             --known compat-tests/tempest/upstream_failures.txt \
             --known compat-tests/tempest/mistral_rs_gaps.txt \
-            ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions}
+            ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions test_executions test_tasks test_action_executions}
         rc=$?
         [ $rc -eq 0 ] || { FAILED+=("tempest (exit $rc)"); tail -30 "$WORK/server.log"; }
         kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null

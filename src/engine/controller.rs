@@ -2212,11 +2212,19 @@ impl Ctl<'_, '_> {
                 Value::String(s) => s,
                 other => py_str(&other),
             };
-            let Some(child) = self.rt.catalog.workflow(&name) else {
+            // Inside a workbook, a workflow of the same workbook is found by its short name.
+            let sibling = self
+                .st
+                .def
+                .name
+                .rsplit_once('.')
+                .and_then(|(wb, _)| self.rt.catalog.workflow(&format!("{wb}.{name}")));
+            let Some(child) = sibling.or_else(|| self.rt.catalog.workflow(&name)) else {
                 return Err(StartFailure::Normal(format!(
                     "Failed to find workflow [name={name}] [namespace=]"
                 )));
             };
+            let name = child.name.clone();
             let declared: Vec<&str> = child.input.iter().map(|d| d.name.as_str()).collect();
             let mut params = Map::new();
             let keys: Vec<String> = input.keys().cloned().collect();

@@ -568,6 +568,10 @@ impl Shell {
             .root_execution_id
             .clone()
             .unwrap_or_else(|| pst.execution.id.clone());
+        let mut params = params;
+        if !params.contains_key("namespace") {
+            params.insert("namespace".into(), json!(namespace));
+        }
         let req = StartRequest {
             id: child_id.clone(),
             input,
