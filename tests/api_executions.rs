@@ -56,6 +56,17 @@ fn execution_runs_actions_and_sub_workflow_to_success() {
         assert_eq!(child["root_execution_id"], id.as_str());
         assert_eq!(child["output"], "{\"r\": 7}");
         assert_eq!(child["state"], "SUCCESS");
+        let (st, v) = sj(s.get(&format!("/v2/executions/{id}/executions")));
+        assert_eq!(st, 200);
+        let tree: Vec<&str> = v["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["workflow_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(tree, ["wf", "child"]);
+        let (_, v) = sj(s.get(&format!("/v2/executions/{id}/executions?max_depth=0")));
+        assert_eq!(v["executions"].as_array().unwrap().len(), 1);
         let (_, v) = sj(s.get("/v2/executions?nulls=root_execution_id"));
         assert_eq!(v["executions"].as_array().unwrap().len(), 1);
         assert!(v["executions"][0].get("output").is_none());

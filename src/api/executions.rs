@@ -354,3 +354,69 @@ pub async fn delete(
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// Depth-first sub-execution tree below `row` (api.md 2.4): each execution's tasks in creation
+/// order, then their child workflow executions; `max_depth < 0` is unlimited.
+fn collect_tree(
+    conn: &mut crate::db::DbConnection,
+    row: &ExecutionRow,
+    depth: i64,
+    max_depth: i64,
+    errors_only: bool,
+    out: &mut Vec<ExecutionRow>,
+) -> Result<(), crate::db::DbError> {
+    if max_depth >= 0 && depth > max_depth {
+        return Ok(());
+    }
+    out.push(row.clone());
+    let children = store::children(conn, &row.id)?;
+    if children.is_empty() {
+        return Ok(());
+    }
+    let s = load_state(row)?;
+    for t in &s.tasks {
+        if errors_only && t.state != ExState::Error {
+            continue;
+        }
+        for c in children
+            .iter()
+            .filter(|c| c.task_execution_id.as_deref() == Some(t.id.as_str()))
+        {
+            collect_tree(conn, c, depth + 1, max_depth, errors_only, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `GET /executions/{id}/executions?errors_only&max_depth&include_output`.
+pub async fn sub_executions(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    let q = Query::parse(raw.as_deref());
+    let errors_only = q.flag("errors_only");
+    let include_output = q.flag("include_output");
+    let max_depth = q.int("max_depth")?.unwrap_or(-1);
+    let vis = c.visibility();
+    let rows = st
+        .db
+        .read(move |conn| {
+            let root = store::get_execution(conn, vis.as_deref(), &id)?;
+            let mut out = Vec::new();
+            collect_tree(conn, &root, 0, max_depth, errors_only, &mut out)?;
+            Ok(out)
+        })
+        .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| Value::Object(to_json(r, include_output)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "executions": items }),
+        JSON,
+    ))
+}

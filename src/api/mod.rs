@@ -116,6 +116,10 @@ pub fn app(state: AppState) -> Router {
                 .delete(executions::delete),
         )
         .route("/executions/{id}/tasks", get(tasks::list_of_execution))
+        .route(
+            "/executions/{id}/executions",
+            get(executions::sub_executions),
+        )
         .route("/tasks", get(tasks::list))
         .route("/tasks/{id}", get(tasks::get_one).put(tasks::update))
         .route(

@@ -888,3 +888,111 @@ pub async fn execute(
     }
     super::sim::run_std_action(base_action, input, action_ex_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+
+    fn workflow_row(name: &str, body: Value) -> crate::db::models::WorkflowRow {
+        crate::db::models::WorkflowRow {
+            id: new_id(),
+            name: name.into(),
+            namespace: String::new(),
+            project_id: crate::db::DEFAULT_PROJECT.into(),
+            scope: "private".into(),
+            is_system: false,
+            definition: String::new(),
+            spec: body.to_string(),
+            input: None,
+            interface: None,
+            checksum: None,
+            tags: None,
+            created_at: now(),
+            updated_at: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unsent_outbox_rows_are_dispatched_by_a_new_shell_after_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("t.sqlite"));
+        let db = Db::connect(&url, 2).unwrap();
+        db.run_migrations().unwrap();
+        let caller = Caller {
+            project_id: crate::db::DEFAULT_PROJECT.into(),
+            is_admin: false,
+        };
+        let wf = workflow_row(
+            "wf",
+            json!({"tasks": {"a": {"action": "std.echo output=1", "on-success": ["b"]},
+                             "b": {"action": "std.noop"}}}),
+        );
+        // The first shell commits the start (and its outbox rows) but never dispatches.
+        let first = Shell::new(db.clone());
+        let row = first
+            .start_workflow(caller, wf, StartOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(row.state, "RUNNING");
+        let pending = db.read(|c| store::unsent_outbox(c, 100)).await.unwrap();
+        assert_eq!(pending.len(), 1, "one RunAction for task a");
+        drop(first);
+
+        // "Restart": a new shell over the same database hands the unsent row over.
+        let second = Shell::new(db.clone());
+        let id = row.id.clone();
+        let mut state = String::new();
+        for _ in 0..200 {
+            second.pump().await.unwrap();
+            let i = id.clone();
+            state = db
+                .read(move |c| store::get_execution(c, None, &i))
+                .await
+                .unwrap()
+                .state;
+            if state == "SUCCESS" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(state, "SUCCESS");
+        let left = db.read(|c| store::unsent_outbox(c, 100)).await.unwrap();
+        assert!(left.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_result_for_an_action_no_longer_running_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("t.sqlite"));
+        let db = Db::connect(&url, 2).unwrap();
+        db.run_migrations().unwrap();
+        let caller = Caller {
+            project_id: crate::db::DEFAULT_PROJECT.into(),
+            is_admin: false,
+        };
+        let wf = workflow_row("wf", json!({"tasks": {"a": {"action": "std.async_noop"}}}));
+        let shell = Shell::new(db.clone());
+        let row = shell
+            .start_workflow(caller, wf, StartOptions::default())
+            .await
+            .unwrap();
+        let st = load_state(&row).unwrap();
+        let aid = st.actions[0].id.clone();
+        let done = |v: Value| Event::ActionCompleted {
+            action_execution_id: aid.clone(),
+            outcome: ActionOutcome::Success(v),
+        };
+        shell.command(&row.id, done(json!(1))).await.unwrap();
+        // A duplicate delivery (e.g. re-dispatched after a crash) changes nothing.
+        shell.command(&row.id, done(json!(2))).await.unwrap();
+        let id = row.id.clone();
+        let after = db
+            .read(move |c| store::get_execution(c, None, &id))
+            .await
+            .unwrap();
+        assert_eq!(after.state, "SUCCESS");
+        let st = load_state(&after).unwrap();
+        assert_eq!(st.actions[0].output, Some(json!({"result": 1})));
+    }
+}
