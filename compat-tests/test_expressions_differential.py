@@ -19,7 +19,7 @@ EXPR_DIR = os.path.join(HERE, 'expressions')
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, EXPR_DIR)
 
-from compare import compare  # noqa: E402
+from compare import compare  # noqa: E402  (list of mismatch strings "<id>: ...")
 
 BIN = os.environ.get('MISTRAL_RS_BIN', os.path.join(ROOT, 'target', 'debug', 'mistral-rs'))
 

@@ -17,7 +17,8 @@
 # Exits non-zero if anything fails. Upstream Mistral is NOT needed here.
 # Environment knobs: MISTRAL_RS_TEST_PG (PostgreSQL URL), MISTRAL_TEST_BACKENDS (pytest backends,
 # default sqlite,postgresql), TEMPEST_MODULES (default "test_workbooks test_workflows
-# test_actions test_executions test_tasks test_action_executions"), SKIP_CARGO_TEST=1 / SKIP_PYTEST=1 / SKIP_TEMPEST=1 / SKIP_CONFORMANCE=1 to leave a stage out.
+# test_actions test_cron_triggers test_event_triggers test_executions test_tasks
+# test_action_executions"), SKIP_CARGO_TEST=1 / SKIP_PYTEST=1 / SKIP_TEMPEST=1 / SKIP_CONFORMANCE=1 to leave a stage out.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -96,7 +97,7 @@ if [ -z "${SKIP_TEMPEST:-}" ]; then
         "$VENV/bin/python" compat-tests/tempest/run_tempest.py --wait 90 \
             --known compat-tests/tempest/upstream_failures.txt \
             --known compat-tests/tempest/mistral_rs_gaps.txt \
-            ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions test_executions test_tasks test_action_executions}
+            ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions test_cron_triggers test_event_triggers test_executions test_tasks test_action_executions}
         rc=$?
         [ $rc -eq 0 ] || { FAILED+=("tempest (exit $rc)"); tail -30 "$WORK/server.log"; }
         kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null

@@ -374,3 +374,21 @@ fn skip_validation_is_honoured_only_in_enabled_mode() {
         201
     );
 }
+
+#[test]
+fn over_long_names_are_never_a_server_error() {
+    for s in servers() {
+        let name = "w".repeat(300);
+        let wf = format!("version: '2.0'\n{name}:\n  tasks:\n    t:\n      action: std.noop\n");
+        let (st, v) = sj(s.text(Method::POST, "/v2/workflows", &wf));
+        // SQLite stores any width (as upstream on SQLite); PostgreSQL's column refuses it.
+        let want = if s.backend == "sqlite" { 201 } else { 400 };
+        assert_eq!(st, want, "{} {v}", s.backend);
+        if st == 400 {
+            assert_eq!(
+                v["faultstring"],
+                "Database error: value too long for type character varying(255)"
+            );
+        }
+    }
+}

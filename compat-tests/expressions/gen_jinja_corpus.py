@@ -234,6 +234,24 @@ case("_ + 1", 41, cid="int_context")
 case("_[0]", [7, 8], cid="list_context")
 case("__env", [1], cid="dunder_env_with_list_context")
 
+# --- template rendering (the wrapped string `{{ a }}...{{ b }}` is not one whole expression) ---
+TEMPLATE_NOTE = "template mode: the wrapped text is rendered as a template"
+for e in ["1 }} and {{ 2", "_.l }} - {{ _.d", "_.nul }}|{{ _.t }}|{{ _.f", "_.s }}{{ _.e",
+          "'' }}{% for x in _.l %}[{{ x }}]{% endfor %}{{ ''",
+          "'' }}{% for u in _.users %}{{ loop.index }}:{{ u.name }}{% if not loop.last %},{% endif %}{% endfor %}{{ ''",
+          "'' }}\n{% if _.t %}\n  yes\n{% endif %}\n{{ 'end'",
+          "'' }}{% set x = _.n * 2 %}{{ x",
+          "'' }}{% for k, v in _.d.items() %}{{ k }}={{ v }};{% endfor %}{{ ''",
+          "'' }}{% macro m(a) %}<{{ a }}>{% endmacro %}{{ m(1) ~ m('x')",
+          "_.missing }} x {{ 1", "'' }}{% if _.missing %}a{% endif %}{{ ''",
+          "'' }}{% for x in _.el %}x{% else %}empty{% endfor %}{{ ''",
+          "_.mixed }} / {{ _.uni", "0.1 + 0.2 }} {{ 1e16 }} {{ 1e-5 }} {{ 2.0",
+          "_.users[0] }} {{ (1, 2) }} {{ (1,)", "_.d.keys() }} {{ _.d.values() }} {{ _.d.items()",
+          "'' }}{% raw %}{{ not rendered }}{% endraw %}{{ ''",
+          "'' }}{% filter upper %}abc{% endfilter %}{{ ''",
+          "'' }}{% with a = 5 %}{{ a + 1 }}{% endwith %}{{ ''"]:
+    case(e, note=TEMPLATE_NOTE)
+
 # --- syntax errors ---------------------------------------------------------------------------
 for e in ["1 +", "(1", "[1, 2", "_.", "{'a' 1}", "1 2", "_ |", "_ is", "'abc", "1 === 2",
           "_.l[", "not", "a b c", "{{ 1 }}", "1 if", "_ | upper(", "lambda x: x", "x = 1",

@@ -87,6 +87,16 @@ pub fn text_attr(map: &Map<String, Value>, key: &str) -> ApiResult<Option<String
     }
 }
 
+/// Refuses an over-long text attribute (indexed columns; upstream's are 80–255 wide).
+pub fn max_len(key: &str, value: Option<&str>, max: usize) -> ApiResult<()> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute {key}. Value: '{v}'. Value is longer than {max} characters"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// An integer attribute (`remaining_executions`, …) converted like WSME's `int()`: numbers
 /// (floats truncate), booleans and base-10 strings; failures are argument-level 400s.
 pub fn int_attr(map: &Map<String, Value>, key: &str, arg: &str) -> ApiResult<Option<i64>> {

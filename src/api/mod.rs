@@ -5,8 +5,10 @@ pub mod action_executions;
 pub mod actions;
 pub mod builtin_actions;
 pub mod collection;
+pub mod cron_triggers;
 pub mod environments;
 pub mod error;
+pub mod event_triggers;
 pub mod executions;
 pub mod jsonbody;
 pub mod params;
@@ -135,6 +137,28 @@ pub fn app(state: AppState) -> Router {
             get(action_executions::get_one)
                 .put(action_executions::update)
                 .delete(action_executions::delete),
+        )
+        .route(
+            "/cron_triggers",
+            get(cron_triggers::list)
+                .post(cron_triggers::create)
+                .delete(missing_identifier),
+        )
+        .route(
+            "/cron_triggers/{identifier}",
+            get(cron_triggers::get_one).delete(cron_triggers::delete),
+        )
+        .route(
+            "/event_triggers",
+            get(event_triggers::list)
+                .post(event_triggers::create)
+                .delete(missing_id),
+        )
+        .route(
+            "/event_triggers/{id}",
+            get(event_triggers::get_one)
+                .put(event_triggers::update)
+                .delete(event_triggers::delete),
         );
 
     let router = Router::new()

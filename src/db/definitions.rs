@@ -229,6 +229,9 @@ fn update_workflow(
         &existing.project_id,
         existing.is_system,
     )?;
+    if existing.scope == "public" && scope == "private" {
+        check_no_foreign_triggers(conn, &existing, identifier, namespace)?;
+    }
     let updated_at = now();
     let res = diesel::update(wf::table.filter(wf::id.eq(&existing.id)))
         .set((
@@ -270,6 +273,38 @@ fn update_workflow(
         updated_at: Some(updated_at),
         ..existing
     })
+}
+
+/// A public workflow may not become private while other projects' triggers use it.
+fn check_no_foreign_triggers(
+    conn: &mut DbConnection,
+    wf_row: &WorkflowRow,
+    identifier: &str,
+    namespace: &str,
+) -> Result<(), DbError> {
+    for (kind, projects) in [
+        (
+            "cron",
+            super::triggers::cron_triggers_of_workflow(conn, &wf_row.id)?
+                .into_iter()
+                .map(|t| t.project_id)
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "event",
+            super::triggers::event_triggers_of_workflow(conn, &wf_row.id)?
+                .into_iter()
+                .map(|t| t.project_id)
+                .collect(),
+        ),
+    ] {
+        if projects.iter().any(|p| *p != wf_row.project_id) {
+            return Err(DbError::Forbidden(format!(
+                "Can not update scope of workflow that has {kind} triggers associated in other tenants. [workflow_identifier={identifier}, namespace={namespace}]"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// PUT /workflows[/{identifier}]: each workflow is matched by `identifier` (when given) or by
@@ -335,8 +370,22 @@ pub fn delete_workflow(
         &row.project_id,
         row.is_system,
     )?;
-    // Cron/event triggers and members reference workflows once those tables exist; their
-    // checks belong here, inside the same transaction.
+    let crons = super::triggers::cron_triggers_of_workflow(conn, &row.id)?;
+    if !crons.is_empty() {
+        let ids: Vec<&str> = crons.iter().map(|t| t.id.as_str()).collect();
+        return Err(DbError::Invalid(format!(
+            "Can't delete workflow that has cron triggers associated. [workflow_identifier={identifier}, namespace={namespace}], [cron_trigger_id(s)={}]",
+            ids.join(", ")
+        )));
+    }
+    let events = super::triggers::event_triggers_of_workflow(conn, &row.id)?;
+    if !events.is_empty() {
+        let ids: Vec<&str> = events.iter().map(|t| t.id.as_str()).collect();
+        return Err(DbError::Invalid(format!(
+            "Can't delete workflow that has event triggers associated. [workflow_identifier={identifier}], [event_trigger_id(s)={}]",
+            ids.join(", ")
+        )));
+    }
     diesel::delete(wf::table.filter(wf::id.eq(&row.id))).execute(conn)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ pub mod executions;
 pub mod list;
 pub mod models;
 pub mod schema;
+pub mod triggers;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,6 +75,17 @@ impl std::error::Error for DbError {}
 
 impl From<diesel::result::Error> for DbError {
     fn from(e: diesel::result::Error) -> Self {
+        // PostgreSQL refuses values wider than a column or an index entry: that is the
+        // request's fault (SQLite stores them), so a 400 rather than a 500.
+        if let diesel::result::Error::DatabaseError(_, info) = &e {
+            let m = info.message();
+            if m.starts_with("value too long for type")
+                || m.starts_with("index row size")
+                || m.starts_with("index row requires")
+            {
+                return DbError::Invalid(format!("Database error: {m}"));
+            }
+        }
         DbError::Internal(format!("Database error: {e}"))
     }
 }

@@ -4,7 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::list::{col, ColKind::*, Column, Table};
-use super::schema::{action_definitions, environments, workbooks, workflow_definitions};
+use super::schema::{
+    action_definitions, cron_triggers, environments, event_triggers, workbooks,
+    workflow_definitions,
+};
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = workbooks)]
@@ -158,5 +161,95 @@ const ENVIRONMENT_COLUMNS: &[Column] = &[
 pub const ENVIRONMENTS: Table = Table {
     name: "environments",
     columns: ENVIRONMENT_COLUMNS,
+    scoped: true,
+};
+
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = cron_triggers)]
+pub struct CronTriggerRow {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub scope: String,
+    /// 5-field cron pattern; `0 0 30 2 0` (never) for one-shot triggers.
+    pub pattern: String,
+    pub first_execution_time: Option<NaiveDateTime>,
+    /// When the scheduler fires next (UTC).
+    pub next_execution_time: NaiveDateTime,
+    /// The definition's real name at creation.
+    pub workflow_name: String,
+    pub workflow_id: String,
+    /// `None` = unlimited.
+    pub remaining_executions: Option<i32>,
+    /// JSON object text.
+    pub workflow_input: String,
+    pub workflow_input_hash: String,
+    /// JSON object text.
+    pub workflow_params: String,
+    pub workflow_params_hash: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = event_triggers)]
+pub struct EventTriggerRow {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub scope: String,
+    pub workflow_id: String,
+    /// JSON object text.
+    pub workflow_input: String,
+    /// JSON object text.
+    pub workflow_params: String,
+    pub exchange: String,
+    pub topic: String,
+    pub event: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+const CRON_TRIGGER_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("name", Text),
+    col("project_id", Text),
+    col("scope", Text),
+    col("pattern", Text),
+    col("first_execution_time", Timestamp),
+    col("next_execution_time", Timestamp),
+    col("workflow_name", Text),
+    col("workflow_id", Text),
+    col("remaining_executions", Int),
+    col("workflow_input", Text),
+    col("workflow_params", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+];
+
+pub const CRON_TRIGGERS: Table = Table {
+    name: "cron_triggers",
+    columns: CRON_TRIGGER_COLUMNS,
+    scoped: true,
+};
+
+const EVENT_TRIGGER_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("name", Text),
+    col("project_id", Text),
+    col("scope", Text),
+    col("workflow_id", Text),
+    col("workflow_input", Text),
+    col("workflow_params", Text),
+    col("exchange", Text),
+    col("topic", Text),
+    col("event", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+];
+
+pub const EVENT_TRIGGERS: Table = Table {
+    name: "event_triggers",
+    columns: EVENT_TRIGGER_COLUMNS,
     scoped: true,
 };

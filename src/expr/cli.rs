@@ -1,7 +1,7 @@
 //! `mistral-rs eval`: evaluate one expression, or a batch file (the expression batch protocol
 //! of the differential tests), against a JSON context.
 
-use super::{Evaluator, ExprError, MemoryData};
+use super::{Evaluator, MemoryData};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -66,36 +66,89 @@ pub fn run_eval(expression: &str, context: Option<&Path>) -> ExitCode {
     }
 }
 
-/// One batch line's outcome as the protocol's JSON object.
-pub fn batch_line(evaluator: &Evaluator, line: &str, lang: &str) -> Value {
-    let case: Value = match serde_json::from_str(line) {
-        Ok(v) => v,
-        Err(e) => {
-            return json!({"id": null, "error": "evaluation", "message": format!("bad input line: {e}")})
+/// Deepest case document the batch accepts (Python's own recursion limit is near 1000).
+const MAX_CASE_DEPTH: usize = 900;
+
+fn depth(v: &Value) -> usize {
+    // iterative, so a hostile document cannot overflow the stack here
+    let mut max = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|i| (i, d + 1))),
+            _ => {}
         }
+    }
+    max
+}
+
+/// One parsed batch case: its id, expression, data view and in-memory store.
+pub struct BatchCase {
+    id: Value,
+    expr: String,
+    view: Value,
+    data: MemoryData,
+    /// A failure found while reading the line (reported instead of evaluating).
+    invalid: Option<Value>,
+}
+
+/// Parses one batch line.
+pub fn parse_case(line: &str) -> BatchCase {
+    let bad = |id: Value, kind: &str, msg: String| BatchCase {
+        id: id.clone(),
+        expr: String::new(),
+        view: Value::Null,
+        data: MemoryData::default(),
+        invalid: Some(json!({"id": id, "error": kind, "message": msg})),
+    };
+    let mut de = serde_json::Deserializer::from_str(line);
+    de.disable_recursion_limit();
+    let case: Value = match serde::Deserialize::deserialize(&mut de) {
+        Ok(v) => v,
+        Err(e) => return bad(Value::Null, "evaluation", format!("bad input line: {e}")),
     };
     let id = case.get("id").cloned().unwrap_or(Value::Null);
-    let expr = case.get("expr").and_then(Value::as_str).unwrap_or_default();
+    if depth(&case) > MAX_CASE_DEPTH {
+        return bad(id, "limit", "data nested too deeply".into());
+    }
+    let expr = case
+        .get("expr")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let context = case.get("context").cloned().unwrap_or(Value::Null);
-    match evaluate_case(evaluator, expr, context, lang) {
-        Ok(v) => json!({"id": id, "result": v}),
-        Err(e) => json!({"id": id, "error": e.kind.batch_name(), "message": e.detail}),
+    let (view, data) = context_and_data(context);
+    BatchCase {
+        id,
+        expr,
+        view,
+        data,
+        invalid: None,
     }
 }
 
-fn evaluate_case(
-    evaluator: &Evaluator,
-    expr: &str,
-    context: Value,
-    lang: &str,
-) -> Result<Value, ExprError> {
-    let (view, data) = context_and_data(context);
-    if lang == "yaql" {
-        // the bare expression, evaluated as `<% expr %>` is (without the delimiter scan)
-        evaluator.evaluate_yaql_expression(expr, &view, &data)
-    } else {
-        evaluator.evaluate_str(&format!("{{{{ {expr} }}}}"), &view, &data)
+/// Evaluates a parsed case into the protocol's output object.
+pub fn run_case(evaluator: &Evaluator, case: &BatchCase, lang: &str) -> Value {
+    if let Some(invalid) = &case.invalid {
+        return invalid.clone();
     }
+    let result = if lang == "yaql" {
+        // the bare expression, evaluated as `<% expr %>` is (without the delimiter scan)
+        evaluator.evaluate_yaql_expression(&case.expr, &case.view, &case.data)
+    } else {
+        evaluator.evaluate_str(&format!("{{{{ {} }}}}", case.expr), &case.view, &case.data)
+    };
+    match result {
+        Ok(v) => json!({"id": case.id, "result": v}),
+        Err(e) => json!({"id": case.id, "error": e.kind.batch_name(), "message": e.detail}),
+    }
+}
+
+/// One batch line's outcome as the protocol's JSON object.
+pub fn batch_line(evaluator: &Evaluator, line: &str, lang: &str) -> Value {
+    run_case(evaluator, &parse_case(line), lang)
 }
 
 /// `mistral-rs eval --batch FILE --lang yaql|jinja [--repeat N] [--time]`.
@@ -119,15 +172,19 @@ pub fn run_batch(file: &Path, lang: &str, repeat: usize, time: bool) -> ExitCode
             }
         }
     };
-    let lines: Vec<String> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
+    let cases: Vec<BatchCase> = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| parse_case(l))
+        .collect();
     let evaluator = Evaluator::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let start = Instant::now();
     let repeat = repeat.max(1);
     for round in 0..repeat {
-        for line in &lines {
-            let result = batch_line(&evaluator, line, lang);
+        for case in &cases {
+            let result = run_case(&evaluator, case, lang);
             if round == 0 {
                 let _ = writeln!(
                     out,
@@ -139,10 +196,10 @@ pub fn run_batch(file: &Path, lang: &str, repeat: usize, time: bool) -> ExitCode
     }
     if time {
         let elapsed = start.elapsed();
-        let n = (lines.len() * repeat).max(1);
+        let n = (cases.len() * repeat).max(1);
         eprintln!(
             "{{\"evaluations\": {}, \"seconds\": {:.6}, \"us_per_eval\": {:.3}}}",
-            lines.len() * repeat,
+            cases.len() * repeat,
             elapsed.as_secs_f64(),
             elapsed.as_secs_f64() * 1e6 / n as f64
         );

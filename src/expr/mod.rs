@@ -449,6 +449,18 @@ impl Evaluator {
         context: &Value,
         data: &dyn ExpressionData,
     ) -> Result<Value, ExprError> {
+        self.run_yaql(expr, context, data, false)
+    }
+
+    /// Runs yaql; with `as_text` the result is Python `str()` of the value as yaql holds it
+    /// (sets as `{1, 2}`, datetimes as `2020-01-02 00:00:00+00:00`), for interpolation.
+    fn run_yaql(
+        &self,
+        expr: &str,
+        context: &Value,
+        data: &dyn ExpressionData,
+        as_text: bool,
+    ) -> Result<Value, ExprError> {
         let expr = expr.trim();
         let wrap = |kind: ExprErrorKind, detail: String| ExprError {
             kind,
@@ -464,7 +476,13 @@ impl Evaluator {
             unsafe { std::mem::transmute(data_ptr) };
         let user = YaqlUser { data: data_ptr };
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            engine.evaluate_with(expr, context, &user)
+            if as_text {
+                engine
+                    .evaluate_to_python_str(expr, context, &user)
+                    .map(Value::String)
+            } else {
+                engine.evaluate_with(expr, context, &user)
+            }
         }));
         match result {
             Ok(Ok(v)) => Ok(v),
@@ -494,11 +512,13 @@ impl Evaluator {
         let mut result = Value::String(text.to_string());
         for m in yaql_re().find_iter(text) {
             let whole = m.as_str();
-            let evaluated = self.evaluate_yaql_expression(strip_delims(whole), context, data)?;
             if whole.len() == text.len() {
-                result = evaluated;
-            } else if let Value::String(s) = &result {
-                result = Value::String(s.replace(whole, &pystr::py_str(&evaluated)));
+                result = self.run_yaql(strip_delims(whole), context, data, false)?;
+            } else {
+                let rendered = self.run_yaql(strip_delims(whole), context, data, true)?;
+                if let (Value::String(s), Value::String(r)) = (&result, &rendered) {
+                    result = Value::String(s.replace(whole, r));
+                }
             }
         }
         Ok(result)
@@ -693,6 +713,84 @@ mod tests {
         assert_eq!(
             err.message,
             "The 'jinja' expression language is disabled by the operator."
+        );
+    }
+
+    #[test]
+    fn yaql_whole_string_keeps_type_and_interpolation_uses_python_str() {
+        let ctx = json!({"l": [1, 2, 3], "d": {"x": 1}, "n": null, "t": true});
+        assert_eq!(
+            ev().evaluate_str("<% $.l %>", &ctx, &NoData).unwrap(),
+            json!([1, 2, 3])
+        );
+        assert_eq!(
+            ev().evaluate_str("v=<% $.d %>", &ctx, &NoData).unwrap(),
+            json!("v={'x': 1}")
+        );
+        assert_eq!(
+            ev().evaluate_str("v=<% $.n %> <% $.t %>", &ctx, &NoData)
+                .unwrap(),
+            json!("v=None True")
+        );
+        assert_eq!(
+            ev().evaluate_str(" <% 1 %>", &ctx, &NoData).unwrap(),
+            json!(" 1")
+        );
+    }
+
+    #[test]
+    fn yaql_errors_are_wrapped_like_upstream() {
+        let e = ev()
+            .evaluate_str("<% $.missing %>", &json!({"a": 1}), &NoData)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Can not evaluate YAQL expression [expression=$.missing, error='missing']"
+        );
+        let e = ev()
+            .evaluate_str("<% $.a->%>", &json!({"a": 1}), &NoData)
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("Can not evaluate YAQL expression [expression=$.a-, error="),
+            "{}",
+            e.message
+        );
+        let e = ev().validate("<% $.a + %>").unwrap_err();
+        assert_eq!(e.kind, ExprErrorKind::Syntax);
+        assert!(ev().validate("<% unknown_function() %>").is_ok());
+    }
+
+    #[test]
+    fn yaql_mistral_functions_use_camel_case_keywords() {
+        let data = MemoryData {
+            executions: vec![],
+            tasks: vec![
+                json!({"id": "t1", "name": "a", "state": "SUCCESS", "workflow_execution_id": "e1"}),
+            ],
+        };
+        let ctx = json!({"__execution": {"id": "e1"}, "__env": {"k": "v"}});
+        assert_eq!(
+            ev().evaluate_str("<% env().k %>", &ctx, &data).unwrap(),
+            json!("v")
+        );
+        assert_eq!(
+            ev().evaluate_str(
+                "<% tasks(workflowExecutionId => 'e1').len() %>",
+                &ctx,
+                &data
+            )
+            .unwrap(),
+            json!(1)
+        );
+        let e = ev()
+            .evaluate_str("<% tasks(workflow_execution_id => 'e1') %>", &ctx, &data)
+            .unwrap_err();
+        assert_eq!(e.kind, ExprErrorKind::NoFunction);
+        assert_eq!(
+            ev().evaluate_str("<% task(a).state %>", &ctx, &data)
+                .unwrap(),
+            json!("SUCCESS")
         );
     }
 

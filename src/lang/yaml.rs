@@ -542,6 +542,28 @@ fn scan_error(src: &str, info: &str, pos: Pos, context: Option<(bool, Pos)>) -> 
                 pos,
             )
         }
+        "while parsing a node, did not find expected node content" => {
+            // PyYAML names the node by its context and the token it found instead.
+            let kind = match context {
+                Some((_, cpos)) if is_flow(cpos) => "flow",
+                _ => "block",
+            };
+            // The end of a text without a final newline is on its last line.
+            let pos = if pos.line >= src.split('\n').count() {
+                end_pos(src)
+            } else {
+                pos
+            };
+            marked(
+                src,
+                Some((&format!("while parsing a {kind} node"), pos)),
+                &format!(
+                    "expected the node content, but found {}",
+                    token_name(src, pos)
+                ),
+                pos,
+            )
+        }
         i if i.starts_with("while ") && i.contains(", ") => {
             let (ctx, problem) = i.split_once(", ").unwrap_or((i, ""));
             marked(src, Some((ctx, pos)), problem, pos)

@@ -24,7 +24,8 @@ fn undefined_check(v: &Value) -> Result<(), Error> {
     }
 }
 
-fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
+/// The items of an iterable (characters of a string), charged to the size budget.
+pub(crate) fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
     undefined_check(v)?;
     match v.kind() {
         ValueKind::String => Ok(v
@@ -33,7 +34,14 @@ fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
             .chars()
             .map(|c| Value::from(c.to_string()))
             .collect()),
-        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => Ok(v.try_iter()?.collect()),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => {
+            let mut out = Vec::new();
+            for item in v.try_iter()? {
+                super::values::charge(1, 0)?;
+                out.push(item);
+            }
+            Ok(out)
+        }
         _ => Err(type_error(format!(
             "'{}' object is not iterable",
             py_type_name(v)
@@ -1445,6 +1453,9 @@ fn add(a: &Value, b: &Value) -> Result<Value, Error> {
 
 fn install_tests(env: &mut Environment<'static>) {
     env.add_test("callable", |v: Value| v.kind() == ValueKind::Plain);
+    env.add_test("sameas", |a: Value, b: Value| {
+        super::values::same_as(&a, &b)
+    });
     env.add_test("number", |v: Value| {
         v.kind() == ValueKind::Number || v.kind() == ValueKind::Bool
     });

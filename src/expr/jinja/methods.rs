@@ -366,7 +366,7 @@ fn dict_method(v: &Value, name: &str, args: &[Value]) -> Result<Value, Error> {
 }
 
 fn list_method(v: &Value, name: &str, args: &[Value]) -> Result<Value, Error> {
-    let items: Vec<Value> = v.try_iter()?.collect();
+    let items: Vec<Value> = super::filters::items_of(v)?;
     match name {
         "index" => {
             let a = bind("index", args, &[("value", None)])?;

@@ -11,7 +11,7 @@ use minijinja::value::{Object, ObjectRepr, Rest, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use std::cell::Cell;
 use std::sync::Arc;
-use values::{from_json, from_json_named, py_str, to_json};
+use values::{from_json, py_str, to_json};
 
 /// How a Jinja evaluation failed, in the batch protocol's kinds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +39,10 @@ pub struct Limits {
     pub fuel: u64,
     /// nesting depth of macros/includes/recursion.
     pub recursion: usize,
-    /// largest string/list an operator may build (bytes or items).
-    pub max_size: usize,
+    /// most list items a result (and the conversions/filters producing it) may hold.
+    pub max_items: usize,
+    /// most string bytes a result may hold.
+    pub max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -48,7 +50,8 @@ impl Default for Limits {
         Limits {
             fuel: 5_000_000,
             recursion: 100,
-            max_size: 50_000_000,
+            max_items: 5_000_000,
+            max_bytes: 200_000_000,
         }
     }
 }
@@ -255,30 +258,31 @@ impl Jinja {
         Jinja { env, limits }
     }
 
+    /// The root object; must be called inside a [`values::BorrowScope`] while `context`
+    /// stays borrowed.
     fn root(context: &serde_json::Value, view: bool) -> Value {
         let type_name = if view {
             "mistral.workflow.data_flow.ContextView"
         } else {
             "dict"
         };
+        let field = |k: &str, map: &serde_json::Map<String, serde_json::Value>| {
+            Some(
+                map.get(k)
+                    .map(|v| values::borrow_json(v, "dict"))
+                    .unwrap_or(Value::from(())),
+            )
+        };
         let (env, execution, task_execution) = match context {
             serde_json::Value::Object(map) => (
-                Some(map.get("__env").map(from_json).unwrap_or(Value::from(()))),
-                Some(
-                    map.get("__execution")
-                        .map(from_json)
-                        .unwrap_or(Value::from(())),
-                ),
-                Some(
-                    map.get("__task_execution")
-                        .map(from_json)
-                        .unwrap_or(Value::from(())),
-                ),
+                field("__env", map),
+                field("__execution", map),
+                field("__task_execution", map),
             ),
             _ => (None, None, None),
         };
         Value::from_object(Root {
-            view: from_json_named(context, type_name),
+            view: values::borrow_json(context, type_name),
             env,
             execution,
             task_execution,
@@ -311,9 +315,10 @@ impl Jinja {
         view: bool,
     ) -> Result<serde_json::Value, JinjaError> {
         values::clear_miss();
-        values::reset_budget(self.limits.max_size);
+        values::reset_budget(self.limits.max_items, self.limits.max_bytes);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
+        let _borrow = values::BorrowScope::enter();
         let compiled = self
             .env
             .compile_expression(expr)
@@ -335,9 +340,10 @@ impl Jinja {
         view: bool,
     ) -> Result<String, JinjaError> {
         values::clear_miss();
-        values::reset_budget(self.limits.max_size);
+        values::reset_budget(self.limits.max_items, self.limits.max_bytes);
         DATA_ERROR.with(|d| d.borrow_mut().take());
         let _guard = ScopeGuard::enter(context, data);
+        let _borrow = values::BorrowScope::enter();
         let tmpl = self
             .env
             .template_from_str(template)
@@ -513,11 +519,11 @@ mod tests {
     #[test]
     fn huge_results_hit_the_size_budget() {
         let j = Jinja::new(Limits {
-            max_size: 100_000,
+            max_items: 100_000,
             ..Limits::default()
         });
         let e = j
-            .eval_expression("[0] * 2000000000 | list", &json!({}), &NoData, false)
+            .eval_expression("([0] * 2000000000) | list", &json!({}), &NoData, false)
             .unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
         let e = j
@@ -525,7 +531,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind, JinjaErrorKind::Memory);
         assert!(j
-            .eval_expression("[0] * 10 | list", &json!({}), &NoData, false)
+            .eval_expression("([0] * 10) | list", &json!({}), &NoData, false)
             .is_ok());
     }
 

@@ -16,14 +16,14 @@ thread_local! {
 }
 
 thread_local! {
-    /// Remaining size budget (items + string bytes) of the current evaluation.
-    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    /// Remaining size budget of the current evaluation: (items, string bytes).
+    static BUDGET: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((usize::MAX, usize::MAX)) };
     static BUDGET_HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Starts a new size budget for one evaluation.
-pub fn reset_budget(limit: usize) {
-    BUDGET.with(|b| b.set(limit));
+pub fn reset_budget(items: usize, bytes: usize) {
+    BUDGET.with(|b| b.set((items, bytes)));
     BUDGET_HIT.with(|h| h.set(false));
 }
 
@@ -34,14 +34,14 @@ pub fn budget_exhausted() -> bool {
 
 /// Spends `n` units of the size budget; fails once it is exhausted, so huge results
 /// (`[0] * 2000000000 | list`) end with an error instead of exhausting memory.
-pub fn charge(n: usize) -> Result<(), Error> {
+pub fn charge(items: usize, bytes: usize) -> Result<(), Error> {
     BUDGET.with(|b| {
-        let left = b.get();
-        if n > left {
+        let (left_items, left_bytes) = b.get();
+        if items > left_items || bytes > left_bytes {
             BUDGET_HIT.with(|h| h.set(true));
             Err(Error::new(ErrorKind::InvalidOperation, "result too large"))
         } else {
-            b.set(left - n);
+            b.set((left_items - items, left_bytes - bytes));
             Ok(())
         }
     })
@@ -63,6 +63,9 @@ pub fn clear_miss() {
 /// `object_type_repr` of Jinja2 for a value (`dict object`, `list object`, `None` ...).
 pub fn object_type_repr(v: &Value) -> String {
     if let Some(d) = v.downcast_object_ref::<PyDict>() {
+        return format!("{} object", d.type_name);
+    }
+    if let Some(d) = v.downcast_object_ref::<JsonDict>() {
         return format!("{} object", d.type_name);
     }
     match v.kind() {
@@ -282,6 +285,234 @@ impl Object for DictView {
     }
 }
 
+thread_local! {
+    /// The generation of the evaluation running on this thread (0 = none). Borrowed views of
+    /// the context ([`JsonDict`], [`JsonList`]) are only readable while their generation runs.
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static NEXT_GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+}
+
+/// Marks the start of an evaluation over a borrowed context; the returned guard ends it.
+pub struct BorrowScope {
+    previous: u64,
+}
+
+impl BorrowScope {
+    pub fn enter() -> BorrowScope {
+        let gen = NEXT_GENERATION.with(|n| {
+            let g = n.get();
+            n.set(g + 1);
+            g
+        });
+        let previous = GENERATION.with(|c| c.replace(gen));
+        BorrowScope { previous }
+    }
+}
+
+impl Drop for BorrowScope {
+    fn drop(&mut self) {
+        GENERATION.with(|c| c.set(self.previous));
+    }
+}
+
+fn live(gen: u64) -> bool {
+    GENERATION.with(|c| c.get() == gen)
+}
+
+/// A read-only view of a JSON object of the evaluation context, converted lazily on access
+/// (so a large context costs nothing unless read).
+#[derive(Debug)]
+pub struct JsonDict {
+    ptr: *const serde_json::Map<String, serde_json::Value>,
+    gen: u64,
+    pub type_name: &'static str,
+}
+
+/// A read-only view of a JSON array of the evaluation context.
+#[derive(Debug)]
+pub struct JsonList {
+    ptr: *const Vec<serde_json::Value>,
+    gen: u64,
+}
+
+// SAFETY: the pointers are only dereferenced through `map()`/`items()`, which check that the
+// evaluation generation that created them is the one running on the current thread; during
+// that evaluation the context they point into is borrowed (and not mutated) by the caller.
+unsafe impl Send for JsonDict {}
+unsafe impl Sync for JsonDict {}
+unsafe impl Send for JsonList {}
+unsafe impl Sync for JsonList {}
+
+static EMPTY_MAP: std::sync::OnceLock<serde_json::Map<String, serde_json::Value>> =
+    std::sync::OnceLock::new();
+
+impl JsonDict {
+    fn map(&self) -> &serde_json::Map<String, serde_json::Value> {
+        if live(self.gen) {
+            // SAFETY: see the `Send`/`Sync` impls above.
+            unsafe { &*self.ptr }
+        } else {
+            EMPTY_MAP.get_or_init(serde_json::Map::new)
+        }
+    }
+}
+
+impl JsonList {
+    fn items(&self) -> &[serde_json::Value] {
+        if live(self.gen) {
+            // SAFETY: see the `Send`/`Sync` impls above.
+            unsafe { &*self.ptr }
+        } else {
+            &[]
+        }
+    }
+}
+
+/// Python's `a is b` for the `sameas` test: views of the same context node are identical;
+/// other containers only when they are the same object; scalars by value and type.
+pub fn same_as(a: &Value, b: &Value) -> bool {
+    if let (Some(x), Some(y)) = (
+        a.downcast_object_ref::<JsonDict>(),
+        b.downcast_object_ref::<JsonDict>(),
+    ) {
+        return std::ptr::eq(x.ptr, y.ptr);
+    }
+    if let (Some(x), Some(y)) = (
+        a.downcast_object_ref::<JsonList>(),
+        b.downcast_object_ref::<JsonList>(),
+    ) {
+        return std::ptr::eq(x.ptr, y.ptr);
+    }
+    match (a.as_object(), b.as_object()) {
+        (Some(_), Some(_)) | (Some(_), None) | (None, Some(_)) => false,
+        (None, None) => {
+            a.kind() == b.kind()
+                && a.is_integer() == b.is_integer()
+                && a == b
+                && !matches!(a.kind(), ValueKind::Seq | ValueKind::Map)
+        }
+    }
+}
+
+/// A lazily converted view of a borrowed JSON value. Must be called inside a
+/// [`BorrowScope`], and `v` must stay borrowed until that scope ends.
+pub fn borrow_json(v: &serde_json::Value, root_type: &'static str) -> Value {
+    let gen = GENERATION.with(|c| c.get());
+    match v {
+        serde_json::Value::Array(items) => Value::from_object(JsonList { ptr: items, gen }),
+        serde_json::Value::Object(map) => Value::from_object(JsonDict {
+            ptr: map,
+            gen,
+            type_name: root_type,
+        }),
+        scalar => from_json(scalar),
+    }
+}
+
+fn borrow_child(v: &serde_json::Value, gen: u64) -> Value {
+    match v {
+        serde_json::Value::Array(items) => Value::from_object(JsonList { ptr: items, gen }),
+        serde_json::Value::Object(map) => Value::from_object(JsonDict {
+            ptr: map,
+            gen,
+            type_name: "dict",
+        }),
+        scalar => from_json(scalar),
+    }
+}
+
+impl Object for JsonDict {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let found = key
+            .as_str()
+            .and_then(|k| self.map().get(k))
+            .map(|v| borrow_child(v, self.gen));
+        if found.is_none() {
+            let name = match key.as_str() {
+                Some(s) => str_repr(s),
+                None => py_repr(key).unwrap_or_default(),
+            };
+            record_miss(format!(
+                "'{} object' has no attribute {}",
+                self.type_name, name
+            ));
+        }
+        found
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        self.mapped_enumerator(|this| Box::new(this.map().keys().map(|k| Value::from(k.as_str()))))
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.map().len())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        state: &minijinja::State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        super::methods::call_py_method(state, &Value::from_dyn_object(self.clone()), method, args)
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&py_repr(&Value::from_dyn_object(self.clone())).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Object for JsonList {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let items = self.items();
+        let found = key.as_i64().and_then(|i| {
+            let len = items.len() as i64;
+            let idx = if i < 0 { i + len } else { i };
+            if (0..len).contains(&idx) && key.is_integer() {
+                Some(borrow_child(&items[idx as usize], self.gen))
+            } else {
+                None
+            }
+        });
+        if found.is_none() {
+            let msg = match key.as_str() {
+                Some(s) => format!("'list object' has no attribute {}", str_repr(s)),
+                None => format!(
+                    "list object has no element {}",
+                    py_repr(key).unwrap_or_default()
+                ),
+            };
+            record_miss(msg);
+        }
+        found
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.items().len())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        state: &minijinja::State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        super::methods::call_py_method(state, &Value::from_dyn_object(self.clone()), method, args)
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&py_repr(&Value::from_dyn_object(self.clone())).map_err(|_| fmt::Error)?)
+    }
+}
+
 /// Converts a JSON value to a minijinja value made of Python-like dicts and lists.
 pub fn from_json(v: &serde_json::Value) -> Value {
     from_json_named(v, "dict")
@@ -344,7 +575,7 @@ fn number_repr(v: &Value) -> String {
 }
 
 fn write_repr(v: &Value, out: &mut String, depth: usize) -> Result<(), Error> {
-    charge(1 + v.as_str().map_or(0, str::len))?;
+    charge(1, v.as_str().map_or(0, str::len))?;
     if depth > 200 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -445,7 +676,7 @@ pub fn to_json(v: &Value) -> Result<serde_json::Value, Error> {
 }
 
 fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, Error> {
-    charge(1 + v.as_str().map_or(0, str::len))?;
+    charge(1, v.as_str().map_or(0, str::len))?;
     if depth > 500 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -546,6 +777,28 @@ mod tests {
         let l = from_json(&json!([1]));
         assert!(l.get_item(&Value::from(5)).unwrap().is_undefined());
         assert_eq!(take_miss().unwrap(), "list object has no element 5");
+    }
+
+    #[test]
+    fn borrowed_views_read_lazily_and_die_with_their_scope() {
+        let ctx = json!({"a": {"b": [1, {"c": "d"}]}});
+        let escaped;
+        {
+            let _scope = BorrowScope::enter();
+            let v = borrow_json(&ctx, "dict");
+            let c = v
+                .get_attr("a")
+                .unwrap()
+                .get_attr("b")
+                .unwrap()
+                .get_item(&Value::from(1))
+                .unwrap();
+            assert_eq!(py_str(&c).unwrap(), "{'c': 'd'}");
+            assert_eq!(to_json(&v).unwrap(), ctx);
+            escaped = v;
+        }
+        // outside its evaluation a view reads as empty instead of touching freed memory
+        assert_eq!(to_json(&escaped).unwrap(), json!({}));
     }
 
     #[test]

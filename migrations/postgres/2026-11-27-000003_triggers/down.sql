@@ -1,0 +1,2 @@
+DROP TABLE event_triggers;
+DROP TABLE cron_triggers;
