@@ -67,8 +67,29 @@ fn execution_runs_actions_and_sub_workflow_to_success() {
         assert_eq!(tree, ["wf", "child"]);
         let (_, v) = sj(s.get(&format!("/v2/executions/{id}/executions?max_depth=0")));
         assert_eq!(v["executions"].as_array().unwrap().len(), 1);
-        let (_, v) = sj(s.get("/v2/executions?nulls=root_execution_id"));
+        let (_, tasks) = sj(s.get(&format!("/v2/executions/{id}/tasks")));
+        let t2 = tasks["tasks"][1]["id"].as_str().unwrap().to_string();
+        let (st, v) = sj(s.get(&format!("/v2/tasks/{t2}/workflow_executions")));
+        assert_eq!(st, 200);
+        assert_eq!(v["executions"][0]["workflow_name"], "child");
+        let (_, v) = sj(s.get(&format!("/v2/tasks/{t2}/executions")));
         assert_eq!(v["executions"].as_array().unwrap().len(), 1);
+
+        // Re-run from a source execution: its input and params are the defaults.
+        let (st, v) = start(
+            &s,
+            json!({"source_execution_id": id, "description": "again"}),
+        );
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["workflow_name"], "wf");
+        assert_eq!(v["input"], "{\"x\": 7}");
+        assert_eq!(
+            v["description"],
+            format!("again Based on the execution '{id}'")
+        );
+        wait_state(&s, v["id"].as_str().unwrap(), "SUCCESS");
+        let (_, v) = sj(s.get("/v2/executions?nulls=root_execution_id"));
+        assert_eq!(v["executions"].as_array().unwrap().len(), 2);
         assert!(v["executions"][0].get("output").is_none());
     }
 }

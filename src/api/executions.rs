@@ -113,18 +113,37 @@ pub async fn create(
     let mut fields: Vec<&str> = FIELDS.to_vec();
     fields.push("source_execution_id");
     let map = read_object(&st, &headers, body, "wf_ex", &fields).await?;
-    let workflow_id = text_attr(&map, "workflow_id")?;
+    let mut workflow_id = text_attr(&map, "workflow_id")?;
     let workflow_name = text_attr(&map, "workflow_name")?;
-    let namespace = text_attr(&map, "workflow_namespace")?.unwrap_or_default();
-    let description = text_attr(&map, "description")?.unwrap_or_default();
+    let mut namespace = text_attr(&map, "workflow_namespace")?.unwrap_or_default();
+    let mut description = text_attr(&map, "description")?.unwrap_or_default();
     let id = text_attr(&map, "id")?;
-    let input = json_dict_attr(&map, "input", "wf_ex")?.unwrap_or_default();
-    let params = json_dict_attr(&map, "params", "wf_ex")?.unwrap_or_default();
-    if text_attr(&map, "source_execution_id")?.is_some() {
-        return Err(ApiError::bad_request(
-            "Re-running an execution from source_execution_id is not supported by mistral-rs yet.",
-        ));
+    let mut input = json_dict_attr(&map, "input", "wf_ex")?;
+    let mut params = json_dict_attr(&map, "params", "wf_ex")?;
+    if let Some(src) = text_attr(&map, "source_execution_id")? {
+        // Re-run: the source execution's fields are the defaults, body keys override.
+        let vis = c.visibility();
+        let s = src.clone();
+        let source = st
+            .db
+            .read(move |conn| store::get_execution(conn, vis.as_deref(), &s))
+            .await?;
+        if workflow_id.is_none() && workflow_name.is_none() {
+            workflow_id = source.workflow_id.clone();
+            namespace = source.workflow_namespace.clone();
+        }
+        let obj = |t: &Option<String>| match stored_json(t) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        input.get_or_insert_with(|| obj(&source.input));
+        params.get_or_insert_with(|| obj(&source.params));
+        description = format!("{description} Based on the execution '{src}'")
+            .trim()
+            .to_string();
     }
+    let input = input.unwrap_or_default();
+    let params = params.unwrap_or_default();
     let identifier = match (workflow_id, workflow_name) {
         (Some(i), _) => i,
         (None, Some(n)) => n,
@@ -407,6 +426,77 @@ pub async fn sub_executions(
             let root = store::get_execution(conn, vis.as_deref(), &id)?;
             let mut out = Vec::new();
             collect_tree(conn, &root, 0, max_depth, errors_only, &mut out)?;
+            Ok(out)
+        })
+        .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| Value::Object(to_json(r, include_output)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "executions": items }),
+        JSON,
+    ))
+}
+
+/// `GET /tasks/{id}/workflow_executions`: the sub-workflow executions started by a task.
+pub async fn of_task(
+    State(st): State<AppState>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    let q = Query::parse(raw.as_deref());
+    let mut req = ListRequest::parse(&q, &COLLECTION, st.settings.api.max_limit)?;
+    let vis = c.visibility();
+    let (v, t) = (vis.clone(), task_id.clone());
+    st.db
+        .read(move |conn| store::get_task(conn, v.as_deref(), &t))
+        .await?;
+    req = req.with_filter(crate::db::list::Filter::eq("task_execution_id", &task_id));
+    let include_output = q.flag("include_output");
+    let spec = req.to_spec(vis);
+    let rows: Vec<ExecutionRow> = st
+        .db
+        .read(move |conn| crate::db::list::list(conn, &EXECUTIONS, &spec))
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| req.project(to_json(r, include_output)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &req.envelope(&app_url(&headers), &COLLECTION, items),
+        JSON,
+    ))
+}
+
+/// `GET /tasks/{id}/executions`: the sub-execution trees of a task's child workflows.
+pub async fn task_sub_executions(
+    State(st): State<AppState>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    let q = Query::parse(raw.as_deref());
+    let errors_only = q.flag("errors_only");
+    let include_output = q.flag("include_output");
+    let max_depth = q.int("max_depth")?.unwrap_or(-1);
+    let vis = c.visibility();
+    let rows = st
+        .db
+        .read(move |conn| {
+            let t = store::get_task(conn, vis.as_deref(), &task_id)?;
+            let mut out = Vec::new();
+            for child in store::children(conn, &t.workflow_execution_id)?
+                .into_iter()
+                .filter(|c| c.task_execution_id.as_deref() == Some(t.id.as_str()))
+            {
+                collect_tree(conn, &child, 1, max_depth, errors_only, &mut out)?;
+            }
             Ok(out)
         })
         .await?;

@@ -124,6 +124,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tasks", get(tasks::list))
         .route("/tasks/{id}", get(tasks::get_one).put(tasks::update))
+        .route("/tasks/{id}/workflow_executions", get(executions::of_task))
+        .route(
+            "/tasks/{id}/executions",
+            get(executions::task_sub_executions),
+        )
         .route(
             "/tasks/{id}/action_executions",
             get(action_executions::list_of_task),
