@@ -9,12 +9,16 @@
 #   4. runs the pytest suite in compat-tests/ (API tests against the built binary on SQLite and
 #      PostgreSQL, plus the expression differential tests);
 #   5. starts mistral-rs on :8989 with a fresh database and runs the upstream tempest API tests
-#      for the definitions API (workbooks, workflows, actions).
+#      for the definitions and execution APIs (workbooks, workflows, actions, executions, tasks,
+#      action executions);
+#   6. starts mistral-rs on a free port with a fresh SQLite database and replays the workflow
+#      conformance cases (conformance/check.py; known failures in conformance/known_failing.txt).
 #
 # Exits non-zero if anything fails. Upstream Mistral is NOT needed here.
 # Environment knobs: MISTRAL_RS_TEST_PG (PostgreSQL URL), MISTRAL_TEST_BACKENDS (pytest backends,
 # default sqlite,postgresql), TEMPEST_MODULES (default "test_workbooks test_workflows
-# test_actions test_cron_triggers test_event_triggers"), SKIP_CARGO_TEST=1 / SKIP_PYTEST=1 / SKIP_TEMPEST=1 to leave a stage out.
+# test_actions test_cron_triggers test_event_triggers test_executions test_tasks
+# test_action_executions"), SKIP_CARGO_TEST=1 / SKIP_PYTEST=1 / SKIP_TEMPEST=1 / SKIP_CONFORMANCE=1 to leave a stage out.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -78,13 +82,14 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 if [ -z "${SKIP_TEMPEST:-}" ]; then
-    stage "tempest (definitions API) against mistral-rs on :8989"
+    stage "tempest (definitions and execution APIs) against mistral-rs on :8989"
     if (exec 3<>/dev/tcp/127.0.0.1/8989) 2>/dev/null; then
         echo "port 8989 is already in use; the tempest plugin needs it (stop that server)"
         FAILED+=("tempest (port 8989 busy)")
     else
         WORK=$(mktemp -d /tmp/mistral-rs-tempest.XXXXXX)
         NO_COLOR=1 MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
+            MISTRAL_API_ALLOW_ACTION_EXECUTION_DELETION=true \
             "$BIN" serve --host 127.0.0.1 --port 8989 >"$WORK/server.log" 2>&1 &
         SERVER_PID=$!
         trap 'kill $SERVER_PID 2>/dev/null' EXIT
@@ -92,13 +97,34 @@ if [ -z "${SKIP_TEMPEST:-}" ]; then
         "$VENV/bin/python" compat-tests/tempest/run_tempest.py --wait 90 \
             --known compat-tests/tempest/upstream_failures.txt \
             --known compat-tests/tempest/mistral_rs_gaps.txt \
-            ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions test_cron_triggers test_event_triggers}
+            ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions test_cron_triggers test_event_triggers test_executions test_tasks test_action_executions}
         rc=$?
         [ $rc -eq 0 ] || { FAILED+=("tempest (exit $rc)"); tail -30 "$WORK/server.log"; }
         kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
         trap - EXIT
         rm -rf "$WORK"
     fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+if [ -z "${SKIP_CONFORMANCE:-}" ]; then
+    stage "workflow conformance cases against mistral-rs"
+    WORK=$(mktemp -d /tmp/mistral-rs-conformance.XXXXXX)
+    PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    NO_COLOR=1 MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
+        "$BIN" serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
+    CONF_PID=$!
+    trap 'kill $CONF_PID 2>/dev/null' EXIT
+    for _ in $(seq 60); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+        sleep 0.5
+    done
+    "$PY" conformance/check.py "http://127.0.0.1:$PORT" --jobs 2
+    rc=$?
+    [ $rc -eq 0 ] || { FAILED+=("conformance (exit $rc)"); tail -30 "$WORK/server.log"; }
+    kill "$CONF_PID" 2>/dev/null; wait "$CONF_PID" 2>/dev/null
+    trap - EXIT
+    rm -rf "$WORK"
 fi
 
 # ---------------------------------------------------------------------------------------------

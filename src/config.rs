@@ -198,6 +198,8 @@ pub struct ApiSettings {
     pub validation_mode: ValidationMode,
     /// `[api] enable_info_endpoint`.
     pub enable_info_endpoint: bool,
+    /// `[api] allow_action_execution_deletion` (default false).
+    pub allow_action_execution_deletion: bool,
     /// `[api] info_json_file_path`.
     pub info_json_file_path: Option<PathBuf>,
     /// `[oslo_middleware] max_request_body_size` (bytes).
@@ -316,6 +318,7 @@ impl Settings {
                 max_limit: DEFAULT_MAX_LIMIT,
                 validation_mode: ValidationMode::Mandatory,
                 enable_info_endpoint: false,
+                allow_action_execution_deletion: false,
                 info_json_file_path: None,
                 max_request_body_size: DEFAULT_MAX_BODY,
             },
@@ -374,6 +377,10 @@ impl Settings {
                     ))
                 }
             };
+        }
+        if let Some((v, src)) = self.raw_get("api", "allow_action_execution_deletion") {
+            self.api.allow_action_execution_deletion = parse_bool(v)
+                .ok_or_else(|| bad("api", "allow_action_execution_deletion", src, v, BOOL))?;
         }
         if let Some((v, src)) = self.raw_get("api", "enable_info_endpoint") {
             self.api.enable_info_endpoint =

@@ -4,6 +4,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod expr;
 pub mod lang;
 pub mod server;

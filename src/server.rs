@@ -57,7 +57,10 @@ pub async fn start(settings: Settings, db: Db) -> std::io::Result<Running> {
     crate::expr::install_upload_syntax_checker();
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let addr = listener.local_addr()?;
+    let engine = crate::engine::shell::Shell::new(db.clone());
+    engine.spawn_dispatcher();
     let app = api::app(AppState {
+        engine,
         db,
         settings: Arc::new(settings),
     });

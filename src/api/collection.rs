@@ -110,6 +110,7 @@ impl ListRequest {
         ListSpec {
             filters,
             tags,
+            nulls: Vec::new(),
             sort: self
                 .sort_keys
                 .iter()

@@ -1,6 +1,7 @@
 //! The v2 REST API (axum): routing with pecan's quirks, error shapes, the collection layer and
 //! one module per resource.
 
+pub mod action_executions;
 pub mod actions;
 pub mod builtin_actions;
 pub mod collection;
@@ -8,11 +9,13 @@ pub mod cron_triggers;
 pub mod environments;
 pub mod error;
 pub mod event_triggers;
+pub mod executions;
 pub mod jsonbody;
 pub mod params;
 pub mod pyjson;
 pub mod pyrepr;
 pub mod root;
+pub mod tasks;
 pub mod workbooks;
 pub mod workflows;
 
@@ -36,6 +39,8 @@ use error::{ApiError, ApiResult};
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// The engine shell (workflow executions).
+    pub engine: crate::engine::shell::Shell,
 }
 
 /// Methods every upstream REST controller advertises in `Allow`.
@@ -101,6 +106,44 @@ pub fn app(state: AppState) -> Router {
             get(environments::get_one).delete(environments::delete),
         )
         .route(
+            "/executions",
+            get(executions::list)
+                .post(executions::create)
+                .delete(missing_id),
+        )
+        .route(
+            "/executions/{id}",
+            get(executions::get_one)
+                .put(executions::update)
+                .delete(executions::delete),
+        )
+        .route("/executions/{id}/tasks", get(tasks::list_of_execution))
+        .route(
+            "/executions/{id}/executions",
+            get(executions::sub_executions),
+        )
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::get_one).put(tasks::update))
+        .route("/tasks/{id}/workflow_executions", get(executions::of_task))
+        .route(
+            "/tasks/{id}/executions",
+            get(executions::task_sub_executions),
+        )
+        .route(
+            "/tasks/{id}/action_executions",
+            get(action_executions::list_of_task),
+        )
+        .route(
+            "/action_executions",
+            get(action_executions::list).post(action_executions::create),
+        )
+        .route(
+            "/action_executions/{id}",
+            get(action_executions::get_one)
+                .put(action_executions::update)
+                .delete(action_executions::delete),
+        )
+        .route(
             "/cron_triggers",
             get(cron_triggers::list)
                 .post(cron_triggers::create)
@@ -162,12 +205,12 @@ async fn missing_name() -> ApiError {
     ApiError::bad_request("Missing argument: \"name\"")
 }
 
-async fn missing_identifier() -> ApiError {
-    ApiError::bad_request("Missing argument: \"identifier\"")
-}
-
 async fn missing_id() -> ApiError {
     ApiError::bad_request("Missing argument: \"id\"")
+}
+
+async fn missing_identifier() -> ApiError {
+    ApiError::bad_request("Missing argument: \"identifier\"")
 }
 
 async fn rewrite_405(req: Request, next: Next) -> Response {

@@ -161,6 +161,8 @@ pub struct ListSpec {
     /// `tags=a,b`: rows whose tags contain every one of these (substring match on the stored
     /// JSON text, as upstream's `contains`).
     pub tags: Option<Vec<String>>,
+    /// Columns that must be NULL (`nulls=a,b` of the executions list).
+    pub nulls: Vec<String>,
     pub sort: Vec<(String, SortDir)>,
     pub limit: Option<i64>,
     /// Keyset pagination: rows strictly after this row id in the sort order.
@@ -327,6 +329,13 @@ where
         sql.push("(");
         filter_sql(&mut sql, table, f)?;
         sql.push(")");
+    }
+    for n in &spec.nulls {
+        let col = table
+            .column(n)
+            .ok_or_else(|| DbError::Internal(format!("Unknown filter column: {n}")))?;
+        and(&mut sql);
+        sql.push(&format!("{} IS NULL", col.name));
     }
     if let Some(tags) = &spec.tags {
         for t in tags {

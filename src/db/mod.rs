@@ -12,6 +12,7 @@
 //!   actions and environments.
 
 pub mod definitions;
+pub mod executions;
 pub mod list;
 pub mod models;
 pub mod schema;

@@ -1,0 +1,3 @@
+DROP TABLE scheduled_jobs;
+DROP TABLE engine_outbox;
+DROP TABLE workflow_executions;

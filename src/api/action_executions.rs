@@ -1,0 +1,473 @@
+//! `/v2/action_executions` (api.md 2.6): action executions of workflow tasks (from the index
+//! the engine shell keeps) and stand-alone action executions run through the API.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::collection::{CollectionDef, ListRequest};
+use super::error::{ApiError, JSON};
+use super::jsonbody::{json_dict_attr, read_object, text_attr};
+use super::params::Query;
+use super::{app_url, caller, json_response, stored_json, ts_value, AppState};
+use crate::db::executions::{self as store, ActionRow, ACTION_EXECUTIONS};
+use crate::db::{new_id, now, DbError};
+use crate::engine::sim::std_action;
+use crate::engine::{ActionOutcome, Event};
+
+pub const FIELDS: &[&str] = &[
+    "id",
+    "workflow_name",
+    "workflow_namespace",
+    "task_execution_id",
+    "task_name",
+    "state",
+    "state_info",
+    "tags",
+    "name",
+    "description",
+    "project_id",
+    "accepted",
+    "input",
+    "output",
+    "params",
+    "created_at",
+    "updated_at",
+];
+
+pub const COLLECTION: CollectionDef = CollectionDef {
+    name: "action_executions",
+    filters: &[
+        "created_at",
+        "name",
+        "tags",
+        "updated_at",
+        "workflow_name",
+        "task_name",
+        "task_execution_id",
+        "state",
+        "state_info",
+        "accepted",
+        "input",
+        "output",
+        "params",
+        "description",
+    ],
+    extra_args: &["include_output"],
+    fields: FIELDS,
+    default_sort_key: "created_at",
+};
+
+fn str_json(text: &Option<String>) -> Value {
+    match stored_json(text) {
+        Value::Null => Value::Null,
+        v => Value::String(super::pyjson::dumps(&v)),
+    }
+}
+
+/// The ActionExecution resource.
+pub fn to_json(a: &ActionRow, with_output: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(a.id));
+    m.insert("workflow_name".into(), json!(a.workflow_name));
+    m.insert("workflow_namespace".into(), json!(a.workflow_namespace));
+    m.insert("task_execution_id".into(), json!(a.task_execution_id));
+    m.insert("state".into(), json!(a.state));
+    m.insert("state_info".into(), json!(a.state_info));
+    m.insert("tags".into(), stored_json(&a.tags));
+    m.insert("name".into(), json!(a.name));
+    m.insert("description".into(), json!(a.description));
+    m.insert("project_id".into(), json!(a.project_id));
+    m.insert("accepted".into(), json!(a.accepted));
+    m.insert("input".into(), str_json(&a.input));
+    if with_output {
+        m.insert("output".into(), str_json(&a.output));
+    }
+    m.insert("created_at".into(), ts_value(&Some(a.created_at)));
+    m.insert("updated_at".into(), ts_value(&a.updated_at));
+    m
+}
+
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    let q = Query::parse(raw.as_deref());
+    q.only(&["fields"])?;
+    let mut fields = q.unique_list("fields").unwrap_or_default();
+    super::collection::validate_fields(&fields, FIELDS)?;
+    if !fields.is_empty() && !fields.iter().any(|f| f == "id") {
+        fields.insert(0, "id".into());
+    }
+    let vis = c.visibility();
+    let a = st
+        .db
+        .read(move |conn| store::get_action_execution(conn, vis.as_deref(), &id))
+        .await?;
+    let mut m = to_json(&a, true);
+    if !fields.is_empty() {
+        m.retain(|k, _| fields.iter().any(|f| f == k));
+    }
+    Ok(json_response(StatusCode::OK, &Value::Object(m), JSON))
+}
+
+async fn list_impl(
+    st: AppState,
+    headers: HeaderMap,
+    raw: Option<String>,
+    task: Option<String>,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    let q = Query::parse(raw.as_deref());
+    let mut req = ListRequest::parse(&q, &COLLECTION, st.settings.api.max_limit)?;
+    q.uuid("task_execution_id")?;
+    for f in ["input", "output"] {
+        if let Some(f) = super::collection::json_typed_filter(&q, f)? {
+            req = req.with_filter(f);
+        }
+    }
+    let vis = c.visibility();
+    if let Some(t) = task {
+        let (v, tid) = (vis.clone(), t.clone());
+        st.db
+            .read(move |conn| store::get_task(conn, v.as_deref(), &tid))
+            .await?;
+        req = req.with_filter(crate::db::list::Filter::eq("task_execution_id", &t));
+    }
+    if let Some(m) = req.marker.clone() {
+        let v = vis.clone();
+        st.db
+            .read(move |conn| store::get_action_execution(conn, v.as_deref(), &m))
+            .await?;
+    }
+    let include_output = q.flag("include_output");
+    let mut spec = req.to_spec(vis);
+    if spec.sort.first().is_some_and(|(k, _)| k == "created_at") {
+        spec.sort
+            .insert(1, ("seq".into(), crate::db::list::SortDir::Asc));
+    }
+    let rows: Vec<ActionRow> = st
+        .db
+        .read(move |conn| crate::db::list::list(conn, &ACTION_EXECUTIONS, &spec))
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| req.project(to_json(r, include_output)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &req.envelope(&app_url(&headers), &COLLECTION, items),
+        JSON,
+    ))
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    list_impl(st, headers, raw, None).await
+}
+
+pub async fn list_of_task(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    list_impl(st, headers, raw, Some(id)).await
+}
+
+/// A posted `output` as a value: objects/lists as given, strings parsed as JSON when they are.
+fn output_value(map: &Map<String, Value>) -> Option<Value> {
+    match map.get("output") {
+        None => None,
+        Some(Value::String(s)) => Some(serde_json::from_str(s).unwrap_or(Value::String(s.clone()))),
+        Some(v) => Some(v.clone()),
+    }
+}
+
+/// `PUT /action_executions/{id}`: the result of an asynchronous action (or a state change).
+pub async fn update(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    let vis = c.visibility();
+    let map = read_object(&st, &headers, body, "action_ex", FIELDS).await?;
+    let (v, i) = (vis.clone(), id.clone());
+    let a = st
+        .db
+        .read(move |conn| store::get_action_execution(conn, v.as_deref(), &i))
+        .await?;
+    let state = text_attr(&map, "state")?;
+    const ALLOWED: [&str; 5] = ["SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING"];
+    let state = match state {
+        Some(s) if ALLOWED.contains(&s.as_str()) => Some(s),
+        Some(s) => {
+            return Err(ApiError::bad_request(format!(
+                "Error. Expected one of ['SUCCESS', 'ERROR', 'CANCELLED', 'PAUSED', 'RUNNING'], actual: {s}"
+            )))
+        }
+        None => None,
+    };
+    let output = output_value(&map);
+    let outcome = match state.as_deref() {
+        Some("SUCCESS") => Some(ActionOutcome::Success(
+            output.clone().unwrap_or(Value::Null),
+        )),
+        Some("ERROR") => Some(ActionOutcome::Error(
+            output
+                .clone()
+                .filter(|v| !v.is_null())
+                .unwrap_or_else(|| json!("Unknown error")),
+        )),
+        Some("CANCELLED") => Some(ActionOutcome::Cancelled(
+            output.clone().unwrap_or(Value::Null),
+        )),
+        _ => None,
+    };
+    if let Some(outcome) = outcome {
+        if matches!(a.state.as_str(), "SUCCESS" | "ERROR" | "CANCELLED") {
+            return Err(ApiError::internal(format!(
+                "Action execution is already completed [id={id}, state={}]",
+                a.state
+            )));
+        }
+        match &a.workflow_execution_id {
+            Some(wf) => {
+                st.engine
+                    .command(
+                        wf,
+                        Event::ActionCompleted {
+                            action_execution_id: a.id.clone(),
+                            outcome,
+                        },
+                    )
+                    .await?;
+            }
+            None => {
+                let mut row = a.clone();
+                let (state, result) = match outcome {
+                    ActionOutcome::Success(v) => ("SUCCESS", v),
+                    ActionOutcome::Error(v) => ("ERROR", v),
+                    ActionOutcome::Cancelled(v) => ("CANCELLED", v),
+                };
+                row.state = state.into();
+                row.output =
+                    Some(serde_json::to_string(&json!({ "result": result })).unwrap_or_default());
+                row.updated_at = Some(now());
+                st.db
+                    .write(move |conn| store::save_action_execution(conn, &row))
+                    .await?;
+            }
+        }
+    }
+    let a = st
+        .db
+        .read(move |conn| store::get_action_execution(conn, vis.as_deref(), &id))
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Value::Object(to_json(&a, true)),
+        JSON,
+    ))
+}
+
+/// `POST /action_executions`: runs a std action directly (inline, or stored and scheduled).
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    let map = read_object(&st, &headers, body, "action_ex", FIELDS).await?;
+    let Some(name) = text_attr(&map, "name")?.filter(|n| !n.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "Please provide at least action name to run action.",
+        ));
+    };
+    let input = json_dict_attr(&map, "input", "action_ex")?.unwrap_or_default();
+    let params = json_dict_attr(&map, "params", "action_ex")?.unwrap_or_default();
+    let description = text_attr(&map, "description")?;
+    let namespace = text_attr(&map, "workflow_namespace")?.unwrap_or_default();
+    let Some(action) = std_action(&name) else {
+        return Err(ApiError::bad_request(format!(
+            "Failed to find action [action_name={name}]"
+        )));
+    };
+    // Signature check (defaults applied).
+    let declared: Vec<&str> = action.params.iter().map(|p| p.name.as_str()).collect();
+    let missing: Vec<String> = action
+        .params
+        .iter()
+        .filter(|p| p.default.is_none() && !input.contains_key(&p.name))
+        .map(|p| format!("'{}'", p.name))
+        .collect();
+    let unexpected: Vec<String> = input
+        .keys()
+        .filter(|k| !action.open_params && !declared.contains(&k.as_str()))
+        .map(|k| format!("'{k}'"))
+        .collect();
+    if !missing.is_empty() || !unexpected.is_empty() {
+        let mut msg = format!("Invalid input [name={name}, class={}", action.class);
+        if !missing.is_empty() {
+            msg.push_str(&format!(", missing=[{}]", missing.join(", ")));
+        }
+        if !unexpected.is_empty() {
+            msg.push_str(&format!(", unexpected=[{}]", unexpected.join(", ")));
+        }
+        msg.push(']');
+        return Err(ApiError::bad_request(msg));
+    }
+    let mut full = input.clone();
+    for p in &action.params {
+        if !full.contains_key(&p.name) {
+            full.insert(p.name.clone(), p.default.clone().unwrap_or(Value::Null));
+        }
+    }
+    let flag = |k: &str| params.get(k).is_some_and(crate::engine::util::truthy);
+    let run_sync = flag("run_sync");
+    let save_result = flag("save_result");
+    if run_sync && !action.is_sync {
+        return Err(ApiError::bad_request(
+            "Action does not support synchronous execution.",
+        ));
+    }
+    let input_text = serde_json::to_string(&Value::Object(input.clone())).unwrap_or_default();
+    let mut row = ActionRow {
+        id: new_id(),
+        name: name.clone(),
+        workflow_name: None,
+        workflow_namespace: namespace.clone(),
+        task_name: None,
+        task_execution_id: None,
+        workflow_execution_id: None,
+        description: description.clone().unwrap_or_default(),
+        tags: None,
+        state: "RUNNING".into(),
+        state_info: None,
+        accepted: false,
+        input: Some(input_text),
+        output: None,
+        params: Some(serde_json::to_string(&Value::Object(params.clone())).unwrap_or_default()),
+        project_id: c.project_id.clone(),
+        scope: "private".into(),
+        seq: 0,
+        created_at: now(),
+        updated_at: None,
+    };
+    let full_v = Value::Object(full);
+    if !run_sync && (save_result || !action.is_sync) {
+        let stored = row.clone();
+        st.db
+            .write(move |conn| store::save_action_execution(conn, &stored))
+            .await?;
+        let resp = to_json(&row, true);
+        if action.is_sync {
+            let db = st.db.clone();
+            let (aid, nm) = (row.id.clone(), name.clone());
+            tokio::spawn(async move {
+                if let Some(out) = crate::engine::shell::execute(&nm, &full_v, &aid).await {
+                    let _ = db
+                        .write(move |conn| {
+                            let mut r = store::get_action_execution(conn, None, &aid)?;
+                            if r.state != "RUNNING" {
+                                return Ok::<(), DbError>(());
+                            }
+                            finish(&mut r, out);
+                            store::save_action_execution(conn, &r)
+                        })
+                        .await;
+                }
+            });
+        }
+        return Ok(json_response(
+            StatusCode::CREATED,
+            &Value::Object(resp),
+            JSON,
+        ));
+    }
+    let out = crate::engine::shell::execute(&name, &full_v, &row.id)
+        .await
+        .unwrap_or(ActionOutcome::Success(Value::Null));
+    finish(&mut row, out);
+    if save_result {
+        let stored = row.clone();
+        st.db
+            .write(move |conn| store::save_action_execution(conn, &stored))
+            .await?;
+        return Ok(json_response(
+            StatusCode::CREATED,
+            &Value::Object(to_json(&row, true)),
+            JSON,
+        ));
+    }
+    let mut m = to_json(&row, true);
+    for k in [
+        "id",
+        "project_id",
+        "accepted",
+        "created_at",
+        "updated_at",
+        "workflow_name",
+        "task_execution_id",
+        "tags",
+    ] {
+        m.insert(k.into(), Value::Null);
+    }
+    m.insert("description".into(), json!(description));
+    Ok(json_response(StatusCode::CREATED, &Value::Object(m), JSON))
+}
+
+fn finish(row: &mut ActionRow, out: ActionOutcome) {
+    let (state, result) = match out {
+        ActionOutcome::Success(v) => ("SUCCESS", v),
+        ActionOutcome::Error(v) => ("ERROR", v),
+        ActionOutcome::Cancelled(v) => ("CANCELLED", v),
+    };
+    row.state = state.into();
+    row.accepted = true;
+    row.output = Some(serde_json::to_string(&json!({ "result": result })).unwrap_or_default());
+    row.updated_at = Some(now());
+}
+
+/// `DELETE /action_executions/{id}` (needs `[api] allow_action_execution_deletion`).
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = caller(&headers);
+    if !st.settings.api.allow_action_execution_deletion {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Action execution deletion is not allowed.",
+        ));
+    }
+    let vis = c.visibility();
+    st.db
+        .write(move |conn| {
+            let a = store::get_action_execution(conn, vis.as_deref(), &id)?;
+            if a.task_execution_id.is_some() {
+                return Err(DbError::Forbidden(
+                    "Only ad-hoc action execution can be deleted.".into(),
+                ));
+            }
+            if !matches!(a.state.as_str(), "SUCCESS" | "ERROR" | "CANCELLED") {
+                return Err(DbError::Forbidden(
+                    "Only completed action execution can be deleted.".into(),
+                ));
+            }
+            store::delete_action_execution(conn, &id)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

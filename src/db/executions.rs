@@ -1,0 +1,528 @@
+//! Storage of workflow executions (with the engine's complete state of each), the engine
+//! outbox and scheduled jobs (migrations/*/2026-11-27-000100_executions).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::list::{col, ColKind::*, Column, Table};
+use super::{DbConnection, DbError};
+
+diesel::table! {
+    workflow_executions (id) {
+        id -> Text,
+        workflow_name -> Text,
+        workflow_id -> Nullable<Text>,
+        workflow_namespace -> Text,
+        description -> Text,
+        tags -> Nullable<Text>,
+        state -> Text,
+        state_info -> Nullable<Text>,
+        params -> Nullable<Text>,
+        input -> Nullable<Text>,
+        output -> Nullable<Text>,
+        task_execution_id -> Nullable<Text>,
+        root_execution_id -> Nullable<Text>,
+        parent_execution_id -> Nullable<Text>,
+        project_id -> Text,
+        scope -> Text,
+        engine_state -> Text,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    engine_outbox (seq) {
+        seq -> BigInt,
+        execution_id -> Text,
+        message -> Text,
+        sent -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scheduled_jobs (id) {
+        id -> Text,
+        execution_id -> Text,
+        message -> Text,
+        run_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+use engine_outbox::dsl as ob;
+use scheduled_jobs::dsl as sj;
+use workflow_executions::dsl as we;
+
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
+#[diesel(table_name = workflow_executions)]
+#[diesel(treat_none_as_null = true)]
+pub struct ExecutionRow {
+    pub id: String,
+    pub workflow_name: String,
+    pub workflow_id: Option<String>,
+    pub workflow_namespace: String,
+    pub description: String,
+    pub tags: Option<String>,
+    pub state: String,
+    pub state_info: Option<String>,
+    /// JSON object text.
+    pub params: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub task_execution_id: Option<String>,
+    pub root_execution_id: Option<String>,
+    /// The execution holding `task_execution_id` (internal, never returned).
+    pub parent_execution_id: Option<String>,
+    pub project_id: String,
+    pub scope: String,
+    /// JSON of the engine state (`crate::engine::shell::StoredState`).
+    pub engine_state: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+const EXECUTION_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("workflow_name", Text),
+    col("workflow_id", Text),
+    col("workflow_namespace", Text),
+    col("description", Text),
+    col("tags", Text),
+    col("state", Text),
+    col("state_info", Text),
+    col("params", Text),
+    col("input", Text),
+    col("output", Text),
+    col("task_execution_id", Text),
+    col("root_execution_id", Text),
+    col("project_id", Text),
+    col("scope", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+];
+
+/// The list-query description of `workflow_executions` (`engine_state` is never filterable).
+pub const EXECUTIONS: Table = Table {
+    name: "workflow_executions",
+    columns: EXECUTION_COLUMNS,
+    scoped: true,
+};
+
+fn not_found(id: &str) -> DbError {
+    DbError::NotFound(format!("WorkflowExecution not found [id={id}]"))
+}
+
+/// By id as seen by `vis` (`None`: every project).
+pub fn find_execution(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: &str,
+) -> Result<Option<ExecutionRow>, DbError> {
+    let mut q = we::workflow_executions.filter(we::id.eq(id)).into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(we::project_id.eq(p.to_string()));
+    }
+    Ok(q.select(ExecutionRow::as_select()).first(conn).optional()?)
+}
+
+/// [`find_execution`] or 404 `WorkflowExecution not found [id=X]`.
+pub fn get_execution(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: &str,
+) -> Result<ExecutionRow, DbError> {
+    find_execution(conn, vis, id)?.ok_or_else(|| not_found(id))
+}
+
+/// Loads an execution for a state change, locking its row until the transaction ends
+/// (PostgreSQL `SELECT … FOR UPDATE`; SQLite writes are serialised by [`super::Db`]).
+pub fn lock_execution(conn: &mut DbConnection, id: &str) -> Result<Option<ExecutionRow>, DbError> {
+    let rows: Vec<ExecutionRow> = if conn.is_postgres() {
+        diesel::sql_query("SELECT * FROM workflow_executions WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .load(conn)?
+    } else {
+        we::workflow_executions
+            .filter(we::id.eq(id))
+            .select(ExecutionRow::as_select())
+            .load(conn)?
+    };
+    Ok(rows.into_iter().next())
+}
+
+pub fn insert_execution(conn: &mut DbConnection, row: &ExecutionRow) -> Result<(), DbError> {
+    diesel::insert_into(we::workflow_executions)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_execution(conn: &mut DbConnection, row: &ExecutionRow) -> Result<(), DbError> {
+    diesel::update(we::workflow_executions.filter(we::id.eq(&row.id)))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Executions started by tasks of `parent_id`, in creation order.
+pub fn children(conn: &mut DbConnection, parent_id: &str) -> Result<Vec<ExecutionRow>, DbError> {
+    Ok(we::workflow_executions
+        .filter(we::parent_execution_id.eq(parent_id))
+        .order(we::created_at.asc())
+        .select(ExecutionRow::as_select())
+        .load(conn)?)
+}
+
+/// Deletes an execution, its sub-workflow executions (recursively) and their pending jobs.
+pub fn delete_execution_tree(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
+    let mut stack = vec![id.to_string()];
+    let mut all = Vec::new();
+    while let Some(cur) = stack.pop() {
+        for c in children(conn, &cur)? {
+            stack.push(c.id);
+        }
+        all.push(cur);
+    }
+    diesel::delete(sj::scheduled_jobs.filter(sj::execution_id.eq_any(&all))).execute(conn)?;
+    diesel::delete(
+        task_executions::table.filter(task_executions::workflow_execution_id.eq_any(&all)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        action_executions::table.filter(action_executions::workflow_execution_id.eq_any(&all)),
+    )
+    .execute(conn)?;
+    diesel::delete(we::workflow_executions.filter(we::id.eq_any(&all))).execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = engine_outbox)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub execution_id: String,
+    pub message: String,
+    pub sent: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn push_outbox(
+    conn: &mut DbConnection,
+    execution_id: &str,
+    message: &str,
+) -> Result<(), DbError> {
+    diesel::insert_into(ob::engine_outbox)
+        .values((
+            ob::execution_id.eq(execution_id),
+            ob::message.eq(message),
+            ob::sent.eq(false),
+            ob::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Unsent outbox rows in the order they were written.
+pub fn unsent_outbox(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+    Ok(ob::engine_outbox
+        .filter(ob::sent.eq(false))
+        .order(ob::seq.asc())
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks a row handed over (and drops rows handed over earlier).
+pub fn mark_sent(conn: &mut DbConnection, seq: i64) -> Result<(), DbError> {
+    diesel::delete(ob::engine_outbox.filter(ob::sent.eq(true))).execute(conn)?;
+    diesel::update(ob::engine_outbox.filter(ob::seq.eq(seq)))
+        .set(ob::sent.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scheduled_jobs)]
+pub struct JobRow {
+    pub id: String,
+    pub execution_id: String,
+    pub message: String,
+    pub run_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_job(conn: &mut DbConnection, job: &JobRow) -> Result<(), DbError> {
+    diesel::insert_into(sj::scheduled_jobs)
+        .values(job)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes and returns the jobs due at `now` (earliest first).
+pub fn take_due_jobs(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<JobRow>, DbError> {
+    let jobs: Vec<JobRow> = sj::scheduled_jobs
+        .filter(sj::run_at.le(now))
+        .order(sj::run_at.asc())
+        .select(JobRow::as_select())
+        .load(conn)?;
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    if !ids.is_empty() {
+        diesel::delete(sj::scheduled_jobs.filter(sj::id.eq_any(ids))).execute(conn)?;
+    }
+    Ok(jobs)
+}
+
+// ------------------------------------------------------------------------------------------
+// Task and action execution index (copies of the engine state, rewritten with it)
+
+diesel::table! {
+    task_executions (id) {
+        id -> Text,
+        name -> Text,
+        task_type -> Text,
+        workflow_name -> Text,
+        workflow_namespace -> Text,
+        workflow_id -> Nullable<Text>,
+        workflow_execution_id -> Text,
+        tags -> Nullable<Text>,
+        state -> Text,
+        state_info -> Nullable<Text>,
+        runtime_context -> Nullable<Text>,
+        published -> Nullable<Text>,
+        processed -> Bool,
+        project_id -> Text,
+        scope -> Text,
+        seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    action_executions (id) {
+        id -> Text,
+        name -> Text,
+        workflow_name -> Nullable<Text>,
+        workflow_namespace -> Text,
+        task_name -> Nullable<Text>,
+        task_execution_id -> Nullable<Text>,
+        workflow_execution_id -> Nullable<Text>,
+        description -> Text,
+        tags -> Nullable<Text>,
+        state -> Text,
+        state_info -> Nullable<Text>,
+        accepted -> Bool,
+        input -> Nullable<Text>,
+        output -> Nullable<Text>,
+        params -> Nullable<Text>,
+        project_id -> Text,
+        scope -> Text,
+        seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
+    }
+}
+
+use action_executions::dsl as ae;
+use task_executions::dsl as te;
+
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = task_executions)]
+pub struct TaskRow {
+    pub id: String,
+    pub name: String,
+    pub task_type: String,
+    pub workflow_name: String,
+    pub workflow_namespace: String,
+    pub workflow_id: Option<String>,
+    pub workflow_execution_id: String,
+    pub tags: Option<String>,
+    pub state: String,
+    pub state_info: Option<String>,
+    pub runtime_context: Option<String>,
+    pub published: Option<String>,
+    pub processed: bool,
+    pub project_id: String,
+    pub scope: String,
+    pub seq: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
+#[diesel(table_name = action_executions)]
+#[diesel(treat_none_as_null = true)]
+pub struct ActionRow {
+    pub id: String,
+    pub name: String,
+    pub workflow_name: Option<String>,
+    pub workflow_namespace: String,
+    pub task_name: Option<String>,
+    pub task_execution_id: Option<String>,
+    pub workflow_execution_id: Option<String>,
+    pub description: String,
+    pub tags: Option<String>,
+    pub state: String,
+    pub state_info: Option<String>,
+    pub accepted: bool,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub params: Option<String>,
+    pub project_id: String,
+    pub scope: String,
+    pub seq: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+const TASK_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("name", Text),
+    col("task_type", Text),
+    col("workflow_name", Text),
+    col("workflow_namespace", Text),
+    col("workflow_id", Text),
+    col("workflow_execution_id", Text),
+    col("tags", Text),
+    col("state", Text),
+    col("state_info", Text),
+    col("runtime_context", Text),
+    col("published", Text),
+    col("processed", Bool),
+    col("project_id", Text),
+    col("scope", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+    col("started_at", Timestamp),
+    col("finished_at", Timestamp),
+    col("seq", Int),
+];
+
+pub const TASKS: Table = Table {
+    name: "task_executions",
+    columns: TASK_COLUMNS,
+    scoped: true,
+};
+
+const ACTION_EX_COLUMNS: &[Column] = &[
+    col("id", Text),
+    col("name", Text),
+    col("workflow_name", Text),
+    col("workflow_namespace", Text),
+    col("task_execution_id", Text),
+    col("workflow_execution_id", Text),
+    col("description", Text),
+    col("tags", Text),
+    col("state", Text),
+    col("state_info", Text),
+    col("accepted", Bool),
+    col("input", Text),
+    col("output", Text),
+    col("project_id", Text),
+    col("scope", Text),
+    col("created_at", Timestamp),
+    col("updated_at", Timestamp),
+    col("seq", Int),
+];
+
+pub const ACTION_EXECUTIONS: Table = Table {
+    name: "action_executions",
+    columns: ACTION_EX_COLUMNS,
+    scoped: true,
+};
+
+/// Replaces the index rows of one workflow execution (creation times are kept).
+pub fn replace_index(
+    conn: &mut DbConnection,
+    execution_id: &str,
+    tasks: &[TaskRow],
+    actions: &[ActionRow],
+) -> Result<(), DbError> {
+    let old_tasks: Vec<(String, NaiveDateTime)> = te::task_executions
+        .filter(te::workflow_execution_id.eq(execution_id))
+        .select((te::id, te::created_at))
+        .load(conn)?;
+    let old_actions: Vec<(String, NaiveDateTime)> = ae::action_executions
+        .filter(ae::workflow_execution_id.eq(execution_id))
+        .select((ae::id, ae::created_at))
+        .load(conn)?;
+    diesel::delete(te::task_executions.filter(te::workflow_execution_id.eq(execution_id)))
+        .execute(conn)?;
+    diesel::delete(ae::action_executions.filter(ae::workflow_execution_id.eq(execution_id)))
+        .execute(conn)?;
+    let keep = |old: &[(String, NaiveDateTime)], id: &str, dflt: NaiveDateTime| {
+        old.iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, c)| *c)
+            .unwrap_or(dflt)
+    };
+    for t in tasks {
+        let mut t = t.clone();
+        t.created_at = keep(&old_tasks, &t.id, t.created_at);
+        diesel::insert_into(te::task_executions)
+            .values(&t)
+            .execute(conn)?;
+    }
+    for a in actions {
+        let mut a = a.clone();
+        a.created_at = keep(&old_actions, &a.id, a.created_at);
+        diesel::insert_into(ae::action_executions)
+            .values(&a)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn get_task(conn: &mut DbConnection, vis: Option<&str>, id: &str) -> Result<TaskRow, DbError> {
+    let mut q = te::task_executions.filter(te::id.eq(id)).into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(te::project_id.eq(p.to_string()));
+    }
+    q.select(TaskRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DbError::NotFound(format!("Task execution not found [id={id}]")))
+}
+
+pub fn get_action_execution(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: &str,
+) -> Result<ActionRow, DbError> {
+    let mut q = ae::action_executions.filter(ae::id.eq(id)).into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(ae::project_id.eq(p.to_string()));
+    }
+    q.select(ActionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DbError::NotFound(format!("ActionExecution not found [id={id}]")))
+}
+
+/// Inserts or updates a stand-alone action execution (not part of a workflow).
+pub fn save_action_execution(conn: &mut DbConnection, row: &ActionRow) -> Result<(), DbError> {
+    let n = diesel::update(ae::action_executions.filter(ae::id.eq(&row.id)))
+        .set(row)
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(ae::action_executions)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn delete_action_execution(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
+    diesel::delete(ae::action_executions.filter(ae::id.eq(id))).execute(conn)?;
+    Ok(())
+}

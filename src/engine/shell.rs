@@ -1,0 +1,998 @@
+//! The database shell around the pure controller (ARCHITECTURE.md): every command is one
+//! transaction that locks the workflow execution row, loads its state, calls the controller,
+//! stores the new state and writes every message for other components (actions to run,
+//! events for other executions, sub-workflows to start) into the outbox, and timers into
+//! `scheduled_jobs`. After commit the dispatcher hands outbox rows over (actions to the
+//! in-process executor, events back to [`Shell::command`]) and marks them sent; unsent rows
+//! are handed over again after a restart. Consumers are idempotent: a result for an action
+//! execution that is no longer RUNNING is ignored, a sub-workflow that already exists is not
+//! started twice.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::controller::{
+    handle, start, ActionDef, ActionOutcome, Catalog, Effect, EngineError, Event, ParentLink,
+    Runtime, StartRequest, WorkflowState,
+};
+use super::exprs::ExprAdapter;
+use super::sim::std_action;
+use super::spec::{AdHocDef, WorkflowDef};
+use super::state::{ActionExecution, State, TaskExecution, WorkflowExecution};
+use crate::db::executions::{self as store, ActionRow, ExecutionRow, JobRow, TaskRow};
+use crate::db::{definitions, format_ts, new_id, now, Caller, Db, DbConnection, DbError};
+
+/// What `workflow_executions.engine_state` holds: the state minus the parsed definition (the
+/// definition body is kept and parsed again on load).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredState {
+    pub def_name: String,
+    pub def_body: Value,
+    pub execution: WorkflowExecution,
+    pub tasks: Vec<TaskExecution>,
+    pub actions: Vec<ActionExecution>,
+}
+
+impl StoredState {
+    pub fn from_state(st: &WorkflowState) -> StoredState {
+        StoredState {
+            def_name: st.def.name.clone(),
+            def_body: st.def.body.clone(),
+            execution: st.execution.clone(),
+            tasks: st.tasks.clone(),
+            actions: st.actions.clone(),
+        }
+    }
+
+    pub fn into_state(self) -> WorkflowState {
+        WorkflowState {
+            def: WorkflowDef::from_body(&self.def_name, &self.def_body),
+            execution: self.execution,
+            tasks: self.tasks,
+            actions: self.actions,
+        }
+    }
+}
+
+/// Decodes the stored engine state of an execution row.
+pub fn load_state(row: &ExecutionRow) -> Result<WorkflowState, DbError> {
+    serde_json::from_str::<StoredState>(&row.engine_state)
+        .map(StoredState::into_state)
+        .map_err(|e| DbError::Internal(format!("corrupt execution state of {}: {e}", row.id)))
+}
+
+/// A message in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Message {
+    /// Run an action in the executor; its result comes back as `ActionCompleted`.
+    RunAction {
+        execution_id: String,
+        action_execution_id: String,
+        base_action: String,
+        input: Value,
+    },
+    /// Deliver an event to an execution.
+    Deliver { execution_id: String, event: Event },
+    /// Start a sub-workflow execution of a workflow task.
+    StartSubWorkflow {
+        parent_execution_id: String,
+        workflow_execution_id: String,
+        task_execution_id: String,
+        workflow: String,
+        input: Map<String, Value>,
+        params: Map<String, Value>,
+    },
+}
+
+/// Definitions looked up through the open transaction: workflows and ad-hoc actions in the
+/// execution's namespace then `""`, std actions the executor can run.
+struct DbCatalog<'c> {
+    conn: RefCell<&'c mut DbConnection>,
+    namespace: String,
+    vis: Option<String>,
+}
+
+impl Catalog for DbCatalog<'_> {
+    fn workflow(&self, name: &str) -> Option<WorkflowDef> {
+        let mut c = self.conn.borrow_mut();
+        let row = definitions::load_workflow(&mut c, self.vis.as_deref(), name, &self.namespace)
+            .ok()
+            .flatten()?;
+        let body: Value = serde_json::from_str(&row.spec).ok()?;
+        Some(WorkflowDef::from_body(&row.name, &body))
+    }
+
+    fn action(&self, name: &str) -> Option<ActionDef> {
+        if let Some(a) = std_action(name) {
+            return Some(ActionDef::System(a));
+        }
+        let mut c = self.conn.borrow_mut();
+        for ns in [self.namespace.as_str(), ""] {
+            if let Ok(Some(row)) = definitions::find_action(&mut c, self.vis.as_deref(), name, ns) {
+                let body: Value = serde_json::from_str(&row.spec).ok()?;
+                let mut d = AdHocDef::from_body(&row.name, &body);
+                d.definition = row.definition.clone();
+                return Some(ActionDef::AdHoc(d));
+            }
+            if ns.is_empty() {
+                break;
+            }
+        }
+        None
+    }
+}
+
+fn engine_error(e: EngineError) -> DbError {
+    match e {
+        EngineError::NotAllowed(m) => DbError::Forbidden(m),
+        EngineError::Input(m) | EngineError::Workflow(m) | EngineError::Evaluation(m) => {
+            DbError::Invalid(m)
+        }
+    }
+}
+
+/// `[engine] execution_field_size_limit_kb` (upstream default 1024 KB), measured as upstream
+/// does on the Python `str()` of the value (`sys.getsizeof` adds 49 bytes for ASCII text).
+const FIELD_SIZE_LIMIT_KB: usize = 1024;
+
+fn check_field_size(class: &str, field: &str, v: &Map<String, Value>) -> Result<(), DbError> {
+    let size_kb = (super::util::py_repr(&Value::Object(v.clone())).len() + 49) / 1024;
+    if size_kb > FIELD_SIZE_LIMIT_KB {
+        return Err(DbError::Invalid(format!(
+            "Field size limit exceeded [class={class}, field={field}, size={size_kb}KB, limit={FIELD_SIZE_LIMIT_KB}KB]"
+        )));
+    }
+    Ok(())
+}
+
+fn py_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<class 'NoneType'>",
+        Value::Bool(_) => "<class 'bool'>",
+        Value::Number(n) if n.is_f64() => "<class 'float'>",
+        Value::Number(_) => "<class 'int'>",
+        Value::String(_) => "<class 'str'>",
+        Value::Array(_) => "<class 'list'>",
+        Value::Object(_) => "<class 'dict'>",
+    }
+}
+
+fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+/// What a start needs besides the definition.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    pub id: Option<String>,
+    pub input: Map<String, Value>,
+    pub params: Map<String, Value>,
+    pub description: String,
+}
+
+/// The engine shell. Cheap to clone (shared handle).
+#[derive(Clone)]
+pub struct Shell {
+    db: Db,
+    expr: Arc<ExprAdapter>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Shell({:?})", self.db)
+    }
+}
+
+fn parse_ts(s: &Option<String>) -> Option<chrono::NaiveDateTime> {
+    s.as_deref()
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok())
+}
+
+/// The index rows (task and action executions) of a stored execution.
+pub fn index_rows(row: &ExecutionRow, st: &WorkflowState) -> (Vec<TaskRow>, Vec<ActionRow>) {
+    let ts = now();
+    let tasks = st
+        .tasks
+        .iter()
+        .map(|t| {
+            let started = parse_ts(&t.started_at);
+            let finished = parse_ts(&t.finished_at);
+            TaskRow {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                task_type: t.task_type.as_str().to_string(),
+                workflow_name: row.workflow_name.clone(),
+                workflow_namespace: row.workflow_namespace.clone(),
+                workflow_id: row.workflow_id.clone(),
+                workflow_execution_id: row.id.clone(),
+                tags: None,
+                state: t.state.as_str().to_string(),
+                state_info: t.state_info.clone(),
+                runtime_context: Some(json_text(&Value::Object(t.runtime_context.clone()))),
+                published: Some(json_text(&Value::Object(t.published.clone()))),
+                processed: t.processed,
+                project_id: row.project_id.clone(),
+                scope: row.scope.clone(),
+                seq: t.seq as i64,
+                created_at: started.unwrap_or(ts),
+                updated_at: finished.or(started).or(Some(ts)),
+                started_at: started,
+                finished_at: finished,
+            }
+        })
+        .collect();
+    let actions = st
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.kind == super::state::ChildKind::Action)
+        .map(|(i, a)| ActionRow {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            workflow_name: Some(row.workflow_name.clone()),
+            workflow_namespace: row.workflow_namespace.clone(),
+            task_name: st.task_by_id(&a.task_execution_id).map(|t| t.name.clone()),
+            task_execution_id: Some(a.task_execution_id.clone()),
+            workflow_execution_id: Some(row.id.clone()),
+            description: String::new(),
+            tags: None,
+            state: a.state.as_str().to_string(),
+            state_info: None,
+            accepted: a.accepted,
+            input: Some(json_text(&a.input)),
+            output: a.output.as_ref().map(json_text),
+            params: None,
+            project_id: row.project_id.clone(),
+            scope: row.scope.clone(),
+            seq: i as i64,
+            created_at: ts,
+            updated_at: Some(ts),
+        })
+        .collect();
+    (tasks, actions)
+}
+
+/// Stores the index rows of an execution (same transaction as its state).
+fn sync_index(
+    conn: &mut DbConnection,
+    row: &ExecutionRow,
+    st: &WorkflowState,
+) -> Result<(), DbError> {
+    let (tasks, actions) = index_rows(row, st);
+    store::replace_index(conn, &row.id, &tasks, &actions)
+}
+
+/// Refreshes the row's columns from the state.
+fn fill_row(row: &mut ExecutionRow, st: &WorkflowState) {
+    let ex = &st.execution;
+    row.state = ex.state.as_str().to_string();
+    row.state_info = ex.state_info.clone();
+    row.params = Some(json_text(&Value::Object(ex.params.clone())));
+    row.input = Some(json_text(&Value::Object(ex.input.clone())));
+    row.output = Some(json_text(ex.output.as_ref().unwrap_or(&json!({}))));
+    row.engine_state = serde_json::to_string(&StoredState::from_state(st)).unwrap_or_default();
+    row.updated_at = Some(now());
+}
+
+impl Shell {
+    pub fn new(db: Db) -> Shell {
+        Shell {
+            db,
+            expr: Arc::new(ExprAdapter::default()),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Starts a top-level execution of the workflow `wf` (a visible definition row); returns the
+    /// stored execution. A client-chosen `id` that already exists returns that execution.
+    pub async fn start_workflow(
+        &self,
+        caller: Caller,
+        wf: crate::db::models::WorkflowRow,
+        opts: StartOptions,
+    ) -> Result<ExecutionRow, DbError> {
+        let me = self.clone();
+        let row = self
+            .db
+            .write(move |conn| me.start_in(conn, &caller, wf, opts))
+            .await?;
+        self.wake.notify_one();
+        Ok(row)
+    }
+
+    fn start_in(
+        &self,
+        conn: &mut DbConnection,
+        caller: &Caller,
+        wf: crate::db::models::WorkflowRow,
+        opts: StartOptions,
+    ) -> Result<ExecutionRow, DbError> {
+        if let Some(id) = &opts.id {
+            if let Some(existing) = store::find_execution(conn, caller.visibility().as_deref(), id)?
+            {
+                return Ok(existing);
+            }
+        }
+        let body: Value = serde_json::from_str(&wf.spec)
+            .map_err(|e| DbError::Internal(format!("corrupt workflow spec: {e}")))?;
+        let def = WorkflowDef::from_body(&wf.name, &body);
+        let mut params = opts.params;
+        if !params.contains_key("namespace") {
+            params.insert("namespace".into(), json!(wf.namespace));
+        }
+        let namespace = params
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match params.get("env").cloned() {
+            Some(Value::String(name)) => {
+                let env =
+                    definitions::find_environment(conn, caller.visibility().as_deref(), &name)?
+                        .ok_or_else(|| {
+                            DbError::Invalid(format!("Environment is not found: {name}"))
+                        })?;
+                let vars = env
+                    .variables
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| json!({}));
+                params.insert("env".into(), vars);
+            }
+            None | Some(Value::Null) => {
+                params.insert("env".into(), json!({}));
+            }
+            Some(Value::Object(_)) => {}
+            Some(other) => {
+                return Err(DbError::Invalid(format!(
+                    "Unexpected value type for environment [env={}, type={}]",
+                    super::util::py_str(&other),
+                    py_type_name(&other)
+                )))
+            }
+        }
+        for (field, v) in [("input", &opts.input), ("params", &params)] {
+            check_field_size("WorkflowExecution", field, v)?;
+        }
+        let id = opts.id.clone().unwrap_or_else(new_id);
+        let req = StartRequest {
+            id: id.clone(),
+            input: opts.input,
+            params,
+            parent: None,
+        };
+        let vis = caller.visibility();
+        let (st, effects) = self.run_start(conn, &namespace, vis, def, req)?;
+        let mut row = ExecutionRow {
+            id: id.clone(),
+            workflow_name: wf.name.clone(),
+            workflow_id: Some(wf.id.clone()),
+            workflow_namespace: wf.namespace.clone(),
+            description: opts.description,
+            tags: wf.tags.clone(),
+            state: String::new(),
+            state_info: None,
+            params: None,
+            input: None,
+            output: None,
+            task_execution_id: None,
+            root_execution_id: None,
+            parent_execution_id: None,
+            project_id: caller.project_id.clone(),
+            scope: "private".into(),
+            engine_state: String::new(),
+            created_at: now(),
+            updated_at: None,
+        };
+        fill_row(&mut row, &st);
+        store::insert_execution(conn, &row)?;
+        sync_index(conn, &row, &st)?;
+        self.apply_effects(conn, &row, effects)?;
+        Ok(row)
+    }
+
+    fn run_start(
+        &self,
+        conn: &mut DbConnection,
+        namespace: &str,
+        vis: Option<String>,
+        def: WorkflowDef,
+        req: StartRequest,
+    ) -> Result<(WorkflowState, Vec<Effect>), DbError> {
+        let catalog = DbCatalog {
+            conn: RefCell::new(conn),
+            namespace: namespace.to_string(),
+            vis,
+        };
+        let mut ids = new_id;
+        let mut rt = Runtime {
+            expr: self.expr.as_ref(),
+            catalog: &catalog,
+            ids: &mut ids,
+            now: format_ts(&now()),
+        };
+        start(&mut rt, def, req).map_err(engine_error)
+    }
+
+    /// Applies one event to an execution (one transaction). Events for executions that no
+    /// longer exist and results for action executions no longer RUNNING are ignored.
+    pub async fn command(&self, execution_id: &str, event: Event) -> Result<(), DbError> {
+        let me = self.clone();
+        let id = execution_id.to_string();
+        self.db
+            .write(move |conn| me.command_in(conn, &id, event))
+            .await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    fn command_in(
+        &self,
+        conn: &mut DbConnection,
+        execution_id: &str,
+        event: Event,
+    ) -> Result<(), DbError> {
+        let Some(mut row) = store::lock_execution(conn, execution_id)? else {
+            return Ok(());
+        };
+        let mut st = load_state(&row)?;
+        if let Event::ActionCompleted {
+            action_execution_id,
+            ..
+        } = &event
+        {
+            let running = st
+                .actions
+                .iter()
+                .any(|a| &a.id == action_execution_id && a.state == State::Running);
+            if !running {
+                return Ok(());
+            }
+        }
+        let namespace = st
+            .execution
+            .params
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let effects = {
+            let catalog = DbCatalog {
+                conn: RefCell::new(&mut *conn),
+                namespace,
+                vis: Some(row.project_id.clone()),
+            };
+            let mut ids = new_id;
+            let mut rt = Runtime {
+                expr: self.expr.as_ref(),
+                catalog: &catalog,
+                ids: &mut ids,
+                now: format_ts(&now()),
+            };
+            handle(&mut rt, &mut st, event).map_err(engine_error)?
+        };
+        fill_row(&mut row, &st);
+        store::update_execution(conn, &row)?;
+        sync_index(conn, &row, &st)?;
+        self.apply_effects(conn, &row, effects)
+    }
+
+    /// Updates only the description of an execution.
+    pub async fn set_description(
+        &self,
+        vis: Option<String>,
+        id: &str,
+        description: String,
+    ) -> Result<ExecutionRow, DbError> {
+        let id = id.to_string();
+        self.db
+            .write(move |conn| {
+                store::get_execution(conn, vis.as_deref(), &id)?;
+                let mut row = store::lock_execution(conn, &id)?.ok_or_else(|| {
+                    DbError::NotFound(format!("WorkflowExecution not found [id={id}]"))
+                })?;
+                row.description = description;
+                row.updated_at = Some(now());
+                store::update_execution(conn, &row)?;
+                Ok(row)
+            })
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_child_in(
+        &self,
+        conn: &mut DbConnection,
+        parent_execution_id: &str,
+        child_id: String,
+        task_execution_id: String,
+        workflow: &str,
+        input: Map<String, Value>,
+        params: Map<String, Value>,
+    ) -> Result<(), DbError> {
+        if store::find_execution(conn, None, &child_id)?.is_some() {
+            return Ok(());
+        }
+        let Some(parent) = store::find_execution(conn, None, parent_execution_id)? else {
+            return Ok(());
+        };
+        let pst = load_state(&parent)?;
+        let namespace = params
+            .get("namespace")
+            .and_then(Value::as_str)
+            .or_else(|| {
+                pst.execution
+                    .params
+                    .get("namespace")
+                    .and_then(Value::as_str)
+            })
+            .unwrap_or("")
+            .to_string();
+        let fail = |conn: &mut DbConnection, message: String| {
+            let msg = Message::Deliver {
+                execution_id: parent_execution_id.to_string(),
+                event: Event::SubWorkflowStartFailed {
+                    workflow_execution_id: child_id.clone(),
+                    message,
+                },
+            };
+            store::push_outbox(
+                conn,
+                parent_execution_id,
+                &serde_json::to_string(&msg).unwrap_or_default(),
+            )
+        };
+        let vis = Some(parent.project_id.clone());
+        let Some(wf) = definitions::load_workflow(conn, vis.as_deref(), workflow, &namespace)?
+        else {
+            return fail(
+                conn,
+                format!("Failed to find workflow [name={workflow}] [namespace={namespace}]"),
+            );
+        };
+        let body: Value = serde_json::from_str(&wf.spec).unwrap_or(Value::Null);
+        let def = WorkflowDef::from_body(&wf.name, &body);
+        let root_id = pst
+            .execution
+            .root_execution_id
+            .clone()
+            .unwrap_or_else(|| pst.execution.id.clone());
+        let mut params = params;
+        if !params.contains_key("namespace") {
+            params.insert("namespace".into(), json!(namespace));
+        }
+        let req = StartRequest {
+            id: child_id.clone(),
+            input,
+            params,
+            parent: Some(ParentLink {
+                task_execution_id: task_execution_id.clone(),
+                root_execution_id: root_id.clone(),
+                root_env: pst.execution.env.clone(),
+            }),
+        };
+        let (st, effects) = match self.run_start(conn, &namespace, vis, def, req) {
+            Ok(r) => r,
+            Err(e) => return fail(conn, e.to_string()),
+        };
+        let mut row = ExecutionRow {
+            id: child_id.clone(),
+            workflow_name: wf.name.clone(),
+            workflow_id: Some(wf.id.clone()),
+            workflow_namespace: wf.namespace.clone(),
+            description: String::new(),
+            tags: wf.tags.clone(),
+            state: String::new(),
+            state_info: None,
+            params: None,
+            input: None,
+            output: None,
+            task_execution_id: Some(task_execution_id),
+            root_execution_id: Some(root_id),
+            parent_execution_id: Some(parent_execution_id.to_string()),
+            project_id: parent.project_id.clone(),
+            scope: "private".into(),
+            engine_state: String::new(),
+            created_at: now(),
+            updated_at: None,
+        };
+        fill_row(&mut row, &st);
+        store::insert_execution(conn, &row)?;
+        sync_index(conn, &row, &st)?;
+        self.apply_effects(conn, &row, effects)
+    }
+
+    /// Turns effects into outbox rows and scheduled jobs (same transaction as the state).
+    fn apply_effects(
+        &self,
+        conn: &mut DbConnection,
+        row: &ExecutionRow,
+        effects: Vec<Effect>,
+    ) -> Result<(), DbError> {
+        let me = row.id.as_str();
+        let push = |conn: &mut DbConnection, m: Message| {
+            store::push_outbox(conn, me, &serde_json::to_string(&m).unwrap_or_default())
+        };
+        let deliver = |to: &str, event: Event| Message::Deliver {
+            execution_id: to.to_string(),
+            event,
+        };
+        for eff in effects {
+            match eff {
+                Effect::RunAction {
+                    action_execution_id,
+                    base_action,
+                    input,
+                    ..
+                } => push(
+                    conn,
+                    Message::RunAction {
+                        execution_id: me.to_string(),
+                        action_execution_id,
+                        base_action,
+                        input,
+                    },
+                )?,
+                Effect::StartSubWorkflow {
+                    workflow_execution_id,
+                    task_execution_id,
+                    workflow,
+                    input,
+                    params,
+                } => push(
+                    conn,
+                    Message::StartSubWorkflow {
+                        parent_execution_id: me.to_string(),
+                        workflow_execution_id,
+                        task_execution_id,
+                        workflow,
+                        input,
+                        params,
+                    },
+                )?,
+                Effect::WorkflowCompleted {
+                    state,
+                    state_info,
+                    output,
+                    parent_task_execution_id: Some(_),
+                } => {
+                    if let Some(p) = &row.parent_execution_id {
+                        push(
+                            conn,
+                            deliver(
+                                p,
+                                Event::SubWorkflowCompleted {
+                                    workflow_execution_id: me.to_string(),
+                                    state,
+                                    state_info,
+                                    output,
+                                },
+                            ),
+                        )?;
+                    }
+                }
+                Effect::NotifyParent { state, .. } => {
+                    if let Some(p) = &row.parent_execution_id {
+                        push(
+                            conn,
+                            deliver(
+                                p,
+                                Event::SubWorkflowStateChanged {
+                                    workflow_execution_id: me.to_string(),
+                                    state,
+                                },
+                            ),
+                        )?;
+                    }
+                }
+                Effect::ScheduleTimer { timer, delay } => {
+                    let at = chrono::Utc::now().naive_utc()
+                        + chrono::Duration::seconds(delay.min(i64::MAX as u64 / 2000) as i64);
+                    let msg = deliver(me, Event::TimerFired(timer));
+                    store::insert_job(
+                        conn,
+                        &JobRow {
+                            id: new_id(),
+                            execution_id: me.to_string(),
+                            message: serde_json::to_string(&msg).unwrap_or_default(),
+                            run_at: at,
+                            created_at: now(),
+                        },
+                    )?;
+                }
+                Effect::PauseSubWorkflows {
+                    workflow_execution_ids,
+                } => {
+                    for id in workflow_execution_ids {
+                        push(conn, deliver(&id, Event::Pause))?;
+                    }
+                }
+                Effect::ResumeSubWorkflows {
+                    workflow_execution_ids,
+                } => {
+                    for id in workflow_execution_ids {
+                        push(conn, deliver(&id, Event::Resume { env: None }))?;
+                    }
+                }
+                Effect::CancelSubWorkflows {
+                    workflow_execution_ids,
+                    state_info,
+                } => {
+                    for id in workflow_execution_ids {
+                        push(
+                            conn,
+                            deliver(
+                                &id,
+                                Event::Cancel {
+                                    state_info: state_info.clone(),
+                                },
+                            ),
+                        )?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands one message over.
+    async fn dispatch(&self, msg: Message) -> Result<(), DbError> {
+        match msg {
+            Message::RunAction {
+                execution_id,
+                action_execution_id,
+                base_action,
+                input,
+            } => {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    if let Some(outcome) = execute(&base_action, &input, &action_execution_id).await
+                    {
+                        let ev = Event::ActionCompleted {
+                            action_execution_id,
+                            outcome,
+                        };
+                        if let Err(e) = me.command(&execution_id, ev).await {
+                            tracing::warn!("action result for {execution_id} not applied: {e}");
+                        }
+                    }
+                });
+                Ok(())
+            }
+            Message::Deliver {
+                execution_id,
+                event,
+            } => match self.command(&execution_id, event).await {
+                // A rejected event (e.g. pausing a finished child) is dropped, not retried.
+                Err(DbError::Invalid(m)) | Err(DbError::Forbidden(m)) => {
+                    tracing::debug!("event for {execution_id} rejected: {m}");
+                    Ok(())
+                }
+                r => r,
+            },
+            Message::StartSubWorkflow {
+                parent_execution_id,
+                workflow_execution_id,
+                task_execution_id,
+                workflow,
+                input,
+                params,
+            } => {
+                let me = self.clone();
+                self.db
+                    .write(move |conn| {
+                        me.start_child_in(
+                            conn,
+                            &parent_execution_id,
+                            workflow_execution_id,
+                            task_execution_id,
+                            &workflow,
+                            input,
+                            params,
+                        )
+                    })
+                    .await
+            }
+        }
+    }
+
+    /// Hands over every unsent outbox row and every due job; returns how many were handled.
+    pub async fn pump(&self) -> Result<usize, DbError> {
+        let mut n = 0;
+        loop {
+            let rows = self.db.read(|conn| store::unsent_outbox(conn, 100)).await?;
+            let jobs = self
+                .db
+                .write(|conn| store::take_due_jobs(conn, chrono::Utc::now().naive_utc()))
+                .await?;
+            if rows.is_empty() && jobs.is_empty() {
+                return Ok(n);
+            }
+            for r in rows {
+                n += 1;
+                match serde_json::from_str::<Message>(&r.message) {
+                    Ok(m) => {
+                        if let Err(e) = self.dispatch(m).await {
+                            tracing::warn!("outbox message {} failed: {e}", r.seq);
+                        }
+                    }
+                    Err(e) => tracing::error!("undecodable outbox message {}: {e}", r.seq),
+                }
+                let seq = r.seq;
+                self.db
+                    .write(move |conn| store::mark_sent(conn, seq))
+                    .await?;
+            }
+            for j in jobs {
+                n += 1;
+                match serde_json::from_str::<Message>(&j.message) {
+                    Ok(m) => {
+                        if let Err(e) = self.dispatch(m).await {
+                            tracing::warn!("scheduled job {} failed: {e}", j.id);
+                        }
+                    }
+                    Err(e) => tracing::error!("undecodable scheduled job {}: {e}", j.id),
+                }
+            }
+        }
+    }
+
+    /// Runs the dispatcher forever: woken after every commit, and polling jobs every 100 ms.
+    pub fn spawn_dispatcher(&self) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = me.pump().await {
+                    tracing::warn!("engine dispatcher: {e}");
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(100), me.wake.notified()).await;
+            }
+        })
+    }
+}
+
+/// The in-process executor: runs the std actions it knows natively (std.echo's `delay` and
+/// std.sleep's `seconds` really wait). `None` for asynchronous actions (the result is posted
+/// through the API later).
+pub async fn execute(
+    base_action: &str,
+    input: &Value,
+    action_ex_id: &str,
+) -> Option<ActionOutcome> {
+    let secs = match base_action {
+        "std.echo" => input.get("delay").and_then(Value::as_f64),
+        "std.sleep" => input.get("seconds").and_then(Value::as_f64),
+        _ => None,
+    }
+    .filter(|d| d.is_finite() && *d > 0.0)
+    .unwrap_or(0.0);
+    if secs > 0.0 {
+        tokio::time::sleep(Duration::from_secs_f64(secs.min(86_400.0))).await;
+    }
+    if std_action(base_action).is_none() {
+        return Some(ActionOutcome::Error(Value::String(format!(
+            "The action raised an exception [action={base_action}, action_ex_id={action_ex_id}, msg='action {base_action} is not supported by the mistral-rs executor']"
+        ))));
+    }
+    super::sim::run_std_action(base_action, input, action_ex_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+
+    fn workflow_row(name: &str, body: Value) -> crate::db::models::WorkflowRow {
+        crate::db::models::WorkflowRow {
+            id: new_id(),
+            name: name.into(),
+            namespace: String::new(),
+            project_id: crate::db::DEFAULT_PROJECT.into(),
+            scope: "private".into(),
+            is_system: false,
+            definition: String::new(),
+            spec: body.to_string(),
+            input: None,
+            interface: None,
+            checksum: None,
+            tags: None,
+            created_at: now(),
+            updated_at: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unsent_outbox_rows_are_dispatched_by_a_new_shell_after_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("t.sqlite"));
+        let db = Db::connect(&url, 2).unwrap();
+        db.run_migrations().unwrap();
+        let caller = Caller {
+            project_id: crate::db::DEFAULT_PROJECT.into(),
+            is_admin: false,
+        };
+        let wf = workflow_row(
+            "wf",
+            json!({"tasks": {"a": {"action": "std.echo output=1", "on-success": ["b"]},
+                             "b": {"action": "std.noop"}}}),
+        );
+        // The first shell commits the start (and its outbox rows) but never dispatches.
+        let first = Shell::new(db.clone());
+        let row = first
+            .start_workflow(caller, wf, StartOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(row.state, "RUNNING");
+        let pending = db.read(|c| store::unsent_outbox(c, 100)).await.unwrap();
+        assert_eq!(pending.len(), 1, "one RunAction for task a");
+        drop(first);
+
+        // "Restart": a new shell over the same database hands the unsent row over.
+        let second = Shell::new(db.clone());
+        let id = row.id.clone();
+        let mut state = String::new();
+        for _ in 0..200 {
+            second.pump().await.unwrap();
+            let i = id.clone();
+            state = db
+                .read(move |c| store::get_execution(c, None, &i))
+                .await
+                .unwrap()
+                .state;
+            if state == "SUCCESS" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(state, "SUCCESS");
+        let left = db.read(|c| store::unsent_outbox(c, 100)).await.unwrap();
+        assert!(left.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_result_for_an_action_no_longer_running_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("t.sqlite"));
+        let db = Db::connect(&url, 2).unwrap();
+        db.run_migrations().unwrap();
+        let caller = Caller {
+            project_id: crate::db::DEFAULT_PROJECT.into(),
+            is_admin: false,
+        };
+        let wf = workflow_row("wf", json!({"tasks": {"a": {"action": "std.async_noop"}}}));
+        let shell = Shell::new(db.clone());
+        let row = shell
+            .start_workflow(caller, wf, StartOptions::default())
+            .await
+            .unwrap();
+        let st = load_state(&row).unwrap();
+        let aid = st.actions[0].id.clone();
+        let done = |v: Value| Event::ActionCompleted {
+            action_execution_id: aid.clone(),
+            outcome: ActionOutcome::Success(v),
+        };
+        shell.command(&row.id, done(json!(1))).await.unwrap();
+        // A duplicate delivery (e.g. re-dispatched after a crash) changes nothing.
+        shell.command(&row.id, done(json!(2))).await.unwrap();
+        let id = row.id.clone();
+        let after = db
+            .read(move |c| store::get_execution(c, None, &id))
+            .await
+            .unwrap();
+        assert_eq!(after.state, "SUCCESS");
+        let st = load_state(&after).unwrap();
+        assert_eq!(st.actions[0].output, Some(json!({"result": 1})));
+    }
+}
