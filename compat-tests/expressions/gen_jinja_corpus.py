@@ -310,6 +310,24 @@ for i, e in enumerate([
         "'' }}{% set y = -_.n %}{{ y ** -1"]):
     case(e, note=TEMPLATE_NOTE + "; " + PYOPS_NOTE, cid="jpt%03d" % i)
 
+RANGE_NOTE = "range() is a Python range object: prints as range(...), indexes, slices, has a length"
+for i, e in enumerate([
+        "range(3)", "range(1, 10, 3) | string", "range(5)[1:3] ~ ''", "range(10)[::-1] ~ ''",
+        "range(10)[1:8:3] | list", "range(0) ~ range(2, 2)", "range(5, 0, -2)[-1]",
+        "range(4) | length", "range(0) == range(3, 3)", "range(3)[3]", "2 in range(3)",
+        "range(2) | tojson", "range(2) < range(3)", "range(2) * 2", "[range(2)]",
+        "range(4) | reject('odd') | list", "range(3) if range(0) else 'empty'",
+        "range(100001)", "'' }}{% for i in range(3) %}{{ i }}{% endfor %}{{ range(2)"]):
+    case(e, note=RANGE_NOTE, cid="jrg%03d" % i)
+COND_NOTE = "an if-expression without else yields Jinja2's plain (non-strict) Undefined"
+for i, e in enumerate([
+        "'a' ~ (1 if false) ~ 'b'", "(1 if false) is defined", "(1 if false) | default(5)",
+        "(1 if false) | length", "[1 if false]", "{'k': 1 if false}", "_.missing if false",
+        "1 if true", "(1 if false) + 1", "(1 if false) | int", "(1 if false) | tojson",
+        "not (1 if false)", "(1 if false) is none", "(1 if false).x",
+        "'' }}a{{ 1 if false }}b{{ _.n if _.t }}{{ ''"]):
+    case(e, note=COND_NOTE, cid="jcu%03d" % i)
+
 # --- generated combinations ------------------------------------------------------------------
 def generated():
     rng = random.Random(20260101)

@@ -248,7 +248,45 @@ fn join_strings(items: &[Value], sep: &str) -> Result<String, Error> {
 }
 
 /// `tojson`: `json.dumps(sort_keys=True)` made HTML-safe (`<>&'` escaped).
+/// `json.dumps` refuses objects that only look like sequences here (range, Undefined).
+fn check_json_serializable(v: &Value, depth: usize) -> Result<(), Error> {
+    let name = if v.downcast_object_ref::<super::values::PyRange>().is_some() {
+        Some("range")
+    } else if v
+        .downcast_object_ref::<super::values::LenientUndefined>()
+        .is_some()
+    {
+        Some("Undefined")
+    } else {
+        None
+    };
+    if let Some(name) = name {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("Object of type {name} is not JSON serializable"),
+        ));
+    }
+    if depth > 500 {
+        return Ok(());
+    }
+    match v.kind() {
+        ValueKind::Seq => {
+            for item in v.try_iter()? {
+                check_json_serializable(&item, depth + 1)?;
+            }
+        }
+        ValueKind::Map => {
+            for key in v.try_iter()? {
+                check_json_serializable(&v.get_item(&key)?, depth + 1)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn tojson(v: &Value, indent: Option<usize>) -> Result<String, Error> {
+    check_json_serializable(v, 0)?;
     let json = to_json(v)?;
     let text = json_dumps(&json, indent, true);
     Ok(text
@@ -727,7 +765,7 @@ pub fn install(env: &mut Environment<'static>) {
                 ("boolean", Some(Value::from(false))),
             ],
         )?;
-        if v.is_undefined() || (a[1].is_true() && !v.is_true()) {
+        if super::values::is_any_undefined(&v) || (a[1].is_true() && !v.is_true()) {
             Ok(a[0].clone())
         } else {
             Ok(v)
@@ -736,7 +774,9 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("default", default);
     env.add_filter("d", default);
     env.add_filter("int", |v: Value, args: Args| -> Result<Value, Error> {
-        undefined_check(&v)?;
+        if super::values::is_any_undefined(&v) {
+            return Err(Error::from(ErrorKind::UndefinedError));
+        }
         let a = bind(
             "int",
             &args,
@@ -748,7 +788,9 @@ pub fn install(env: &mut Environment<'static>) {
         to_int(&v, &a[0], a[1].as_i64().unwrap_or(10))
     });
     env.add_filter("float", |v: Value, args: Args| -> Result<Value, Error> {
-        undefined_check(&v)?;
+        if super::values::is_any_undefined(&v) {
+            return Err(Error::from(ErrorKind::UndefinedError));
+        }
         let a = bind("float", &args, &[("default", Some(Value::from(0.0)))])?;
         Ok(to_float(&v, &a[0]))
     });
@@ -1480,6 +1522,8 @@ fn add(a: &Value, b: &Value) -> Result<Value, Error> {
 }
 
 fn install_tests(env: &mut Environment<'static>) {
+    env.add_test("defined", |v: Value| !super::values::is_any_undefined(&v));
+    env.add_test("undefined", |v: Value| super::values::is_any_undefined(&v));
     env.add_test("callable", |v: Value| v.kind() == ValueKind::Plain);
     env.add_test("sameas", |a: Value, b: Value| {
         super::values::same_as(&a, &b)
@@ -1576,27 +1620,14 @@ fn install_globals(env: &mut Environment<'static>) {
                 "range() arg 3 must not be zero",
             ));
         }
-        let len = if step > 0 {
-            if stop > start {
-                ((stop - start - 1) / step + 1) as u64
-            } else {
-                0
-            }
-        } else if start > stop {
-            ((start - stop - 1) / (-step) + 1) as u64
-        } else {
-            0
-        };
-        if len > 100_000 {
+        let range = super::values::PyRange { start, stop, step };
+        if range.len() > 100_000 {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
                 "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).",
             ));
         }
-        let items: Vec<Value> = (0..len as i64)
-            .map(|i| Value::from(start + i * step))
-            .collect();
-        Ok(Value::from(items))
+        Ok(Value::from_object(range))
     });
     env.add_function("joiner", |args: Args| -> Result<Value, Error> {
         let a = bind("joiner", &args, &[("sep", Some(Value::from(", ")))])?;

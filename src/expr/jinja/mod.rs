@@ -592,4 +592,78 @@ mod tests {
             json!(3)
         );
     }
+    #[test]
+    fn range_is_a_python_range_object() {
+        assert_eq!(
+            eval("range(3) ~ ''", json!({})).unwrap(),
+            json!("range(0, 3)")
+        );
+        assert_eq!(
+            eval("range(1, 10, 3) | string", json!({})).unwrap(),
+            json!("range(1, 10, 3)")
+        );
+        assert_eq!(eval("range(3)", json!({})).unwrap(), json!([0, 1, 2]));
+        assert_eq!(
+            eval("range(3) | list", json!({})).unwrap(),
+            json!([0, 1, 2])
+        );
+        assert_eq!(eval("range(5, 0, -2)[-1]", json!({})).unwrap(), json!(1));
+        assert_eq!(eval("range(4) | length", json!({})).unwrap(), json!(4));
+        assert_eq!(
+            eval("range(0) == range(3, 3)", json!({})).unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            eval("range(10)[1:8:3] ~ ''", json!({})).unwrap(),
+            json!("range(1, 8, 3)")
+        );
+        assert_eq!(
+            eval("range(3)[3]", json!({})).unwrap_err().message,
+            "range object has no element 3"
+        );
+        assert!(eval("range(2) | tojson", json!({})).is_err());
+        assert!(eval("range(2) < range(3)", json!({})).is_err());
+        assert!(eval("range(2) * 2", json!({})).is_err());
+        let out = jinja()
+            .render(
+                "{% for i in range(3) %}{{ i }}{% endfor %}",
+                &json!({}),
+                &NoData,
+                false,
+            )
+            .unwrap();
+        assert_eq!(out, "012");
+    }
+
+    #[test]
+    fn if_expression_without_else_gives_a_lenient_undefined() {
+        assert_eq!(eval("1 if false", json!({})).unwrap(), json!([]));
+        assert_eq!(eval("1 if true", json!({})).unwrap(), json!(1));
+        assert_eq!(
+            eval("'a' ~ (1 if false) ~ 'b'", json!({})).unwrap(),
+            json!("ab")
+        );
+        assert_eq!(
+            eval("(1 if false) is defined", json!({})).unwrap(),
+            json!(false)
+        );
+        assert_eq!(
+            eval("(1 if false) | default(5)", json!({})).unwrap(),
+            json!(5)
+        );
+        assert_eq!(eval("(1 if false) | length", json!({})).unwrap(), json!(0));
+        assert_eq!(eval("[1 if false]", json!({})).unwrap(), json!([[]]));
+        assert!(eval("(1 if false) + 1", json!({})).is_err());
+        assert!(eval("(1 if false) | int", json!({})).is_err());
+        assert!(eval("(1 if false) | tojson", json!({})).is_err());
+        let out = jinja()
+            .render(
+                "a{{ 1 if false }}b{{ 2 if true }}",
+                &json!({}),
+                &NoData,
+                false,
+            )
+            .unwrap();
+        assert_eq!(out, "ab2");
+    }
 }

@@ -25,6 +25,7 @@ const SAME: &str = "__mistral_rs_py_same";
 const MUL: &str = "__mistral_rs_py_mul";
 const NEG: &str = "__mistral_rs_py_neg";
 const IN_CHECK: &str = "__mistral_rs_py_in_container";
+const COND_UNDEFINED: &str = "__mistral_rs_py_cond_undefined";
 
 fn undefined_check(v: &Value) -> Result<(), Error> {
     if v.is_undefined() {
@@ -32,6 +33,34 @@ fn undefined_check(v: &Value) -> Result<(), Error> {
     } else {
         Ok(())
     }
+}
+
+/// Operands Python has no arithmetic or ordering for although they look like sequences here:
+/// a `range` and the Undefined of an if-expression without `else`.
+fn opaque_operand_check(op: &str, a: &Value, b: &Value) -> Result<(), Error> {
+    let cond_undefined = |v: &Value| {
+        v.downcast_object_ref::<super::values::LenientUndefined>()
+            .is_some()
+    };
+    if cond_undefined(a) || cond_undefined(b) {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "the inline if-expression evaluated to false and no else section was defined.",
+        ));
+    }
+    let range = |v: &Value| v.downcast_object_ref::<super::values::PyRange>().is_some();
+    if range(a) || range(b) {
+        let (ta, tb) = (
+            super::values::py_type_name(a),
+            super::values::py_type_name(b),
+        );
+        return Err(type_error(if op == "*" {
+            format!("unsupported operand type(s) for *: '{ta}' and '{tb}'")
+        } else {
+            format!("'{op}' not supported between instances of '{ta}' and '{tb}'")
+        }));
+    }
+    Ok(())
 }
 
 fn type_error(msg: String) -> Error {
@@ -48,6 +77,7 @@ fn py_compare(args: &[Value]) -> Result<Value, Error> {
             _ => return Err(type_error("malformed comparison".into())),
         };
         undefined_check(right)?;
+        opaque_operand_check(op, &left, right)?;
         let ord = py_order(&left, right, op)?;
         let holds = match op {
             "<" => ord == Ordering::Less,
@@ -143,6 +173,28 @@ fn py_slice(base: &Value, start: &Value, stop: &Value, step: &Value) -> Result<V
     if step == 0 {
         return Err(type_error("slice step cannot be zero".into()));
     }
+    // Python's `slice.indices(len)`: the resolved (start, stop) for this step.
+    let bounds = |len: i64| -> (i64, i64) {
+        let clamp = |i: i64, lo: i64, hi: i64| {
+            let i = if i < 0 { i + len } else { i };
+            i.clamp(lo, hi)
+        };
+        if step > 0 {
+            (
+                start.map_or(0, |i| clamp(i, 0, len)),
+                stop.map_or(len, |i| clamp(i, 0, len)),
+            )
+        } else {
+            (
+                start.map_or(len - 1, |i| clamp(i, -1, len - 1)),
+                stop.map_or(-1, |i| clamp(i, -1, len - 1)),
+            )
+        }
+    };
+    if let Some(r) = base.downcast_object_ref::<super::values::PyRange>() {
+        let (a, b) = bounds(r.len() as i64);
+        return Ok(Value::from_object(r.sliced(a, b, step)));
+    }
     let pick = |len: usize| -> Vec<usize> {
         let len = len as i64;
         let clamp = |i: i64, lo: i64, hi: i64| {
@@ -211,6 +263,7 @@ fn is_sequence(v: &Value) -> bool {
 fn py_mul(a: &Value, b: &Value) -> Result<Value, Error> {
     undefined_check(a)?;
     undefined_check(b)?;
+    opaque_operand_check("*", a, b)?;
     let num = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
     if num(a) && num(b) {
         if let (Some(x), Some(y)) = (int_of(a), int_of(b)) {
@@ -318,6 +371,10 @@ pub fn install(env: &mut Environment<'static>) {
     });
     env.add_function(IN_CHECK, |item: Value, container: Value| {
         py_in_container(&item, container)
+    });
+    // What `a if b` without `else` gives when `b` is false (Jinja2: a plain Undefined).
+    env.add_function(COND_UNDEFINED, || {
+        Value::from_object(super::values::LenientUndefined)
     });
     env.add_function(TUPLE, |items: Rest<Value>| super::values::tuple(items.0));
     // Python's `base[start:stop:step]` (minijinja slices sequences into lazy iterators).
@@ -602,6 +659,7 @@ fn needs_rewrite(e: &Expr, src: &str) -> bool {
                 true
             }
             Expr::Slice(_) => true,
+            Expr::IfExpr(i) => i.false_expr.is_none(),
             _ => false,
         }
     });
@@ -958,9 +1016,13 @@ impl Printer<'_> {
                 self.print(&i.true_expr, out)?;
                 out.push_str(" if ");
                 self.print(&i.test_expr, out)?;
-                if let Some(x) = &i.false_expr {
-                    out.push_str(" else ");
-                    self.print(x, out)?;
+                out.push_str(" else ");
+                match &i.false_expr {
+                    Some(x) => self.print(x, out)?,
+                    None => {
+                        out.push_str(COND_UNDEFINED);
+                        out.push_str("()");
+                    }
                 }
                 out.push(')');
             }

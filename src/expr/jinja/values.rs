@@ -4,7 +4,7 @@
 
 use crate::expr::pystr::{float_repr, str_repr};
 use indexmap::IndexMap;
-use minijinja::value::{Enumerator, Object, ObjectExt, ObjectRepr, Value, ValueKind};
+use minijinja::value::{DynObject, Enumerator, Object, ObjectExt, ObjectRepr, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 use std::cell::RefCell;
 use std::fmt;
@@ -79,6 +79,12 @@ pub fn object_type_repr(v: &Value) -> String {
 pub fn py_type_name(v: &Value) -> &'static str {
     if v.downcast_object_ref::<PyTuple>().is_some() {
         return "tuple";
+    }
+    if v.downcast_object_ref::<PyRange>().is_some() {
+        return "range";
+    }
+    if v.downcast_object_ref::<LenientUndefined>().is_some() {
+        return "Undefined";
     }
     if let Some(view) = v.downcast_object_ref::<DictView>() {
         return view.kind.type_name();
@@ -237,6 +243,147 @@ impl Object for PyTuple {
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&py_repr(&Value::from_dyn_object(self.clone())).map_err(|_| fmt::Error)?)
     }
+}
+
+/// A Python `range` object: iterates, indexes, has a length and slices like a sequence, and
+/// prints as `range(start, stop[, step])`.
+#[derive(Debug)]
+pub struct PyRange {
+    pub start: i64,
+    pub stop: i64,
+    pub step: i64,
+}
+
+impl PyRange {
+    /// Number of items (the step is never zero).
+    pub fn len(&self) -> usize {
+        let (start, stop, step) = (
+            i128::from(self.start),
+            i128::from(self.stop),
+            i128::from(self.step),
+        );
+        let n = if step > 0 && stop > start {
+            (stop - start - 1) / step + 1
+        } else if step < 0 && start > stop {
+            (start - stop - 1) / (-step) + 1
+        } else {
+            0
+        };
+        usize::try_from(n).unwrap_or(usize::MAX)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn at(&self, i: usize) -> i64 {
+        (i128::from(self.start) + i as i128 * i128::from(self.step)) as i64
+    }
+
+    /// Python's `self[a:b:s]` given the slice's already resolved `indices(len)`.
+    pub fn sliced(&self, a: i64, b: i64, s: i64) -> PyRange {
+        let f = |i: i64| (i128::from(self.start) + i128::from(i) * i128::from(self.step)) as i64;
+        PyRange {
+            start: f(a),
+            stop: f(b),
+            step: self.step.saturating_mul(s),
+        }
+    }
+
+    fn python_repr(&self) -> String {
+        if self.step == 1 {
+            format!("range({}, {})", self.start, self.stop)
+        } else {
+            format!("range({}, {}, {})", self.start, self.stop, self.step)
+        }
+    }
+}
+
+impl Object for PyRange {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = key.as_i64()?;
+        let len = self.len() as i64;
+        let idx = if i < 0 { i + len } else { i };
+        if (0..len).contains(&idx) {
+            Some(Value::from(self.at(idx as usize)))
+        } else {
+            record_miss(format!("range object has no element {i}"));
+            None
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.len())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.len())
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        !self.is_empty()
+    }
+
+    /// Python compares ranges as the sequences they describe.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<PyRange>()?;
+        let (n, m) = (self.len(), other.len());
+        for i in 0..n.min(m) {
+            match self.at(i).cmp(&other.at(i)) {
+                std::cmp::Ordering::Equal => {}
+                o => return Some(o),
+            }
+            if i >= 1 && self.step == other.step {
+                break;
+            }
+        }
+        Some(n.cmp(&m))
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.python_repr())
+    }
+}
+
+pub fn range(start: i64, stop: i64, step: i64) -> Value {
+    Value::from_object(PyRange { start, stop, step })
+}
+
+/// Jinja2's plain (non-strict) `Undefined`, which a conditional expression without `else`
+/// yields when its test is false even under StrictUndefined: it prints as '', iterates as
+/// empty, has length 0, is false, fails `is defined` and is replaced by `default`.
+#[derive(Debug)]
+pub struct LenientUndefined;
+
+impl Object for LenientUndefined {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, _key: &Value) -> Option<Value> {
+        None
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(0)
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        false
+    }
+
+    fn render(self: &Arc<Self>, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
+    }
+}
+
+/// Undefined in either flavour (minijinja's strict one or [`LenientUndefined`]).
+pub fn is_any_undefined(v: &Value) -> bool {
+    v.is_undefined() || v.downcast_object_ref::<LenientUndefined>().is_some()
 }
 
 pub fn tuple(items: Vec<Value>) -> Value {
@@ -551,6 +698,7 @@ fn undefined_error() -> Error {
 pub fn py_str(v: &Value) -> Result<String, Error> {
     match v.kind() {
         ValueKind::String => Ok(v.as_str().unwrap_or_default().to_string()),
+        _ if v.downcast_object_ref::<LenientUndefined>().is_some() => Ok(String::new()),
         _ => py_repr(v),
     }
 }
@@ -594,6 +742,14 @@ fn write_repr(v: &Value, out: &mut String, depth: usize) -> Result<(), Error> {
             out.push(',');
         }
         out.push(')');
+        return Ok(());
+    }
+    if let Some(r) = v.downcast_object_ref::<PyRange>() {
+        out.push_str(&r.python_repr());
+        return Ok(());
+    }
+    if v.downcast_object_ref::<LenientUndefined>().is_some() {
+        out.push_str("Undefined");
         return Ok(());
     }
     if let Some(view) = v.downcast_object_ref::<DictView>() {
