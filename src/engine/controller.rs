@@ -2709,17 +2709,15 @@ impl Ctl<'_, '_> {
         if let Some(t) = self.task_mut(id) {
             t.processed = true;
         }
-        let no_next = self.task(id).map(|t| !t.has_next_tasks()).unwrap_or(true);
         if self.st.def.kind == WorkflowKind::Reverse {
             let more = self.reverse_commands();
             self.dispatch(more);
-            self.check = true;
         } else {
             self.dispatch(cmds);
-            if no_next {
-                self.check = true;
-            }
         }
+        // Always check, even when transitions were chosen: they may create nothing (a late
+        // branch reaching a partial join that already fired), leaving this task the last one.
+        self.check = true;
         self.refresh_joins();
     }
 

@@ -437,3 +437,26 @@ fn endless_synchronous_failure_loop_does_not_overflow_the_stack() {
     assert!(st.tasks.len() > 100);
     assert_eq!(st.execution.state, State::Running);
 }
+
+#[test]
+fn late_branch_reaching_a_fired_partial_join_completes_the_workflow() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {
+            "a": {"action": "std.async_noop", "on-success": "j"},
+            "b": {"action": "std.async_noop", "on-success": "j"},
+            "j": {"join": "one", "action": "std.noop"}
+        }}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    let a = sim.running_actions(&id, "a")[0].clone();
+    sim.complete_async(&a, ActionOutcome::Success(Value::Null))
+        .unwrap();
+    assert_eq!(sim.state(&id).unwrap().execution.state, State::Running);
+    let b = sim.running_actions(&id, "b")[0].clone();
+    sim.complete_async(&b, ActionOutcome::Success(Value::Null))
+        .unwrap();
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.execution.state, State::Success);
+    assert_eq!(st.tasks.iter().filter(|t| t.name == "j").count(), 1);
+}
