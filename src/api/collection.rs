@@ -233,6 +233,19 @@ pub fn validate_sorting(
     Ok(())
 }
 
+/// The `fields` of a single-object GET (the only query argument it takes): validated against
+/// `known`, with `id` put first when any field is asked for.
+pub fn single_get_fields(raw: Option<&str>, known: &[&str]) -> ApiResult<Vec<String>> {
+    let q = Query::parse(raw);
+    q.only(&["fields"])?;
+    let mut fields = q.unique_list("fields").unwrap_or_default();
+    validate_fields(&fields, known)?;
+    if !fields.is_empty() && !fields.iter().any(|f| f == "id") {
+        fields.insert(0, "id".into());
+    }
+    Ok(fields)
+}
+
 pub fn validate_fields(fields: &[String], known: &[&str]) -> ApiResult<()> {
     let invalid: Vec<&str> = fields
         .iter()

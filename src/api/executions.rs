@@ -186,13 +186,7 @@ pub async fn get_one(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let c = caller(&headers);
-    let q = Query::parse(raw.as_deref());
-    q.only(&["fields"])?;
-    let mut fields = q.unique_list("fields").unwrap_or_default();
-    super::collection::validate_fields(&fields, FIELDS)?;
-    if !fields.is_empty() && !fields.iter().any(|f| f == "id") {
-        fields.insert(0, "id".into());
-    }
+    let fields = super::collection::single_get_fields(raw.as_deref(), FIELDS)?;
     let vis = c.visibility();
     let row = st
         .db
