@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod executor;
 pub mod expr;
 pub mod lang;
 pub mod server;

@@ -14,8 +14,8 @@ use super::params::Query;
 use super::{app_url, caller, json_response, stored_json, ts_value, AppState};
 use crate::db::executions::{self as store, ActionRow, ACTION_EXECUTIONS};
 use crate::db::{new_id, now, DbError};
-use crate::engine::sim::std_action;
 use crate::engine::{ActionOutcome, Event};
+use crate::executor::system_action;
 
 pub const FIELDS: &[&str] = &[
     "id",
@@ -292,7 +292,7 @@ pub async fn create(
     let params = json_dict_attr(&map, "params", "action_ex")?.unwrap_or_default();
     let description = text_attr(&map, "description")?;
     let namespace = text_attr(&map, "workflow_namespace")?.unwrap_or_default();
-    let Some(action) = std_action(&name) else {
+    let Some(action) = system_action(&name) else {
         return Err(ApiError::bad_request(format!(
             "Failed to find action [action_name={name}]"
         )));
@@ -369,7 +369,7 @@ pub async fn create(
             let db = st.db.clone();
             let (aid, nm) = (row.id.clone(), name.clone());
             tokio::spawn(async move {
-                if let Some(out) = crate::engine::shell::execute(&nm, &full_v, &aid).await {
+                if let Some(out) = crate::executor::execute(&nm, &full_v, &aid).await {
                     let _ = db
                         .write(move |conn| {
                             let mut r = store::get_action_execution(conn, None, &aid)?;
@@ -389,7 +389,7 @@ pub async fn create(
             JSON,
         ));
     }
-    let out = crate::engine::shell::execute(&name, &full_v, &row.id)
+    let out = crate::executor::execute(&name, &full_v, &row.id)
         .await
         .unwrap_or(ActionOutcome::Success(Value::Null));
     finish(&mut row, out);

@@ -16,15 +16,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::controller::{
-    handle, start, ActionDef, ActionOutcome, Catalog, Effect, EngineError, Event, ParentLink,
-    Runtime, StartRequest, WorkflowState,
+    handle, start, ActionDef, Catalog, Effect, EngineError, Event, ParentLink, Runtime,
+    StartRequest, WorkflowState,
 };
 use super::exprs::ExprAdapter;
-use super::sim::std_action;
 use super::spec::{AdHocDef, WorkflowDef};
 use super::state::{ActionExecution, State, TaskExecution, WorkflowExecution};
 use crate::db::executions::{self as store, ActionRow, ExecutionRow, JobRow, TaskRow};
 use crate::db::{definitions, format_ts, new_id, now, Caller, Db, DbConnection, DbError};
+use crate::executor::{execute, system_action};
 
 /// What `workflow_executions.engine_state` holds: the state minus the parsed definition (the
 /// definition body is kept and parsed again on load).
@@ -108,7 +108,7 @@ impl Catalog for DbCatalog<'_> {
     }
 
     fn action(&self, name: &str) -> Option<ActionDef> {
-        if let Some(a) = std_action(name) {
+        if let Some(a) = system_action(name) {
             return Some(ActionDef::System(a));
         }
         let mut c = self.conn.borrow_mut();
@@ -863,36 +863,11 @@ impl Shell {
     }
 }
 
-/// The in-process executor: runs the std actions it knows natively (std.echo's `delay` and
-/// std.sleep's `seconds` really wait). `None` for asynchronous actions (the result is posted
-/// through the API later).
-pub async fn execute(
-    base_action: &str,
-    input: &Value,
-    action_ex_id: &str,
-) -> Option<ActionOutcome> {
-    let secs = match base_action {
-        "std.echo" => input.get("delay").and_then(Value::as_f64),
-        "std.sleep" => input.get("seconds").and_then(Value::as_f64),
-        _ => None,
-    }
-    .filter(|d| d.is_finite() && *d > 0.0)
-    .unwrap_or(0.0);
-    if secs > 0.0 {
-        tokio::time::sleep(Duration::from_secs_f64(secs.min(86_400.0))).await;
-    }
-    if std_action(base_action).is_none() {
-        return Some(ActionOutcome::Error(Value::String(format!(
-            "The action raised an exception [action={base_action}, action_ex_id={action_ex_id}, msg='action {base_action} is not supported by the mistral-rs executor']"
-        ))));
-    }
-    super::sim::run_std_action(base_action, input, action_ex_id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::DatabaseUrl;
+    use crate::engine::controller::ActionOutcome;
 
     fn workflow_row(name: &str, body: Value) -> crate::db::models::WorkflowRow {
         crate::db::models::WorkflowRow {
