@@ -213,11 +213,45 @@ pub struct DatabaseSettings {
     pub max_pool_size: u32,
 }
 
+/// `[cron_trigger]`: how often due cron triggers are looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronTriggerSettings {
+    /// `enabled` (default true): false turns trigger processing off in this process.
+    pub enabled: bool,
+    /// `execution_interval` in seconds (default 1, at least 1).
+    pub execution_interval: u64,
+}
+
+/// `[execution_expiration_policy]`: periodic deletion of finished root executions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExpirationPolicySettings {
+    /// `evaluation_interval` in minutes; unset or 0 disables the policy.
+    pub evaluation_interval: Option<u64>,
+    /// `older_than` in minutes: executions not updated for longer are deleted.
+    pub older_than: Option<u64>,
+    /// `max_finished_executions` (0 = no limit): only this many newest finished ones stay.
+    pub max_finished_executions: u64,
+    /// `batch_size` (0 = everything at once): executions deleted per transaction.
+    pub batch_size: u64,
+    /// `ignored_states`: terminal states never deleted.
+    pub ignored_states: Vec<String>,
+}
+
+impl ExpirationPolicySettings {
+    /// Upstream runs the policy only with an interval and at least one of the two limits >= 1.
+    pub fn enabled(&self) -> bool {
+        self.evaluation_interval.is_some_and(|i| i > 0)
+            && (self.older_than.is_some_and(|o| o >= 1) || self.max_finished_executions >= 1)
+    }
+}
+
 /// The parsed, validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub api: ApiSettings,
     pub database: DatabaseSettings,
+    pub cron_trigger: CronTriggerSettings,
+    pub expiration_policy: ExpirationPolicySettings,
     /// `[pecan] auth_enable` (authentication itself is not implemented yet; see api.md 1.3).
     pub auth_enable: bool,
     /// The config file that was read, if any.
@@ -326,6 +360,11 @@ impl Settings {
                 connection: DatabaseUrl::parse(DEFAULT_DATABASE).expect("default database URL"),
                 max_pool_size: 8,
             },
+            cron_trigger: CronTriggerSettings {
+                enabled: true,
+                execution_interval: 1,
+            },
+            expiration_policy: ExpirationPolicySettings::default(),
             auth_enable: false,
             config_file,
             raw,
@@ -430,7 +469,62 @@ impl Settings {
             self.auth_enable =
                 parse_bool(v).ok_or_else(|| bad("pecan", "auth_enable", src, v, BOOL))?;
         }
+        self.cron_trigger.enabled = self.get_bool("cron_trigger", "enabled", true)?;
+        if let Some(n) = self.get_uint("cron_trigger", "execution_interval", 1)? {
+            self.cron_trigger.execution_interval = n;
+        }
+        let sec = "execution_expiration_policy";
+        let mut policy = self.expiration_policy.clone();
+        policy.evaluation_interval = self.get_uint(sec, "evaluation_interval", 0)?;
+        policy.older_than = self.get_uint(sec, "older_than", 0)?;
+        policy.max_finished_executions = self
+            .get_uint(sec, "max_finished_executions", 0)?
+            .unwrap_or(0);
+        policy.batch_size = self.get_uint(sec, "batch_size", 0)?.unwrap_or(0);
+        if let Some((v, src)) = self.raw_get(sec, "ignored_states") {
+            let states: Vec<String> = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            // Upstream refuses to start the engine with a non-terminal state here.
+            if let Some(s) = states
+                .iter()
+                .find(|s| !TERMINAL_STATES.contains(&s.as_str()))
+            {
+                return Err(bad(
+                    sec,
+                    "ignored_states",
+                    src,
+                    v,
+                    &format!(
+                        "{s} is not a terminal state. The valid states are [{}]",
+                        TERMINAL_STATES.join(", ")
+                    ),
+                ));
+            }
+            policy.ignored_states = states;
+        }
+        self.expiration_policy = policy;
         Ok(())
+    }
+
+    /// An integer option of at least `min`; `None` when it is not set (or set to nothing).
+    fn get_uint(&self, section: &str, key: &str, min: u64) -> Result<Option<u64>, ConfigError> {
+        match self.raw_get(section, key) {
+            None => Ok(None),
+            Some((v, _)) if v.trim().is_empty() => Ok(None),
+            Some((v, src)) => match v.trim().parse::<u64>() {
+                Ok(n) if n >= min => Ok(Some(n)),
+                _ => Err(bad(
+                    section,
+                    key,
+                    src,
+                    v,
+                    &format!("must be an integer >= {min}"),
+                )),
+            },
+        }
     }
 
     fn raw_get(&self, section: &str, key: &str) -> Option<(&str, Source)> {
@@ -465,6 +559,9 @@ impl Settings {
 }
 
 const BOOL: &str = "is not a boolean (true/false)";
+
+/// Mistral's terminal workflow states (what `ignored_states` may name).
+pub const TERMINAL_STATES: &[&str] = &["CANCELLED", "ERROR", "SUCCESS"];
 
 fn bad(section: &str, key: &str, src: Source, value: &str, why: &str) -> ConfigError {
     ConfigError(format!(
@@ -688,6 +785,69 @@ mod tests {
             Some(("DEFAULT".into(), "transport_url".into()))
         );
         assert_eq!(split_env_name("BOGUS_THING"), None);
+    }
+
+    #[test]
+    fn cron_and_expiration_sections_are_read_and_checked() {
+        let s = load(Overrides::default(), &[]).unwrap();
+        assert_eq!(
+            s.cron_trigger,
+            CronTriggerSettings {
+                enabled: true,
+                execution_interval: 1
+            }
+        );
+        assert!(!s.expiration_policy.enabled());
+        let s = load(
+            Overrides::default(),
+            &[
+                ("MISTRAL_CRON_TRIGGER_ENABLED", "false"),
+                ("MISTRAL_CRON_TRIGGER_EXECUTION_INTERVAL", "5"),
+                (
+                    "MISTRAL_EXECUTION_EXPIRATION_POLICY_EVALUATION_INTERVAL",
+                    "2",
+                ),
+                ("MISTRAL_EXECUTION_EXPIRATION_POLICY_OLDER_THAN", "60"),
+                (
+                    "MISTRAL_EXECUTION_EXPIRATION_POLICY_IGNORED_STATES",
+                    "ERROR, CANCELLED",
+                ),
+            ],
+        )
+        .unwrap();
+        assert!(!s.cron_trigger.enabled);
+        assert_eq!(s.cron_trigger.execution_interval, 5);
+        assert!(s.expiration_policy.enabled());
+        assert_eq!(s.expiration_policy.older_than, Some(60));
+        assert_eq!(s.expiration_policy.ignored_states, ["ERROR", "CANCELLED"]);
+        // An interval alone, without older_than or max_finished_executions, does nothing.
+        let s = load(
+            Overrides::default(),
+            &[(
+                "MISTRAL_EXECUTION_EXPIRATION_POLICY_EVALUATION_INTERVAL",
+                "2",
+            )],
+        )
+        .unwrap();
+        assert!(!s.expiration_policy.enabled());
+        let e = load(
+            Overrides::default(),
+            &[("MISTRAL_CRON_TRIGGER_EXECUTION_INTERVAL", "0")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("must be an integer >= 1"), "{e}");
+        let e = load(
+            Overrides::default(),
+            &[(
+                "MISTRAL_EXECUTION_EXPIRATION_POLICY_IGNORED_STATES",
+                "RUNNING",
+            )],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("RUNNING is not a terminal state"),
+            "{e}"
+        );
     }
 
     #[test]

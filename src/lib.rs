@@ -8,4 +8,5 @@ pub mod engine;
 pub mod executor;
 pub mod expr;
 pub mod lang;
+pub mod scheduler;
 pub mod server;

@@ -1,5 +1,5 @@
-//! Server bootstrap: open the database, migrate, register the preinstalled definitions and
-//! serve the v2 API.
+//! Server bootstrap: open the database, migrate, register the preinstalled definitions, start
+//! the engine dispatcher and the periodic scheduler, and serve the v2 API.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +59,7 @@ pub async fn start(settings: Settings, db: Db) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let engine = crate::engine::shell::Shell::new(db.clone());
     engine.spawn_dispatcher();
+    crate::scheduler::spawn(&settings, &engine);
     let app = api::app(AppState {
         engine,
         db,

@@ -13,6 +13,7 @@
 
 pub mod definitions;
 pub mod executions;
+pub mod expiration;
 pub mod list;
 pub mod models;
 pub mod schema;

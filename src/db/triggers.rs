@@ -1,7 +1,7 @@
 //! Cron triggers and event triggers: storage queries with upstream's lookup rules and fault
 //! strings, cron pattern handling (croniter's syntax through `croner`) and the workflow input
-//! check done at trigger creation. Firing (the scheduler and the event engine) is not here:
-//! the rows carry what it needs (`next_execution_time`, `remaining_executions`, input/params).
+//! check done at trigger creation. Firing lives in `crate::scheduler`; the queries it needs to
+//! find due triggers, claim one and advance it are here.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -269,6 +269,33 @@ pub fn due_cron_triggers(
         .order((ct::next_execution_time.asc(), ct::id.asc()))
         .select(CronTriggerRow::as_select())
         .load(conn)?)
+}
+
+/// Locks the trigger `id` for this transaction if it still has the `next_execution_time` the
+/// scheduler saw. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so a trigger another server is
+/// firing right now is skipped rather than waited for (and once that server commits, the
+/// moved `next_execution_time` no longer matches). SQLite has a single writer, so a plain
+/// read inside the write transaction is already exclusive.
+pub fn claim_cron_trigger(
+    conn: &mut DbConnection,
+    id: &str,
+    seen_next: NaiveDateTime,
+) -> Result<Option<CronTriggerRow>, DbError> {
+    let rows: Vec<CronTriggerRow> = if conn.is_postgres() {
+        diesel::sql_query(
+            "SELECT * FROM cron_triggers WHERE id = $1 AND next_execution_time = $2 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Text, _>(id)
+        .bind::<diesel::sql_types::Timestamp, _>(seen_next)
+        .load(conn)?
+    } else {
+        ct::table
+            .filter(ct::id.eq(id).and(ct::next_execution_time.eq(seen_next)))
+            .select(CronTriggerRow::as_select())
+            .load(conn)?
+    };
+    Ok(rows.into_iter().next())
 }
 
 /// Claims one firing of a due trigger (engine.md §16): counts it down, deletes it after its

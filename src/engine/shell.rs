@@ -310,6 +310,24 @@ impl Shell {
         Ok(row)
     }
 
+    /// [`Shell::start_workflow`] inside the caller's open transaction, so the caller's own
+    /// writes (the cron scheduler's trigger advance) commit together with the execution. Call
+    /// [`Shell::wake_dispatcher`] after the commit.
+    pub fn start_workflow_in(
+        &self,
+        conn: &mut DbConnection,
+        caller: &Caller,
+        wf: crate::db::models::WorkflowRow,
+        opts: StartOptions,
+    ) -> Result<ExecutionRow, DbError> {
+        self.start_in(conn, caller, wf, opts)
+    }
+
+    /// Tells the dispatcher that new outbox rows were committed.
+    pub fn wake_dispatcher(&self) {
+        self.wake.notify_one();
+    }
+
     fn start_in(
         &self,
         conn: &mut DbConnection,
