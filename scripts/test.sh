@@ -8,9 +8,9 @@
 #   3. creates compat-tests/.venv and installs compat-tests/requirements*.txt (pinned);
 #   4. runs the pytest suite in compat-tests/ (API tests against the built binary on SQLite and
 #      PostgreSQL, plus the expression differential tests);
-#   5. starts mistral-rs on :8989 with a fresh database and runs the upstream tempest API tests
-#      for the definitions and execution APIs (workbooks, workflows, actions, executions, tasks,
-#      action executions);
+#   5. starts mistral-rs on a free port with a fresh database and runs every upstream tempest
+#      API test module (mistral-tempest-tests 2.10.0: workbooks, workflows, actions, executions,
+#      tasks, action executions, cron triggers, event triggers);
 #   6. starts mistral-rs on a free port with a fresh SQLite database and replays the workflow
 #      conformance cases (conformance/check.py; known failures in conformance/known_failing.txt).
 #
@@ -82,28 +82,27 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 if [ -z "${SKIP_TEMPEST:-}" ]; then
-    stage "tempest (definitions and execution APIs) against mistral-rs on :8989"
-    if (exec 3<>/dev/tcp/127.0.0.1/8989) 2>/dev/null; then
-        echo "port 8989 is already in use; the tempest plugin needs it (stop that server)"
-        FAILED+=("tempest (port 8989 busy)")
-    else
-        WORK=$(mktemp -d /tmp/mistral-rs-tempest.XXXXXX)
-        NO_COLOR=1 MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
-            MISTRAL_API_ALLOW_ACTION_EXECUTION_DELETION=true \
-            "$BIN" serve --host 127.0.0.1 --port 8989 >"$WORK/server.log" 2>&1 &
-        SERVER_PID=$!
-        trap 'kill $SERVER_PID 2>/dev/null' EXIT
-        # shellcheck disable=SC2086
-        "$VENV/bin/python" compat-tests/tempest/run_tempest.py --wait 90 \
-            --known compat-tests/tempest/upstream_failures.txt \
-            --known compat-tests/tempest/mistral_rs_gaps.txt \
-            ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions test_cron_triggers test_event_triggers test_executions test_tasks test_action_executions}
-        rc=$?
-        [ $rc -eq 0 ] || { FAILED+=("tempest (exit $rc)"); tail -30 "$WORK/server.log"; }
-        kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
-        trap - EXIT
-        rm -rf "$WORK"
-    fi
+    stage "tempest API tests against mistral-rs"
+    # The plugin's WITHOUT_AUTH mode targets :8989; run_tempest.py --target redirects it, so
+    # a server already on :8989 does not get in the way.
+    WORK=$(mktemp -d /tmp/mistral-rs-tempest.XXXXXX)
+    PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    NO_COLOR=1 MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
+        MISTRAL_API_ALLOW_ACTION_EXECUTION_DELETION=true \
+        "$BIN" serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    trap 'kill $SERVER_PID 2>/dev/null' EXIT
+    # shellcheck disable=SC2086
+    "$VENV/bin/python" compat-tests/tempest/run_tempest.py --wait 90 \
+        --target "http://127.0.0.1:$PORT" \
+        --known compat-tests/tempest/upstream_failures.txt \
+        --known compat-tests/tempest/mistral_rs_gaps.txt \
+        ${TEMPEST_MODULES:-test_workbooks test_workflows test_actions test_cron_triggers test_event_triggers test_executions test_tasks test_action_executions}
+    rc=$?
+    [ $rc -eq 0 ] || { FAILED+=("tempest (exit $rc)"); tail -30 "$WORK/server.log"; }
+    kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+    trap - EXIT
+    rm -rf "$WORK"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -3,13 +3,16 @@
 
 The tests come from PyPI (tempest==47.0.0, mistral-tempest-tests==2.10.0). They run in the
 plugin's own `WITHOUT_AUTH=1 VERSION=v2` mode: every API request of the test clients goes to
-http://localhost:8989/v2 without a token (the port is fixed by the plugin). Tempest still
+http://localhost:8989/v2 without a token (the plugin fixes that address; `--target URL`
+redirects its requests elsewhere through a sitecustomize hook, so a second server need not
+take :8989). Tempest still
 builds `admin`/`primary`/`alt` credentials for each test class, so this script writes a
 pre-provisioned accounts file and serves a minimal fake Keystone (fake_keystone.py) for it.
 
     python compat-tests/tempest/run_tempest.py                 # definitions API (default set)
     python compat-tests/tempest/run_tempest.py --all           # every API test module
     python compat-tests/tempest/run_tempest.py test_executions test_tasks
+    python compat-tests/tempest/run_tempest.py --target http://127.0.0.1:9120 --all
 
 Run it with the Python of an environment that has tempest and the plugin installed (the
 compat-tests venv). Test outcomes are compared with upstream_failures.txt: tests listed there
@@ -40,6 +43,47 @@ DEFINITIONS = ["test_workbooks", "test_workflows", "test_actions"]
 ALL_MODULES = DEFINITIONS + ["test_executions", "test_tasks", "test_action_executions",
                              "test_cron_triggers", "test_event_triggers"]
 TARGET = "http://localhost:8989"
+
+# Imported by every Python process of the tempest run (PYTHONPATH): rewrites the plugin's
+# fixed http://localhost:8989 in the URLs of its WITHOUT_AUTH auth provider.
+SITECUSTOMIZE = """\
+import importlib.abc
+import importlib.util
+import os
+import sys
+
+_TARGET = os.environ.get("MISTRAL_TEMPEST_TARGET")
+_MODULE = "mistral_tempest_tests.services.base"
+
+
+class _RedirectPlugin(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != _MODULE:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            original = module.AuthProv.auth_request
+
+            def auth_request(self, *args, **kwargs):
+                url, headers, body = original(self, *args, **kwargs)
+                return url.replace("http://localhost:8989", _TARGET, 1), headers, body
+
+            module.AuthProv.auth_request = auth_request
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if _TARGET:
+    sys.meta_path.insert(0, _RedirectPlugin())
+"""
 KNOWN_FILE = os.path.join(HERE, "upstream_failures.txt")
 
 TEMPEST_CONF = """\
@@ -175,7 +219,7 @@ def parse_subunit(path):
 
 
 def main():
-    p = argparse.ArgumentParser(description="mistral tempest API tests against :8989")
+    p = argparse.ArgumentParser(description="mistral tempest API tests against a server")
     p.add_argument("modules", nargs="*", help="test modules (default: %s)" % " ".join(DEFINITIONS))
     p.add_argument("--all", action="store_true", help="all API test modules")
     p.add_argument("--workdir", help="tempest workspace (default: a temporary directory)")
@@ -184,7 +228,9 @@ def main():
     p.add_argument("--record", metavar="FILE", help="write this run's failures to FILE")
     p.add_argument("--concurrency", type=int, default=1,
                    help="tempest workers (default 1: several tests assert on global lists)")
-    p.add_argument("--wait", type=float, default=60, help="seconds to wait for :8989")
+    p.add_argument("--wait", type=float, default=60, help="seconds to wait for the server")
+    p.add_argument("--target", default=TARGET,
+                   help="server under test (default %s, the plugin's own address)" % TARGET)
     p.add_argument("--timeout", type=float, default=2400,
                    help="seconds after which the whole tempest run is stopped (default 2400)")
     p.add_argument("--verbose", "-v", action="store_true", help="print details of every failure")
@@ -197,7 +243,8 @@ def main():
         if m not in ALL_MODULES:
             sys.exit("unknown module %s (choose from %s)" % (m, ", ".join(ALL_MODULES)))
 
-    if not wait_target(TARGET + "/", args.wait):
+    target = args.target.rstrip("/")
+    if not wait_target(target + "/", args.wait):
         return 2
 
     own_work = args.workdir is None
@@ -208,7 +255,7 @@ def main():
     if os.path.isdir(stestr_repo):
         shutil.rmtree(stestr_repo)
 
-    keystone = FakeKeystone(workflow_url=TARGET + "/v2").start()
+    keystone = FakeKeystone(workflow_url=target + "/v2").start()
     with open(os.path.join(work, "etc", "tempest.conf"), "w") as f:
         f.write(TEMPEST_CONF.format(work=work, keystone=keystone.url))
     with open(os.path.join(work, "etc", "accounts.yaml"), "w") as f:
@@ -219,6 +266,14 @@ def main():
                 "TEMPEST_CONFIG_DIR": os.path.join(work, "etc"),
                 "TEMPEST_CONFIG": "tempest.conf",
                 "OS_TEST_TIMEOUT": env.get("OS_TEST_TIMEOUT", "600")})
+    if target != TARGET:
+        hook = os.path.join(work, "pyhook")
+        os.makedirs(hook, exist_ok=True)
+        with open(os.path.join(hook, "sitecustomize.py"), "w") as f:
+            f.write(SITECUSTOMIZE)
+        env["MISTRAL_TEMPEST_TARGET"] = target
+        env["PYTHONPATH"] = os.pathsep.join(
+            [hook] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
         env.pop(proxy, None)
     env["no_proxy"] = env["NO_PROXY"] = "localhost,127.0.0.1"
@@ -229,7 +284,7 @@ def main():
            "--regex", regex, "--subunit"]
     cmd += ["--concurrency", str(args.concurrency)] if args.concurrency > 1 else ["--serial"]
     subunit_path = os.path.join(work, "results.subunit")
-    print("tempest: %s against %s (workspace %s)" % (", ".join(modules), TARGET, work),
+    print("tempest: %s against %s (workspace %s)" % (", ".join(modules), target, work),
           flush=True)
     started = time.monotonic()
     with open(subunit_path, "wb") as out, open(os.path.join(work, "run.stderr"), "wb") as err:
