@@ -11,6 +11,7 @@ pub mod error;
 pub mod event_triggers;
 pub mod executions;
 pub mod jsonbody;
+pub mod members;
 pub mod params;
 pub mod pyjson;
 pub mod pyrepr;
@@ -152,6 +153,20 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/cron_triggers/{identifier}",
             get(cron_triggers::get_one).delete(cron_triggers::delete),
+        )
+        .route(
+            "/workflows/{identifier}/members",
+            get(members::collection)
+                .post(members::collection)
+                .put(members::collection)
+                .delete(members::collection),
+        )
+        .route(
+            "/workflows/{identifier}/members/{member_id}",
+            get(members::member)
+                .post(members::member)
+                .put(members::member)
+                .delete(members::member),
         )
         .route(
             "/event_triggers",
