@@ -11,6 +11,7 @@ pub mod error;
 pub mod event_triggers;
 pub mod executions;
 pub mod jsonbody;
+pub mod maintenance;
 pub mod members;
 pub mod params;
 pub mod pyjson;
@@ -185,7 +186,14 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(root::versions))
         .route("/v2/", get(root::v2))
         .route("/info", get(root::info))
+        .route("/maintenance", get(maintenance::get).put(maintenance::put))
         .nest("/v2", v2)
+        // Only requests that reach a resource are gated (upstream's hook runs after routing:
+        // an unknown path stays a 404 in maintenance mode).
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            maintenance::gate,
+        ))
         .fallback(not_found)
         .layer(middleware::from_fn(rewrite_405))
         .with_state(state);

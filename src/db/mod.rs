@@ -15,6 +15,7 @@ pub mod definitions;
 pub mod executions;
 pub mod expiration;
 pub mod list;
+pub mod maintenance;
 pub mod models;
 pub mod schema;
 pub mod triggers;

@@ -5,6 +5,8 @@
 //! workflow execution. Claim, advance and start commit together, so with several servers on
 //! one database each tick starts exactly one execution. A start that fails (e.g. the input no
 //! longer fits the workflow) is logged and the tick is still consumed, as upstream does.
+//! In maintenance mode (`PAUSING`/`PAUSED`) nothing is fired and triggers are not advanced:
+//! they fire once maintenance ends.
 
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ pub fn spawn(shell: Shell, every: Duration) -> tokio::task::JoinHandle<()> {
 
 /// Fires every trigger due at `now` once; returns the ids of the executions started.
 pub async fn fire_due(shell: &Shell, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
+    if super::maintenance::blocks_starts(shell).await? {
+        return Ok(Vec::new());
+    }
     let db = shell.db().clone();
     let due = db
         .read(move |c| triggers::due_cron_triggers(c, now + LOOK_AHEAD))
@@ -220,6 +225,34 @@ mod tests {
             .write_blocking(|c| triggers::claim_cron_trigger(c, &t.id, ts("2030-01-01 10:00:00")))
             .unwrap();
         assert!(claimed.is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_fires_or_advances_in_maintenance_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&DatabaseUrl::Sqlite(dir.path().join("t.sqlite")), 2).unwrap();
+        db.run_migrations().unwrap();
+        setup(&db, 1);
+        let shell = Shell::new(db.clone());
+        let now = ts("2030-01-01 10:00:01");
+        for status in [
+            crate::db::maintenance::PAUSING,
+            crate::db::maintenance::PAUSED,
+        ] {
+            db.write_blocking(|c| crate::db::maintenance::set_status(c, status, None))
+                .unwrap();
+            assert!(fire_due(&shell, now).await.unwrap().is_empty());
+        }
+        let t = db
+            .read_blocking(|c| triggers::get_cron_trigger(c, None, "t0"))
+            .unwrap();
+        assert_eq!(t.next_execution_time, ts("2030-01-01 10:00:00"));
+        // Once maintenance ends, the held tick fires.
+        db.write_blocking(|c| {
+            crate::db::maintenance::set_status(c, crate::db::maintenance::RUNNING, None)
+        })
+        .unwrap();
+        assert_eq!(fire_due(&shell, now).await.unwrap().len(), 1);
     }
 
     /// Two schedulers (own connection pools, as two servers have) fire the same due triggers
