@@ -386,3 +386,29 @@ fn executions_survive_repeated_sigkill_on_sqlite() {
     let url = format!("sqlite:///{}", dir.path().join("crash.sqlite").display());
     run(server_binary(), dir.path(), url);
 }
+
+/// The same on PostgreSQL (when `MISTRAL_RS_TEST_PG` names a server): there leases of the
+/// killed process are only taken over once they expire (several engines may share the
+/// database), so recovery takes up to the lease lifetime.
+#[test]
+fn executions_survive_repeated_sigkill_on_postgres() {
+    let Ok(admin) = std::env::var("MISTRAL_RS_TEST_PG") else {
+        eprintln!("MISTRAL_RS_TEST_PG not set: skipped");
+        return;
+    };
+    use diesel::{Connection, RunQueryDsl};
+    let name = format!("mistral_rs_crash_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel::PgConnection::establish(&admin).expect("connect to MISTRAL_RS_TEST_PG");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create database");
+    let mut url = url::Url::parse(&admin).expect("MISTRAL_RS_TEST_PG is a URL");
+    url.set_path(&format!("/{name}"));
+    let dir = tempfile::tempdir().unwrap();
+    let result = std::panic::catch_unwind(|| run(server_binary(), dir.path(), url.to_string()));
+    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
