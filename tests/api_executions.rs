@@ -305,3 +305,65 @@ fn action_executions_run_directly() {
         assert_eq!(st, 400);
     }
 }
+
+#[test]
+fn report_of_an_execution_tree_with_a_failing_task_and_a_sub_workflow() {
+    const REP: &str = "version: '2.0'\nrep_sub:\n  tasks:\n    s1:\n      action: std.echo output=\"sub\"\n    s2:\n      action: std.fail\nrep_main:\n  tasks:\n    ok:\n      action: std.echo output=1\n      on-success: [child, bad]\n    child:\n      workflow: rep_sub\n    bad:\n      action: std.fail\n      retry:\n        count: 1\n        delay: 0\n";
+    for s in servers() {
+        let (st, _) = sj(s.text(Method::POST, "/v2/workflows", REP));
+        assert_eq!(st, 201);
+        let (_, v) = start(&s, json!({"workflow_name": "rep_main"}));
+        let id = v["id"].as_str().unwrap().to_string();
+        wait_state(&s, &id, "ERROR");
+        let (st, r) = sj(s.get(&format!("/v2/executions/{id}/report")));
+        assert_eq!(st, 200, "{r}");
+        assert_eq!(
+            r["statistics"],
+            json!({"total_tasks_count": 5, "running_tasks_count": 0, "success_tasks_count": 2,
+                   "error_tasks_count": 3, "idle_tasks_count": 0, "paused_tasks_count": 0,
+                   "estimated_time": 0})
+        );
+        let root = &r["root_workflow_execution"];
+        assert_eq!(root["id"], json!(id));
+        assert_eq!(root["name"], "rep_main");
+        let tasks = root["task_executions"].as_array().unwrap();
+        let task = |n: &str| tasks.iter().find(|t| t["name"] == n).unwrap().clone();
+        let bad = task("bad");
+        assert_eq!(bad["retry_count"], 1);
+        assert_eq!(bad["action_executions"].as_array().unwrap().len(), 2);
+        assert_eq!(bad["action_executions"][0]["name"], "std.fail");
+        assert!(task("ok").get("retry_count").is_none());
+        let child = task("child");
+        assert_eq!(child["action_executions"], json!([]));
+        let sub = &child["workflow_executions"][0];
+        assert_eq!(sub["name"], "rep_sub");
+        assert_eq!(sub["task_executions"].as_array().unwrap().len(), 2);
+
+        // errors_only + max_depth=0: ERROR tasks only; the sub-workflow without its tasks.
+        let (_, r) = sj(s.get(&format!(
+            "/v2/executions/{id}/report?errors_only=true&max_depth=0"
+        )));
+        assert_eq!(r["statistics"]["total_tasks_count"], 2);
+        let tasks = r["root_workflow_execution"]["task_executions"]
+            .as_array()
+            .unwrap();
+        assert_eq!(tasks.len(), 2);
+        let child = tasks.iter().find(|t| t["name"] == "child").unwrap();
+        assert!(child["workflow_executions"][0]
+            .get("task_executions")
+            .is_none());
+
+        let (_, r) = sj(s.get(&format!("/v2/executions/{id}/report?statistics_only=1")));
+        assert!(r.get("root_workflow_execution").is_none());
+        assert_eq!(r["statistics"]["total_tasks_count"], 5);
+
+        let (st, r) = sj(s.get("/v2/executions/nope/report"));
+        assert_eq!(st, 400);
+        assert!(r["faultstring"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid input for field/attribute workflow_execution_id."));
+        let (st, _) = sj(s.get("/v2/executions/00000000-0000-0000-0000-000000000000/report"));
+        assert_eq!(st, 404);
+    }
+}

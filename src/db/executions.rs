@@ -782,3 +782,36 @@ pub fn delete_action_execution(conn: &mut DbConnection, id: &str) -> Result<(), 
     diesel::delete(ae::action_executions.filter(ae::id.eq(id))).execute(conn)?;
     Ok(())
 }
+
+/// The task execution rows of one workflow execution, in creation order.
+pub fn tasks_of(conn: &mut DbConnection, execution_id: &str) -> Result<Vec<TaskRow>, DbError> {
+    Ok(te::task_executions
+        .filter(te::workflow_execution_id.eq(execution_id))
+        .order(te::seq.asc())
+        .select(TaskRow::as_select())
+        .load(conn)?)
+}
+
+/// The action execution rows of one workflow execution, in creation order.
+pub fn actions_of(conn: &mut DbConnection, execution_id: &str) -> Result<Vec<ActionRow>, DbError> {
+    Ok(ae::action_executions
+        .filter(ae::workflow_execution_id.eq(execution_id))
+        .order(ae::seq.asc())
+        .select(ActionRow::as_select())
+        .load(conn)?)
+}
+
+/// Up to `limit` executions of workflow `workflow_id` in `state` (earliest first).
+pub fn executions_of_workflow(
+    conn: &mut DbConnection,
+    workflow_id: &str,
+    state: &str,
+    limit: i64,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    Ok(we::workflow_executions
+        .filter(we::workflow_id.eq(workflow_id).and(we::state.eq(state)))
+        .order(we::created_at.asc())
+        .limit(limit)
+        .select(ExecutionRow::as_select())
+        .load(conn)?)
+}

@@ -397,8 +397,9 @@ impl Shell {
         Ok(true)
     }
 
-    /// Runs the dispatcher forever: woken after every commit, polling jobs every 100 ms,
-    /// checking leases every 2 s; plus this executor's heartbeat.
+    /// Runs the dispatcher forever (woken after every commit, polling jobs every 100 ms),
+    /// and beside it, so a busy dispatcher cannot starve them, the lease check (every 2 s)
+    /// and this executor's heartbeat.
     pub fn spawn_dispatcher(&self) -> tokio::task::JoinHandle<()> {
         let beat = self.clone();
         tokio::spawn(async move {
@@ -414,11 +415,11 @@ impl Shell {
                 }
             }
         });
-        let me = self.clone();
+        let checker = self.clone();
         tokio::spawn(async move {
-            if me.db.is_sqlite() {
-                let owner = me.owner.to_string();
-                match me
+            if checker.db.is_sqlite() {
+                let owner = checker.owner.to_string();
+                match checker
                     .db
                     .write(move |c| store::expire_leases_of_others(c, &owner))
                     .await
@@ -430,14 +431,16 @@ impl Shell {
                     Err(e) => tracing::warn!("start-up lease check: {e}"),
                 }
             }
-            let mut last_check: Option<tokio::time::Instant> = None;
             loop {
-                if last_check.is_none_or(|t| t.elapsed() >= LEASE_CHECK_EVERY) {
-                    last_check = Some(tokio::time::Instant::now());
-                    if let Err(e) = me.recover_orphaned_actions().await {
-                        tracing::warn!("engine lease check: {e}");
-                    }
+                if let Err(e) = checker.recover_orphaned_actions().await {
+                    tracing::warn!("engine lease check: {e}");
                 }
+                tokio::time::sleep(LEASE_CHECK_EVERY).await;
+            }
+        });
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
                 if let Err(e) = me.pump().await {
                     tracing::warn!("engine dispatcher: {e}");
                 }
