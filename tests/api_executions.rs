@@ -367,3 +367,28 @@ fn report_of_an_execution_tree_with_a_failing_task_and_a_sub_workflow() {
         assert_eq!(st, 404);
     }
 }
+
+#[test]
+fn execution_and_executions_functions_read_the_database() {
+    const WF: &str = "version: '2.0'\nexf:\n  tasks:\n    t:\n      action: std.noop\n      publish:\n        me: <% execution() %>\n        n_all: <% executions().len() %>\n        succ: <% executions(state => 'SUCCESS').len() %>\n        mine: <% executions(id => execution().id).len() %>\n        late: <% executions(null, null, null, '2100-01-01 00:00:00').len() %>\n        early: <% executions(null, null, null, null, '2000-01-01 00:00:00').len() %>\n";
+    for s in servers() {
+        let (st, _) = sj(s.text(Method::POST, "/v2/workflows", WF));
+        assert_eq!(st, 201);
+        let (_, first) = start(&s, json!({"workflow_name": "exf"}));
+        wait_state(&s, first["id"].as_str().unwrap(), "SUCCESS");
+        let (_, second) = start(&s, json!({"workflow_name": "exf"}));
+        let id = second["id"].as_str().unwrap().to_string();
+        wait_state(&s, &id, "SUCCESS");
+        let (_, tasks) = sj(s.get(&format!("/v2/executions/{id}/tasks")));
+        let published: Value =
+            serde_json::from_str(tasks["tasks"][0]["published"].as_str().unwrap()).unwrap();
+        assert_eq!(published["n_all"], 2, "{published}");
+        assert_eq!(published["succ"], 1, "the earlier one; this one is RUNNING");
+        assert_eq!(published["mine"], 1);
+        assert_eq!(published["late"], 0);
+        assert_eq!(published["early"], 0);
+        assert_eq!(published["me"]["id"], json!(id));
+        assert_eq!(published["me"]["created_at"], second["created_at"]);
+        assert!(published["me"]["updated_at"].is_string());
+    }
+}

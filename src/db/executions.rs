@@ -815,3 +815,38 @@ pub fn executions_of_workflow(
         .select(ExecutionRow::as_select())
         .load(conn)?)
 }
+
+/// `executions()` of the expression language: executions visible to `vis` matching the
+/// equality filters and `from <= created_at < to`, oldest first.
+pub fn find_executions(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: Option<&str>,
+    root_execution_id: Option<&str>,
+    state: Option<&str>,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    let mut q = we::workflow_executions.into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(we::project_id.eq(p.to_string()));
+    }
+    if let Some(v) = id {
+        q = q.filter(we::id.eq(v.to_string()));
+    }
+    if let Some(v) = root_execution_id {
+        q = q.filter(we::root_execution_id.eq(v.to_string()));
+    }
+    if let Some(v) = state {
+        q = q.filter(we::state.eq(v.to_string()));
+    }
+    if let Some(t) = from {
+        q = q.filter(we::created_at.ge(t));
+    }
+    if let Some(t) = to {
+        q = q.filter(we::created_at.lt(t));
+    }
+    Ok(q.order((we::created_at.asc(), we::id.asc()))
+        .select(ExecutionRow::as_select())
+        .load(conn)?)
+}

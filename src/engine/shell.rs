@@ -7,8 +7,7 @@
 //! execution that is no longer RUNNING is ignored, a sub-workflow that already exists is not
 //! started twice.
 
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -17,6 +16,7 @@ use super::controller::{
     handle, start, ActionDef, Catalog, Effect, EngineError, Event, ParentLink, Runtime,
     StartRequest, WorkflowState,
 };
+use super::db_exprs::{with_conn, DbExprs, SharedConn};
 use super::exprs::ExprAdapter;
 use super::spec::{AdHocDef, WorkflowDef};
 use super::state::{ActionExecution, State, TaskExecution, WorkflowExecution};
@@ -92,18 +92,19 @@ pub enum Message {
 
 /// Definitions looked up through the open transaction: workflows and ad-hoc actions in the
 /// execution's namespace then `""`, std actions the executor can run.
-struct DbCatalog<'c> {
-    conn: RefCell<&'c mut DbConnection>,
+struct DbCatalog<'r, 'c> {
+    conn: SharedConn<'r, 'c>,
     namespace: String,
     vis: Option<String>,
 }
 
-impl Catalog for DbCatalog<'_> {
+impl Catalog for DbCatalog<'_, '_> {
     fn workflow(&self, name: &str) -> Option<WorkflowDef> {
-        let mut c = self.conn.borrow_mut();
-        let row = definitions::load_workflow(&mut c, self.vis.as_deref(), name, &self.namespace)
-            .ok()
-            .flatten()?;
+        let row = with_conn(self.conn, |c| {
+            definitions::load_workflow(c, self.vis.as_deref(), name, &self.namespace)
+        })
+        .ok()
+        .flatten()?;
         let body: Value = serde_json::from_str(&row.spec).ok()?;
         Some(WorkflowDef::from_body(&row.name, &body))
     }
@@ -112,9 +113,11 @@ impl Catalog for DbCatalog<'_> {
         if let Some(a) = system_action(name) {
             return Some(ActionDef::System(a));
         }
-        let mut c = self.conn.borrow_mut();
         for ns in [self.namespace.as_str(), ""] {
-            if let Ok(Some(row)) = definitions::find_action(&mut c, self.vis.as_deref(), name, ns) {
+            let found = with_conn(self.conn, |c| {
+                definitions::find_action(c, self.vis.as_deref(), name, ns)
+            });
+            if let Ok(Some(row)) = found {
                 let body: Value = serde_json::from_str(&row.spec).ok()?;
                 let mut d = AdHocDef::from_body(&row.name, &body);
                 d.definition = row.definition.clone();
@@ -414,14 +417,20 @@ impl Shell {
         def: WorkflowDef,
         req: StartRequest,
     ) -> Result<(WorkflowState, Vec<Effect>), DbError> {
+        let conn = Mutex::new(conn);
+        let exprs = DbExprs {
+            evaluator: &self.expr.evaluator,
+            conn: &conn,
+            vis: vis.clone(),
+        };
         let catalog = DbCatalog {
-            conn: RefCell::new(conn),
+            conn: &conn,
             namespace: namespace.to_string(),
             vis,
         };
         let mut ids = new_id;
         let mut rt = Runtime {
-            expr: self.expr.as_ref(),
+            expr: &exprs,
             catalog: &catalog,
             ids: &mut ids,
             now: format_ts(&now()),
@@ -474,14 +483,20 @@ impl Shell {
             .unwrap_or("")
             .to_string();
         let effects = {
+            let conn = Mutex::new(&mut *conn);
+            let exprs = DbExprs {
+                evaluator: &self.expr.evaluator,
+                conn: &conn,
+                vis: Some(row.project_id.clone()),
+            };
             let catalog = DbCatalog {
-                conn: RefCell::new(&mut *conn),
+                conn: &conn,
                 namespace,
                 vis: Some(row.project_id.clone()),
             };
             let mut ids = new_id;
             let mut rt = Runtime {
-                expr: self.expr.as_ref(),
+                expr: &exprs,
                 catalog: &catalog,
                 ids: &mut ids,
                 now: format_ts(&now()),
