@@ -392,3 +392,33 @@ fn execution_and_executions_functions_read_the_database() {
         assert!(published["me"]["updated_at"].is_string());
     }
 }
+
+#[test]
+fn single_task_get_shows_published_global_of_finished_tasks() {
+    const WF: &str = "version: '2.0'\npgw:\n  input:\n    - x: 5\n  tasks:\n    a:\n      action: std.echo output=3\n      on-success:\n        publish:\n          branch:\n            b1: <% task().result %>\n          global:\n            g1: <% $.x + 3 %>\n        next: [c]\n    c:\n      action: std.fail\n      on-error:\n        publish:\n          global:\n            err: <% $.x + 1 %>\n        next: [d]\n    d:\n      action: std.noop\n";
+    for s in servers() {
+        let (st, _) = sj(s.text(Method::POST, "/v2/workflows", WF));
+        assert_eq!(st, 201);
+        let (_, v) = start(&s, json!({"workflow_name": "pgw"}));
+        let id = v["id"].as_str().unwrap().to_string();
+        wait_state(&s, &id, "SUCCESS");
+        let (_, tasks) = sj(s.get(&format!("/v2/executions/{id}/tasks")));
+        let mut seen = 0;
+        for t in tasks["tasks"].as_array().unwrap() {
+            assert!(t.get("published_global").is_none(), "never in lists");
+            let (_, full) = sj(s.get(&format!("/v2/tasks/{}", t["id"].as_str().unwrap())));
+            let expected = match t["name"].as_str().unwrap() {
+                "a" => json!("{\"g1\": 8}"),
+                "c" => json!("{\"err\": 6}"),
+                _ => Value::Null,
+            };
+            if expected.is_null() {
+                assert!(full.get("published_global").is_none(), "{full}");
+            } else {
+                assert_eq!(full["published_global"], expected, "{full}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2);
+    }
+}
