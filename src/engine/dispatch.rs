@@ -119,14 +119,10 @@ impl Shell {
                 input,
                 safe_rerun,
             } => {
-                let Some(row) = store::find_execution(conn, None, &execution_id)? else {
-                    return Ok(None);
-                };
-                let st = load_state(&row)?;
-                let running = st
-                    .actions
-                    .iter()
-                    .any(|a| a.id == action_execution_id && a.state == State::Running);
+                // The index row says whether it is still wanted (a cancelled execution's
+                // actions are not started), without decoding the whole state.
+                let running = store::get_action_execution(conn, None, &action_execution_id)
+                    .is_ok_and(|a| a.state == State::Running.as_str());
                 if !running {
                     return Ok(None);
                 }
