@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use diesel::Connection;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::controller::{ActionOutcome, Event};
 use super::shell::{load_state, Message, Shell};
@@ -37,8 +37,8 @@ use crate::executor::execute;
 /// retries with the backoff of [`store::retry_backoff`]).
 pub const MAX_ATTEMPTS: i32 = 12;
 /// How long a lease lives without a heartbeat.
-pub const LEASE_TTL_SECS: i64 = 30;
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+pub const LEASE_TTL_SECS: i64 = 15;
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const LEASE_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// The error an action gets when its executor vanished (upstream's heartbeat checker).
 pub const HEARTBEAT_LOST: &str = "Heartbeat wasn't received.";
@@ -58,14 +58,6 @@ fn rerun_is_safe(base_action: &str) -> bool {
     )
 }
 
-/// An action to start after the hand-over transaction committed.
-struct Run {
-    execution_id: String,
-    action_execution_id: String,
-    base_action: String,
-    input: Value,
-}
-
 fn lease_expiry() -> chrono::NaiveDateTime {
     crate::db::now() + chrono::Duration::seconds(LEASE_TTL_SECS)
 }
@@ -78,7 +70,7 @@ impl Shell {
         conn: &mut DbConnection,
         msg: Message,
         raw: &str,
-    ) -> Result<Option<Run>, DbError> {
+    ) -> Result<Option<Message>, DbError> {
         match msg {
             Message::Deliver {
                 execution_id,
@@ -113,15 +105,14 @@ impl Shell {
                 )
                 .map(|_| None),
             Message::RunAction {
-                execution_id,
-                action_execution_id,
-                base_action,
-                input,
+                ref execution_id,
+                ref action_execution_id,
                 safe_rerun,
+                ..
             } => {
                 // The index row says whether it is still wanted (a cancelled execution's
                 // actions are not started), without decoding the whole state.
-                let running = store::get_action_execution(conn, None, &action_execution_id)
+                let running = store::get_action_execution(conn, None, action_execution_id)
                     .is_ok_and(|a| a.state == State::Running.as_str());
                 if !running {
                     return Ok(None);
@@ -137,12 +128,7 @@ impl Shell {
                         expires_at: lease_expiry(),
                     },
                 )?;
-                Ok(Some(Run {
-                    execution_id,
-                    action_execution_id,
-                    base_action,
-                    input,
-                }))
+                Ok(Some(msg))
             }
         }
     }
@@ -243,16 +229,21 @@ impl Shell {
         }
     }
 
-    /// Runs an action in the in-process executor and applies its result.
-    fn spawn_action(&self, run: Run) {
+    /// Runs an action (a [`Message::RunAction`] just handed over) in the in-process executor
+    /// and applies its result.
+    fn spawn_action(&self, msg: Message) {
+        let Message::RunAction {
+            execution_id,
+            action_execution_id: aid,
+            base_action,
+            input,
+            ..
+        } = msg
+        else {
+            return;
+        };
         let me = self.clone();
         tokio::spawn(async move {
-            let Run {
-                execution_id,
-                action_execution_id: aid,
-                base_action,
-                input,
-            } = run;
             match execute(&base_action, &input, &aid).await {
                 Some(outcome) => me.apply_result(&execution_id, &aid, outcome).await,
                 None => {
@@ -453,6 +444,7 @@ mod tests {
     use crate::db::executions::ExecutionRow;
     use crate::db::{new_id, now, Caller, Db};
     use crate::engine::shell::StartOptions;
+    use serde_json::Value;
 
     fn fresh_db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
