@@ -305,3 +305,120 @@ fn action_executions_run_directly() {
         assert_eq!(st, 400);
     }
 }
+
+#[test]
+fn report_of_an_execution_tree_with_a_failing_task_and_a_sub_workflow() {
+    const REP: &str = "version: '2.0'\nrep_sub:\n  tasks:\n    s1:\n      action: std.echo output=\"sub\"\n    s2:\n      action: std.fail\nrep_main:\n  tasks:\n    ok:\n      action: std.echo output=1\n      on-success: [child, bad]\n    child:\n      workflow: rep_sub\n    bad:\n      action: std.fail\n      retry:\n        count: 1\n        delay: 0\n";
+    for s in servers() {
+        let (st, _) = sj(s.text(Method::POST, "/v2/workflows", REP));
+        assert_eq!(st, 201);
+        let (_, v) = start(&s, json!({"workflow_name": "rep_main"}));
+        let id = v["id"].as_str().unwrap().to_string();
+        wait_state(&s, &id, "ERROR");
+        let (st, r) = sj(s.get(&format!("/v2/executions/{id}/report")));
+        assert_eq!(st, 200, "{r}");
+        assert_eq!(
+            r["statistics"],
+            json!({"total_tasks_count": 5, "running_tasks_count": 0, "success_tasks_count": 2,
+                   "error_tasks_count": 3, "idle_tasks_count": 0, "paused_tasks_count": 0,
+                   "estimated_time": 0})
+        );
+        let root = &r["root_workflow_execution"];
+        assert_eq!(root["id"], json!(id));
+        assert_eq!(root["name"], "rep_main");
+        let tasks = root["task_executions"].as_array().unwrap();
+        let task = |n: &str| tasks.iter().find(|t| t["name"] == n).unwrap().clone();
+        let bad = task("bad");
+        assert_eq!(bad["retry_count"], 1);
+        assert_eq!(bad["action_executions"].as_array().unwrap().len(), 2);
+        assert_eq!(bad["action_executions"][0]["name"], "std.fail");
+        assert!(task("ok").get("retry_count").is_none());
+        let child = task("child");
+        assert_eq!(child["action_executions"], json!([]));
+        let sub = &child["workflow_executions"][0];
+        assert_eq!(sub["name"], "rep_sub");
+        assert_eq!(sub["task_executions"].as_array().unwrap().len(), 2);
+
+        // errors_only + max_depth=0: ERROR tasks only; the sub-workflow without its tasks.
+        let (_, r) = sj(s.get(&format!(
+            "/v2/executions/{id}/report?errors_only=true&max_depth=0"
+        )));
+        assert_eq!(r["statistics"]["total_tasks_count"], 2);
+        let tasks = r["root_workflow_execution"]["task_executions"]
+            .as_array()
+            .unwrap();
+        assert_eq!(tasks.len(), 2);
+        let child = tasks.iter().find(|t| t["name"] == "child").unwrap();
+        assert!(child["workflow_executions"][0]
+            .get("task_executions")
+            .is_none());
+
+        let (_, r) = sj(s.get(&format!("/v2/executions/{id}/report?statistics_only=1")));
+        assert!(r.get("root_workflow_execution").is_none());
+        assert_eq!(r["statistics"]["total_tasks_count"], 5);
+
+        let (st, r) = sj(s.get("/v2/executions/nope/report"));
+        assert_eq!(st, 400);
+        assert!(r["faultstring"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid input for field/attribute workflow_execution_id."));
+        let (st, _) = sj(s.get("/v2/executions/00000000-0000-0000-0000-000000000000/report"));
+        assert_eq!(st, 404);
+    }
+}
+
+#[test]
+fn execution_and_executions_functions_read_the_database() {
+    const WF: &str = "version: '2.0'\nexf:\n  tasks:\n    t:\n      action: std.noop\n      publish:\n        me: <% execution() %>\n        n_all: <% executions().len() %>\n        succ: <% executions(state => 'SUCCESS').len() %>\n        mine: <% executions(id => execution().id).len() %>\n        late: <% executions(null, null, null, '2100-01-01 00:00:00').len() %>\n        early: <% executions(null, null, null, null, '2000-01-01 00:00:00').len() %>\n";
+    for s in servers() {
+        let (st, _) = sj(s.text(Method::POST, "/v2/workflows", WF));
+        assert_eq!(st, 201);
+        let (_, first) = start(&s, json!({"workflow_name": "exf"}));
+        wait_state(&s, first["id"].as_str().unwrap(), "SUCCESS");
+        let (_, second) = start(&s, json!({"workflow_name": "exf"}));
+        let id = second["id"].as_str().unwrap().to_string();
+        wait_state(&s, &id, "SUCCESS");
+        let (_, tasks) = sj(s.get(&format!("/v2/executions/{id}/tasks")));
+        let published: Value =
+            serde_json::from_str(tasks["tasks"][0]["published"].as_str().unwrap()).unwrap();
+        assert_eq!(published["n_all"], 2, "{published}");
+        assert_eq!(published["succ"], 1, "the earlier one; this one is RUNNING");
+        assert_eq!(published["mine"], 1);
+        assert_eq!(published["late"], 0);
+        assert_eq!(published["early"], 0);
+        assert_eq!(published["me"]["id"], json!(id));
+        assert_eq!(published["me"]["created_at"], second["created_at"]);
+        assert!(published["me"]["updated_at"].is_string());
+    }
+}
+
+#[test]
+fn single_task_get_shows_published_global_of_finished_tasks() {
+    const WF: &str = "version: '2.0'\npgw:\n  input:\n    - x: 5\n  tasks:\n    a:\n      action: std.echo output=3\n      on-success:\n        publish:\n          branch:\n            b1: <% task().result %>\n          global:\n            g1: <% $.x + 3 %>\n        next: [c]\n    c:\n      action: std.fail\n      on-error:\n        publish:\n          global:\n            err: <% $.x + 1 %>\n        next: [d]\n    d:\n      action: std.noop\n";
+    for s in servers() {
+        let (st, _) = sj(s.text(Method::POST, "/v2/workflows", WF));
+        assert_eq!(st, 201);
+        let (_, v) = start(&s, json!({"workflow_name": "pgw"}));
+        let id = v["id"].as_str().unwrap().to_string();
+        wait_state(&s, &id, "SUCCESS");
+        let (_, tasks) = sj(s.get(&format!("/v2/executions/{id}/tasks")));
+        let mut seen = 0;
+        for t in tasks["tasks"].as_array().unwrap() {
+            assert!(t.get("published_global").is_none(), "never in lists");
+            let (_, full) = sj(s.get(&format!("/v2/tasks/{}", t["id"].as_str().unwrap())));
+            let expected = match t["name"].as_str().unwrap() {
+                "a" => json!("{\"g1\": 8}"),
+                "c" => json!("{\"err\": 6}"),
+                _ => Value::Null,
+            };
+            if expected.is_null() {
+                assert!(full.get("published_global").is_none(), "{full}");
+            } else {
+                assert_eq!(full["published_global"], expected, "{full}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2);
+    }
+}

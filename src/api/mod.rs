@@ -9,6 +9,7 @@ pub mod cron_triggers;
 pub mod environments;
 pub mod error;
 pub mod event_triggers;
+pub mod execution_report;
 pub mod executions;
 pub mod jsonbody;
 pub mod maintenance;
@@ -124,6 +125,7 @@ pub fn app(state: AppState) -> Router {
             "/executions/{id}/executions",
             get(executions::sub_executions),
         )
+        .route("/executions/{id}/report", get(execution_report::report))
         .route("/tasks", get(tasks::list))
         .route("/tasks/{id}", get(tasks::get_one).put(tasks::update))
         .route("/tasks/{id}/workflow_executions", get(executions::of_task))

@@ -108,8 +108,21 @@ async fn full_json(st: &AppState, t: TaskRow) -> Result<Map<String, Value>, ApiE
     let mut m = to_json(&t);
     let result = s.task_result(&t.id);
     let mut out = Map::new();
+    let global = crate::engine::controller::published_global(
+        &crate::engine::exprs::ExprAdapter::default(),
+        &s,
+        &t.id,
+    );
     for (k, v) in m {
         out.insert(k.clone(), v);
+        if k == "published" {
+            if let Some(g) = &global {
+                out.insert(
+                    "published_global".into(),
+                    Value::String(super::pyjson::dumps(&Value::Object(g.clone()))),
+                );
+            }
+        }
         if k == "runtime_context" {
             out.insert(
                 "result".into(),

@@ -38,6 +38,10 @@ diesel::table! {
         message -> Text,
         sent -> Bool,
         created_at -> Timestamp,
+        attempts -> Integer,
+        not_before -> Nullable<Timestamp>,
+        parked -> Bool,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -48,9 +52,24 @@ diesel::table! {
         message -> Text,
         run_at -> Timestamp,
         created_at -> Timestamp,
+        attempts -> Integer,
+        parked -> Bool,
+        last_error -> Nullable<Text>,
     }
 }
 
+diesel::table! {
+    action_leases (action_execution_id) {
+        action_execution_id -> Text,
+        execution_id -> Text,
+        owner -> Text,
+        safe_rerun -> Bool,
+        message -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+use action_leases::dsl as al;
 use engine_outbox::dsl as ob;
 use scheduled_jobs::dsl as sj;
 use workflow_executions::dsl as we;
@@ -188,6 +207,7 @@ pub fn delete_execution_tree(conn: &mut DbConnection, id: &str) -> Result<(), Db
         all.push(cur);
     }
     diesel::delete(sj::scheduled_jobs.filter(sj::execution_id.eq_any(&all))).execute(conn)?;
+    diesel::delete(al::action_leases.filter(al::execution_id.eq_any(&all))).execute(conn)?;
     diesel::delete(
         task_executions::table.filter(task_executions::workflow_execution_id.eq_any(&all)),
     )
@@ -200,7 +220,7 @@ pub fn delete_execution_tree(conn: &mut DbConnection, id: &str) -> Result<(), Db
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = engine_outbox)]
 pub struct OutboxRow {
     pub seq: i64,
@@ -226,26 +246,102 @@ pub fn push_outbox(
     Ok(())
 }
 
-/// Unsent outbox rows in the order they were written.
+/// Unsent, unparked outbox rows in the order they were written.
 pub fn unsent_outbox(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
     Ok(ob::engine_outbox
-        .filter(ob::sent.eq(false))
+        .filter(ob::sent.eq(false).and(ob::parked.eq(false)))
         .order(ob::seq.asc())
         .limit(limit)
         .select(OutboxRow::as_select())
         .load(conn)?)
 }
 
-/// Marks a row handed over (and drops rows handed over earlier).
-pub fn mark_sent(conn: &mut DbConnection, seq: i64) -> Result<(), DbError> {
-    diesel::delete(ob::engine_outbox.filter(ob::sent.eq(true))).execute(conn)?;
+/// Sequence numbers of the outbox rows ready for hand-over at `now` (not parked, not waiting
+/// for a retry), oldest first.
+pub fn due_outbox(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<i64>, DbError> {
+    Ok(ob::engine_outbox
+        .filter(ob::sent.eq(false).and(ob::parked.eq(false)))
+        .filter(ob::not_before.is_null().or(ob::not_before.le(now)))
+        .order(ob::seq.asc())
+        .limit(limit)
+        .select(ob::seq)
+        .load(conn)?)
+}
+
+/// Locks one outbox row for hand-over until the transaction ends; `None` when it is gone,
+/// parked, or (PostgreSQL) being handed over by another engine right now.
+pub fn claim_outbox(conn: &mut DbConnection, seq: i64) -> Result<Option<OutboxRow>, DbError> {
+    let rows: Vec<OutboxRow> = if conn.is_postgres() {
+        diesel::sql_query(
+            "SELECT seq, execution_id, message, sent, created_at FROM engine_outbox \
+             WHERE seq = $1 AND NOT sent AND NOT parked FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(seq)
+        .load(conn)?
+    } else {
+        ob::engine_outbox
+            .filter(ob::seq.eq(seq))
+            .filter(ob::sent.eq(false).and(ob::parked.eq(false)))
+            .select(OutboxRow::as_select())
+            .load(conn)?
+    };
+    Ok(rows.into_iter().next())
+}
+
+/// Removes a row that was handed over (in the transaction that applied it).
+pub fn delete_outbox(conn: &mut DbConnection, seq: i64) -> Result<(), DbError> {
+    diesel::delete(ob::engine_outbox.filter(ob::seq.eq(seq))).execute(conn)?;
+    Ok(())
+}
+
+/// The wait before retry number `attempts` (1 s, 2 s, 4 s … capped at 5 minutes).
+pub fn retry_backoff(attempts: i32) -> chrono::Duration {
+    chrono::Duration::seconds(1i64 << attempts.clamp(1, 9).saturating_sub(1))
+        .min(chrono::Duration::seconds(300))
+}
+
+/// Records a failed hand-over: the row waits [`retry_backoff`] before the next attempt, and is
+/// parked (kept, never retried) once `max_attempts` failed. Returns whether it was parked.
+pub fn outbox_failed(
+    conn: &mut DbConnection,
+    seq: i64,
+    error: &str,
+    max_attempts: i32,
+) -> Result<bool, DbError> {
+    let Some(attempts) = ob::engine_outbox
+        .filter(ob::seq.eq(seq))
+        .select(ob::attempts)
+        .first::<i32>(conn)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    let attempts = attempts + 1;
+    let parked = attempts >= max_attempts;
     diesel::update(ob::engine_outbox.filter(ob::seq.eq(seq)))
-        .set(ob::sent.eq(true))
+        .set((
+            ob::attempts.eq(attempts),
+            ob::not_before.eq(Some(super::now() + retry_backoff(attempts))),
+            ob::parked.eq(parked),
+            ob::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(parked)
+}
+
+/// Parks a row that can never be handed over (kept for an operator, never retried).
+pub fn park_outbox(conn: &mut DbConnection, seq: i64, error: &str) -> Result<(), DbError> {
+    diesel::update(ob::engine_outbox.filter(ob::seq.eq(seq)))
+        .set((ob::parked.eq(true), ob::last_error.eq(Some(error))))
         .execute(conn)?;
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = scheduled_jobs)]
 pub struct JobRow {
     pub id: String,
@@ -262,18 +358,178 @@ pub fn insert_job(conn: &mut DbConnection, job: &JobRow) -> Result<(), DbError> 
     Ok(())
 }
 
-/// Removes and returns the jobs due at `now` (earliest first).
-pub fn take_due_jobs(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<JobRow>, DbError> {
-    let jobs: Vec<JobRow> = sj::scheduled_jobs
-        .filter(sj::run_at.le(now))
+/// Ids of the jobs due at `now` (earliest first, parked ones excluded).
+pub fn due_jobs(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(sj::scheduled_jobs
+        .filter(sj::run_at.le(now).and(sj::parked.eq(false)))
         .order(sj::run_at.asc())
-        .select(JobRow::as_select())
-        .load(conn)?;
-    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-    if !ids.is_empty() {
-        diesel::delete(sj::scheduled_jobs.filter(sj::id.eq_any(ids))).execute(conn)?;
-    }
-    Ok(jobs)
+        .limit(limit)
+        .select(sj::id)
+        .load(conn)?)
+}
+
+/// Locks one due job until the transaction ends; `None` when it is gone, not due, parked, or
+/// (PostgreSQL, `SKIP LOCKED`) being run by another engine right now. The caller deletes it in
+/// the same transaction that applies its message, so a crash in between loses nothing.
+pub fn claim_job(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<JobRow>, DbError> {
+    let rows: Vec<JobRow> = if conn.is_postgres() {
+        diesel::sql_query(
+            "SELECT id, execution_id, message, run_at, created_at FROM scheduled_jobs \
+             WHERE id = $1 AND run_at <= $2 AND NOT parked FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Text, _>(id)
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .load(conn)?
+    } else {
+        sj::scheduled_jobs
+            .filter(sj::id.eq(id))
+            .filter(sj::run_at.le(now).and(sj::parked.eq(false)))
+            .select(JobRow::as_select())
+            .load(conn)?
+    };
+    Ok(rows.into_iter().next())
+}
+
+pub fn delete_job(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
+    diesel::delete(sj::scheduled_jobs.filter(sj::id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed run of a job: it is due again after [`retry_backoff`], or parked once
+/// `max_attempts` failed. Returns whether it was parked.
+pub fn job_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    error: &str,
+    max_attempts: i32,
+) -> Result<bool, DbError> {
+    let Some(attempts) = sj::scheduled_jobs
+        .filter(sj::id.eq(id))
+        .select(sj::attempts)
+        .first::<i32>(conn)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    let attempts = attempts + 1;
+    let parked = attempts >= max_attempts;
+    diesel::update(sj::scheduled_jobs.filter(sj::id.eq(id)))
+        .set((
+            sj::attempts.eq(attempts),
+            sj::run_at.eq(super::now() + retry_backoff(attempts)),
+            sj::parked.eq(parked),
+            sj::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(parked)
+}
+
+pub fn park_job(conn: &mut DbConnection, id: &str, error: &str) -> Result<(), DbError> {
+    diesel::update(sj::scheduled_jobs.filter(sj::id.eq(id)))
+        .set((sj::parked.eq(true), sj::last_error.eq(Some(error))))
+        .execute(conn)?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// Leases of actions handed to an executor
+
+/// An action handed to the executor `owner`, alive while `expires_at` is in the future (the
+/// owner's heartbeat moves it on). `message` is the hand-over message, for a re-run.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = action_leases)]
+pub struct LeaseRow {
+    pub action_execution_id: String,
+    pub execution_id: String,
+    pub owner: String,
+    pub safe_rerun: bool,
+    pub message: String,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Takes (or takes over) the lease of an action execution.
+pub fn put_lease(conn: &mut DbConnection, lease: &LeaseRow) -> Result<(), DbError> {
+    delete_lease(conn, &lease.action_execution_id)?;
+    diesel::insert_into(al::action_leases)
+        .values(lease)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_lease(conn: &mut DbConnection, action_execution_id: &str) -> Result<(), DbError> {
+    diesel::delete(al::action_leases.filter(al::action_execution_id.eq(action_execution_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The heartbeat of an executor: extends every lease it holds.
+pub fn renew_leases(
+    conn: &mut DbConnection,
+    owner: &str,
+    expires_at: NaiveDateTime,
+) -> Result<usize, DbError> {
+    Ok(
+        diesel::update(al::action_leases.filter(al::owner.eq(owner)))
+            .set(al::expires_at.eq(expires_at))
+            .execute(conn)?,
+    )
+}
+
+/// Ends every lease not held by `owner` now (embedded shape: one process owns a SQLite file,
+/// so at start-up every other holder is a dead predecessor).
+pub fn expire_leases_of_others(conn: &mut DbConnection, owner: &str) -> Result<usize, DbError> {
+    let past = chrono::DateTime::UNIX_EPOCH.naive_utc();
+    Ok(
+        diesel::update(al::action_leases.filter(al::owner.ne(owner)))
+            .set(al::expires_at.eq(past))
+            .execute(conn)?,
+    )
+}
+
+/// Action execution ids whose lease expired before `now`.
+pub fn expired_leases(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(al::action_leases
+        .filter(al::expires_at.lt(now))
+        .order(al::expires_at.asc())
+        .limit(limit)
+        .select(al::action_execution_id)
+        .load(conn)?)
+}
+
+/// Locks an expired lease until the transaction ends (`SKIP LOCKED`: one engine recovers it).
+pub fn claim_expired_lease(
+    conn: &mut DbConnection,
+    action_execution_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<LeaseRow>, DbError> {
+    let rows: Vec<LeaseRow> = if conn.is_postgres() {
+        diesel::sql_query(
+            "SELECT * FROM action_leases WHERE action_execution_id = $1 AND expires_at < $2 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Text, _>(action_execution_id)
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .load(conn)?
+    } else {
+        al::action_leases
+            .filter(al::action_execution_id.eq(action_execution_id))
+            .filter(al::expires_at.lt(now))
+            .select(LeaseRow::as_select())
+            .load(conn)?
+    };
+    Ok(rows.into_iter().next())
 }
 
 // ------------------------------------------------------------------------------------------
@@ -525,4 +781,72 @@ pub fn save_action_execution(conn: &mut DbConnection, row: &ActionRow) -> Result
 pub fn delete_action_execution(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
     diesel::delete(ae::action_executions.filter(ae::id.eq(id))).execute(conn)?;
     Ok(())
+}
+
+/// The task execution rows of one workflow execution, in creation order.
+pub fn tasks_of(conn: &mut DbConnection, execution_id: &str) -> Result<Vec<TaskRow>, DbError> {
+    Ok(te::task_executions
+        .filter(te::workflow_execution_id.eq(execution_id))
+        .order(te::seq.asc())
+        .select(TaskRow::as_select())
+        .load(conn)?)
+}
+
+/// The action execution rows of one workflow execution, in creation order.
+pub fn actions_of(conn: &mut DbConnection, execution_id: &str) -> Result<Vec<ActionRow>, DbError> {
+    Ok(ae::action_executions
+        .filter(ae::workflow_execution_id.eq(execution_id))
+        .order(ae::seq.asc())
+        .select(ActionRow::as_select())
+        .load(conn)?)
+}
+
+/// Up to `limit` executions of workflow `workflow_id` in `state` (earliest first).
+pub fn executions_of_workflow(
+    conn: &mut DbConnection,
+    workflow_id: &str,
+    state: &str,
+    limit: i64,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    Ok(we::workflow_executions
+        .filter(we::workflow_id.eq(workflow_id).and(we::state.eq(state)))
+        .order(we::created_at.asc())
+        .limit(limit)
+        .select(ExecutionRow::as_select())
+        .load(conn)?)
+}
+
+/// `executions()` of the expression language: executions visible to `vis` matching the
+/// equality filters and `from <= created_at < to`, oldest first.
+pub fn find_executions(
+    conn: &mut DbConnection,
+    vis: Option<&str>,
+    id: Option<&str>,
+    root_execution_id: Option<&str>,
+    state: Option<&str>,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    let mut q = we::workflow_executions.into_boxed();
+    if let Some(p) = vis {
+        q = q.filter(we::project_id.eq(p.to_string()));
+    }
+    if let Some(v) = id {
+        q = q.filter(we::id.eq(v.to_string()));
+    }
+    if let Some(v) = root_execution_id {
+        q = q.filter(we::root_execution_id.eq(v.to_string()));
+    }
+    if let Some(v) = state {
+        q = q.filter(we::state.eq(v.to_string()));
+    }
+    if let Some(t) = from {
+        q = q.filter(we::created_at.ge(t));
+    }
+    if let Some(t) = to {
+        q = q.filter(we::created_at.lt(t));
+    }
+    Ok(q.order((we::created_at.asc(), we::id.asc()))
+        .select(ExecutionRow::as_select())
+        .load(conn)?)
 }

@@ -1609,15 +1609,7 @@ impl Ctl<'_, '_> {
     }
 
     fn view_publish(&self, t: &TaskExecution) -> Value {
-        let te = json!({"__task_execution": {"id": t.id, "name": t.name}});
-        let te = te.as_object().cloned().unwrap_or_default();
-        layered_view(&[
-            &te,
-            &t.in_context,
-            &env_layer(self.st),
-            &self.st.execution.context,
-            &self.st.execution.input,
-        ])
+        publish_view(self.st, t)
     }
 
     fn view_transitions(&self, t: &TaskExecution) -> Value {
@@ -2558,51 +2550,6 @@ impl Ctl<'_, '_> {
         Ok(())
     }
 
-    fn publish_spec(&self, spec: &TaskSpec, state: State) -> PublishPair {
-        // dsl.md §5.3.
-        let task_level = match state {
-            State::Success => spec.publish.clone(),
-            State::Error => spec.publish_on_error.clone(),
-            State::Skipped => spec.publish_on_skip.clone(),
-            _ => None,
-        };
-        let mut base: Option<PublishPair> = task_level.map(|b| (Some(b), None));
-        if let Some(p) = spec.on_complete.as_ref().and_then(|c| c.publish.clone()) {
-            match &mut base {
-                Some((branch, global)) => {
-                    if let Some(ob) = &p.branch {
-                        let b = branch.get_or_insert_with(Map::new);
-                        deep_merge(b, ob);
-                    }
-                    if let (Some(g), Some(og)) = (global.as_mut(), &p.global) {
-                        deep_merge(g, og);
-                    }
-                }
-                None => base = Some((p.branch.clone(), p.global.clone())),
-            }
-        }
-        let clause = match state {
-            State::Success => &spec.on_success,
-            State::Error => &spec.on_error,
-            State::Skipped => &spec.on_skip,
-            _ => &None,
-        };
-        if let Some(cp) = clause.as_ref().and_then(|c| c.publish.clone()) {
-            let mut branch = cp.branch.clone();
-            let mut global = cp.global.clone();
-            if let Some((bb, bg)) = &base {
-                if let (Some(b), Some(src)) = (branch.as_mut(), bb) {
-                    deep_merge(b, src);
-                }
-                if let (Some(g), Some(src)) = (global.as_mut(), bg) {
-                    deep_merge(g, src);
-                }
-            }
-            return (branch, global);
-        }
-        base.unwrap_or((None, None))
-    }
-
     /// Task completion (engine.md §5.3).
     fn complete_task(&mut self, id: &str, state: State, info: Option<String>) {
         self.complete_task_with(id, state, info, false);
@@ -2623,7 +2570,7 @@ impl Ctl<'_, '_> {
         };
         // Publish.
         if matches!(state, State::Success | State::Error | State::Skipped) {
-            let (branch, global) = self.publish_spec(&spec, state);
+            let (branch, global) = publish_spec(&spec, state);
             let t_now = self.task(id).cloned().unwrap_or(t.clone());
             let view = self.view_publish(&t_now);
             let action_name = self
@@ -2926,6 +2873,85 @@ impl Ctl<'_, '_> {
 
 /// `(branch, global)` publish specs.
 type PublishPair = (Option<Map<String, Value>>, Option<Map<String, Value>>);
+
+/// What publish expressions of task `t` see: the task, its inbound context, env, the
+/// workflow context and input.
+fn publish_view(st: &WorkflowState, t: &TaskExecution) -> Value {
+    let te = json!({"__task_execution": {"id": t.id, "name": t.name}});
+    let te = te.as_object().cloned().unwrap_or_default();
+    layered_view(&[
+        &te,
+        &t.in_context,
+        &env_layer(st),
+        &st.execution.context,
+        &st.execution.input,
+    ])
+}
+
+/// The clauses a task in `state` publishes: (branch, global) (dsl.md §5.3).
+fn publish_spec(spec: &TaskSpec, state: State) -> PublishPair {
+    // dsl.md §5.3.
+    let task_level = match state {
+        State::Success => spec.publish.clone(),
+        State::Error => spec.publish_on_error.clone(),
+        State::Skipped => spec.publish_on_skip.clone(),
+        _ => None,
+    };
+    let mut base: Option<PublishPair> = task_level.map(|b| (Some(b), None));
+    if let Some(p) = spec.on_complete.as_ref().and_then(|c| c.publish.clone()) {
+        match &mut base {
+            Some((branch, global)) => {
+                if let Some(ob) = &p.branch {
+                    let b = branch.get_or_insert_with(Map::new);
+                    deep_merge(b, ob);
+                }
+                if let (Some(g), Some(og)) = (global.as_mut(), &p.global) {
+                    deep_merge(g, og);
+                }
+            }
+            None => base = Some((p.branch.clone(), p.global.clone())),
+        }
+    }
+    let clause = match state {
+        State::Success => &spec.on_success,
+        State::Error => &spec.on_error,
+        State::Skipped => &spec.on_skip,
+        _ => &None,
+    };
+    if let Some(cp) = clause.as_ref().and_then(|c| c.publish.clone()) {
+        let mut branch = cp.branch.clone();
+        let mut global = cp.global.clone();
+        if let Some((bb, bg)) = &base {
+            if let (Some(b), Some(src)) = (branch.as_mut(), bb) {
+                deep_merge(b, src);
+            }
+            if let (Some(g), Some(src)) = (global.as_mut(), bg) {
+                deep_merge(g, src);
+            }
+        }
+        return (branch, global);
+    }
+    base.unwrap_or((None, None))
+}
+
+/// `published_global` of a task as the API shows it: upstream re-evaluates the `global` part
+/// of the publish clause of a SUCCESS/ERROR task against its publish view. `None` when there
+/// is nothing (or the evaluation fails).
+pub fn published_global(
+    expr: &dyn Expressions,
+    st: &WorkflowState,
+    task_id: &str,
+) -> Option<Map<String, Value>> {
+    let t = st.task_by_id(task_id)?;
+    if !matches!(t.state, State::Success | State::Error) {
+        return None;
+    }
+    let (_, global) = publish_spec(st.def.task(&t.name)?, t.state);
+    match expr.evaluate(&Value::Object(global?), &publish_view(st, t), st) {
+        Ok(Value::Object(m)) if !m.is_empty() => Some(m),
+        _ => None,
+    }
+}
 
 /// An expanded action: `(base name, base input, output transforms innermost first, is_sync)`.
 type Expanded = (String, Map<String, Value>, Vec<Value>, bool);

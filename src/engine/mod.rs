@@ -7,6 +7,8 @@
 //! * [`sim`]: an in-memory simulator that drives the controller (std actions run natively).
 
 pub mod controller;
+pub mod db_exprs;
+pub mod dispatch;
 pub mod exprs;
 pub mod policies;
 pub mod shell;

@@ -2,15 +2,12 @@
 //! transaction that locks the workflow execution row, loads its state, calls the controller,
 //! stores the new state and writes every message for other components (actions to run,
 //! events for other executions, sub-workflows to start) into the outbox, and timers into
-//! `scheduled_jobs`. After commit the dispatcher hands outbox rows over (actions to the
-//! in-process executor, events back to [`Shell::command`]) and marks them sent; unsent rows
-//! are handed over again after a restart. Consumers are idempotent: a result for an action
+//! `scheduled_jobs`. The dispatcher ([`super::dispatch`]) hands outbox rows and due jobs over,
+//! each in the transaction that applies it. Consumers are idempotent: a result for an action
 //! execution that is no longer RUNNING is ignored, a sub-workflow that already exists is not
 //! started twice.
 
-use std::cell::RefCell;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -19,12 +16,13 @@ use super::controller::{
     handle, start, ActionDef, Catalog, Effect, EngineError, Event, ParentLink, Runtime,
     StartRequest, WorkflowState,
 };
+use super::db_exprs::{with_conn, DbExprs, SharedConn};
 use super::exprs::ExprAdapter;
 use super::spec::{AdHocDef, WorkflowDef};
 use super::state::{ActionExecution, State, TaskExecution, WorkflowExecution};
 use crate::db::executions::{self as store, ActionRow, ExecutionRow, JobRow, TaskRow};
 use crate::db::{definitions, format_ts, new_id, now, Caller, Db, DbConnection, DbError};
-use crate::executor::{execute, system_action};
+use crate::executor::system_action;
 
 /// What `workflow_executions.engine_state` holds: the state minus the parsed definition (the
 /// definition body is kept and parsed again on load).
@@ -75,6 +73,9 @@ pub enum Message {
         action_execution_id: String,
         base_action: String,
         input: Value,
+        /// The task's `safe-rerun`: the action may run again if its executor dies.
+        #[serde(default)]
+        safe_rerun: bool,
     },
     /// Deliver an event to an execution.
     Deliver { execution_id: String, event: Event },
@@ -91,18 +92,19 @@ pub enum Message {
 
 /// Definitions looked up through the open transaction: workflows and ad-hoc actions in the
 /// execution's namespace then `""`, std actions the executor can run.
-struct DbCatalog<'c> {
-    conn: RefCell<&'c mut DbConnection>,
+struct DbCatalog<'r, 'c> {
+    conn: SharedConn<'r, 'c>,
     namespace: String,
     vis: Option<String>,
 }
 
-impl Catalog for DbCatalog<'_> {
+impl Catalog for DbCatalog<'_, '_> {
     fn workflow(&self, name: &str) -> Option<WorkflowDef> {
-        let mut c = self.conn.borrow_mut();
-        let row = definitions::load_workflow(&mut c, self.vis.as_deref(), name, &self.namespace)
-            .ok()
-            .flatten()?;
+        let row = with_conn(self.conn, |c| {
+            definitions::load_workflow(c, self.vis.as_deref(), name, &self.namespace)
+        })
+        .ok()
+        .flatten()?;
         let body: Value = serde_json::from_str(&row.spec).ok()?;
         Some(WorkflowDef::from_body(&row.name, &body))
     }
@@ -111,9 +113,11 @@ impl Catalog for DbCatalog<'_> {
         if let Some(a) = system_action(name) {
             return Some(ActionDef::System(a));
         }
-        let mut c = self.conn.borrow_mut();
         for ns in [self.namespace.as_str(), ""] {
-            if let Ok(Some(row)) = definitions::find_action(&mut c, self.vis.as_deref(), name, ns) {
+            let found = with_conn(self.conn, |c| {
+                definitions::find_action(c, self.vis.as_deref(), name, ns)
+            });
+            if let Ok(Some(row)) = found {
                 let body: Value = serde_json::from_str(&row.spec).ok()?;
                 let mut d = AdHocDef::from_body(&row.name, &body);
                 d.definition = row.definition.clone();
@@ -178,9 +182,11 @@ pub struct StartOptions {
 /// The engine shell. Cheap to clone (shared handle).
 #[derive(Clone)]
 pub struct Shell {
-    db: Db,
+    pub(super) db: Db,
     expr: Arc<ExprAdapter>,
-    wake: Arc<tokio::sync::Notify>,
+    pub(super) wake: Arc<tokio::sync::Notify>,
+    /// This process's executor identity: the owner of the leases of the actions it runs.
+    pub(super) owner: Arc<str>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -286,6 +292,7 @@ impl Shell {
             db,
             expr: Arc::new(ExprAdapter::default()),
             wake: Arc::new(tokio::sync::Notify::new()),
+            owner: Arc::from(new_id()),
         }
     }
 
@@ -428,14 +435,20 @@ impl Shell {
         def: WorkflowDef,
         req: StartRequest,
     ) -> Result<(WorkflowState, Vec<Effect>), DbError> {
+        let conn = Mutex::new(conn);
+        let exprs = DbExprs {
+            evaluator: &self.expr.evaluator,
+            conn: &conn,
+            vis: vis.clone(),
+        };
         let catalog = DbCatalog {
-            conn: RefCell::new(conn),
+            conn: &conn,
             namespace: namespace.to_string(),
             vis,
         };
         let mut ids = new_id;
         let mut rt = Runtime {
-            expr: self.expr.as_ref(),
+            expr: &exprs,
             catalog: &catalog,
             ids: &mut ids,
             now: format_ts(&now()),
@@ -455,7 +468,7 @@ impl Shell {
         Ok(())
     }
 
-    fn command_in(
+    pub(super) fn command_in(
         &self,
         conn: &mut DbConnection,
         execution_id: &str,
@@ -470,6 +483,8 @@ impl Shell {
             ..
         } = &event
         {
+            // The executor is done with it (or the API delivered the result): no lease needed.
+            store::delete_lease(conn, action_execution_id)?;
             let running = st
                 .actions
                 .iter()
@@ -486,14 +501,20 @@ impl Shell {
             .unwrap_or("")
             .to_string();
         let effects = {
+            let conn = Mutex::new(&mut *conn);
+            let exprs = DbExprs {
+                evaluator: &self.expr.evaluator,
+                conn: &conn,
+                vis: Some(row.project_id.clone()),
+            };
             let catalog = DbCatalog {
-                conn: RefCell::new(&mut *conn),
+                conn: &conn,
                 namespace,
                 vis: Some(row.project_id.clone()),
             };
             let mut ids = new_id;
             let mut rt = Runtime {
-                expr: self.expr.as_ref(),
+                expr: &exprs,
                 catalog: &catalog,
                 ids: &mut ids,
                 now: format_ts(&now()),
@@ -529,7 +550,7 @@ impl Shell {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn start_child_in(
+    pub(super) fn start_child_in(
         &self,
         conn: &mut DbConnection,
         parent_execution_id: &str,
@@ -652,6 +673,7 @@ impl Shell {
                     action_execution_id,
                     base_action,
                     input,
+                    safe_rerun,
                     ..
                 } => push(
                     conn,
@@ -660,6 +682,7 @@ impl Shell {
                         action_execution_id,
                         base_action,
                         input,
+                        safe_rerun,
                     },
                 )?,
                 Effect::StartSubWorkflow {
@@ -764,121 +787,6 @@ impl Shell {
         }
         Ok(())
     }
-
-    /// Hands one message over.
-    async fn dispatch(&self, msg: Message) -> Result<(), DbError> {
-        match msg {
-            Message::RunAction {
-                execution_id,
-                action_execution_id,
-                base_action,
-                input,
-            } => {
-                let me = self.clone();
-                tokio::spawn(async move {
-                    if let Some(outcome) = execute(&base_action, &input, &action_execution_id).await
-                    {
-                        let ev = Event::ActionCompleted {
-                            action_execution_id,
-                            outcome,
-                        };
-                        if let Err(e) = me.command(&execution_id, ev).await {
-                            tracing::warn!("action result for {execution_id} not applied: {e}");
-                        }
-                    }
-                });
-                Ok(())
-            }
-            Message::Deliver {
-                execution_id,
-                event,
-            } => match self.command(&execution_id, event).await {
-                // A rejected event (e.g. pausing a finished child) is dropped, not retried.
-                Err(DbError::Invalid(m)) | Err(DbError::Forbidden(m)) => {
-                    tracing::debug!("event for {execution_id} rejected: {m}");
-                    Ok(())
-                }
-                r => r,
-            },
-            Message::StartSubWorkflow {
-                parent_execution_id,
-                workflow_execution_id,
-                task_execution_id,
-                workflow,
-                input,
-                params,
-            } => {
-                let me = self.clone();
-                self.db
-                    .write(move |conn| {
-                        me.start_child_in(
-                            conn,
-                            &parent_execution_id,
-                            workflow_execution_id,
-                            task_execution_id,
-                            &workflow,
-                            input,
-                            params,
-                        )
-                    })
-                    .await
-            }
-        }
-    }
-
-    /// Hands over every unsent outbox row and every due job; returns how many were handled.
-    pub async fn pump(&self) -> Result<usize, DbError> {
-        let mut n = 0;
-        loop {
-            let rows = self.db.read(|conn| store::unsent_outbox(conn, 100)).await?;
-            let jobs = self
-                .db
-                .write(|conn| store::take_due_jobs(conn, chrono::Utc::now().naive_utc()))
-                .await?;
-            if rows.is_empty() && jobs.is_empty() {
-                return Ok(n);
-            }
-            for r in rows {
-                n += 1;
-                match serde_json::from_str::<Message>(&r.message) {
-                    Ok(m) => {
-                        if let Err(e) = self.dispatch(m).await {
-                            tracing::warn!("outbox message {} failed: {e}", r.seq);
-                        }
-                    }
-                    Err(e) => tracing::error!("undecodable outbox message {}: {e}", r.seq),
-                }
-                let seq = r.seq;
-                self.db
-                    .write(move |conn| store::mark_sent(conn, seq))
-                    .await?;
-            }
-            for j in jobs {
-                n += 1;
-                match serde_json::from_str::<Message>(&j.message) {
-                    Ok(m) => {
-                        if let Err(e) = self.dispatch(m).await {
-                            tracing::warn!("scheduled job {} failed: {e}", j.id);
-                        }
-                    }
-                    Err(e) => tracing::error!("undecodable scheduled job {}: {e}", j.id),
-                }
-            }
-        }
-    }
-
-    /// Runs the dispatcher forever: woken after every commit, and polling jobs every 100 ms.
-    pub fn spawn_dispatcher(&self) -> tokio::task::JoinHandle<()> {
-        let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = me.pump().await {
-                    tracing::warn!("engine dispatcher: {e}");
-                }
-                let _ = tokio::time::timeout(Duration::from_millis(100), me.wake.notified()).await;
-            }
-        })
-    }
 }
 
 #[cfg(test)]
@@ -886,6 +794,7 @@ mod tests {
     use super::*;
     use crate::config::DatabaseUrl;
     use crate::engine::controller::ActionOutcome;
+    use std::time::Duration;
 
     fn workflow_row(name: &str, body: Value) -> crate::db::models::WorkflowRow {
         crate::db::models::WorkflowRow {
