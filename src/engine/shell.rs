@@ -24,7 +24,7 @@ use super::spec::{AdHocDef, WorkflowDef};
 use super::state::{ActionExecution, State, TaskExecution, WorkflowExecution};
 use crate::db::executions::{self as store, ActionRow, ExecutionRow, JobRow, TaskRow};
 use crate::db::{definitions, format_ts, new_id, now, Caller, Db, DbConnection, DbError};
-use crate::executor::{execute, system_action};
+use crate::executor::{execute, system_action, ExecContext};
 
 /// What `workflow_executions.engine_state` holds: the state minus the parsed definition (the
 /// definition body is kept and parsed again on load).
@@ -75,6 +75,14 @@ pub enum Message {
         action_execution_id: String,
         base_action: String,
         input: Value,
+        /// What the action's context tells it (older outbox rows lack it).
+        #[serde(default)]
+        task_execution_id: Option<String>,
+        #[serde(default)]
+        workflow_name: Option<String>,
+        /// The task's timeout policy (seconds), if it has one.
+        #[serde(default)]
+        timeout: Option<u64>,
     },
     /// Deliver an event to an execution.
     Deliver { execution_id: String, event: Event },
@@ -628,10 +636,26 @@ impl Shell {
             execution_id: to.to_string(),
             event,
         };
+        // Task timeouts scheduled in this batch bound the executor's wait for the action.
+        let timeouts: Vec<(String, u64)> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::ScheduleTimer {
+                    timer:
+                        super::controller::Timer::TaskTimeout {
+                            task_execution_id,
+                            timeout,
+                        },
+                    ..
+                } => Some((task_execution_id.clone(), *timeout)),
+                _ => None,
+            })
+            .collect();
         for eff in effects {
             match eff {
                 Effect::RunAction {
                     action_execution_id,
+                    task_execution_id,
                     base_action,
                     input,
                     ..
@@ -642,6 +666,12 @@ impl Shell {
                         action_execution_id,
                         base_action,
                         input,
+                        timeout: timeouts
+                            .iter()
+                            .find(|(t, _)| *t == task_execution_id)
+                            .map(|(_, s)| *s),
+                        task_execution_id: Some(task_execution_id),
+                        workflow_name: Some(row.workflow_name.clone()),
                     },
                 )?,
                 Effect::StartSubWorkflow {
@@ -755,10 +785,20 @@ impl Shell {
                 action_execution_id,
                 base_action,
                 input,
+                task_execution_id,
+                workflow_name,
+                timeout,
             } => {
                 let me = self.clone();
+                let ctx = ExecContext {
+                    workflow_execution_id: Some(execution_id.clone()),
+                    task_execution_id,
+                    workflow_name,
+                    timeout,
+                };
                 tokio::spawn(async move {
-                    if let Some(outcome) = execute(&base_action, &input, &action_execution_id).await
+                    if let Some(outcome) =
+                        execute(&base_action, &input, &action_execution_id, &ctx).await
                     {
                         let ev = Event::ActionCompleted {
                             action_execution_id,
