@@ -397,7 +397,13 @@ pub async fn create(
             JSON,
         ));
     }
-    let out = crate::executor::execute(&name, &full_v, &row.id, &Default::default())
+    // An unsaved run has no action execution: a Python action sees no id (as upstream).
+    let exec_id = if save_result || !crate::executor::python::is_python_action(&name) {
+        row.id.as_str()
+    } else {
+        ""
+    };
+    let out = crate::executor::execute(&name, &full_v, exec_id, &Default::default())
         .await
         .unwrap_or(ActionOutcome::Success(Value::Null));
     finish(&mut row, out);

@@ -437,7 +437,7 @@ pub async fn run(
         "op": "run",
         "name": name,
         "input": input,
-        "action_ex_id": action_ex_id,
+        "action_ex_id": if action_ex_id.is_empty() { Value::Null } else { json!(action_ex_id) },
         "execution": execution,
         "security": {},
     })

@@ -188,7 +188,7 @@ impl WorkerPool {
                 let status = w.child.wait().await.ok();
                 tracing::warn!("Python worker lost: {e} ({})", describe_exit(status));
                 Err(CallError::Failed(format!(
-                    "the Python worker process running the action {}",
+                    "the Python worker process running the action died ({})",
                     describe_exit(status)
                 )))
             }
