@@ -11,6 +11,7 @@ import mistral_lib
 from mistral_lib import exceptions as ml_exc
 from mistral_lib import utils as ml_utils
 from mistral_lib.actions import context as ml_ctx
+from oslo_serialization import jsonutils
 
 from mistral_rs_actions import discovery
 
@@ -58,15 +59,15 @@ def _error(msg):
     return {"state": "ERROR", "result": msg}
 
 
-def _to_json_value(value):
-    """Upstream's conversion (mistral_lib.utils.to_json_str: oslo to_primitive with instance
-    conversion and generator materialisation), then strict JSON (no NaN/Infinity)."""
-    text = ml_utils.to_json_str(value)
-    if text is None:
-        return None
-    parsed = json.loads(text)
-    json.dumps(parsed, allow_nan=False)
-    return parsed
+def _wire(result):
+    """The result as upstream's executor sends it to the engine (mistral-lib's
+    ResultSerializer: oslo ``to_primitive(convert_instances=True)`` of data/error/cancel, so
+    objects become their ``__dict__``, datetimes ISO text and generators their ``str()``)."""
+    prim = jsonutils.to_primitive({"data": result.data, "error": result.error,
+                                   "cancel": result.cancel}, convert_instances=True)
+    # Strict JSON: what cannot be stored as JSON (NaN, Infinity) is an error here.
+    prim = json.loads(json.dumps(prim, allow_nan=False))
+    return mistral_lib.actions.Result(prim["data"], prim["error"], prim.get("cancel", False))
 
 
 # Upstream's request context defaults (what actions see when authentication is off).
@@ -125,14 +126,13 @@ def run(req):
         ml_utils.set_thread_local(AUTH_CTX_THREAD_LOCAL, None)
 
     try:
-        result = desc.post_process_result(result)
+        result = desc.post_process_result(_wire(result))
         if result.is_error():
             state, value = "ERROR", result.error
         elif result.is_cancel():
             state, value = "CANCELLED", result.error
         else:
             state, value = "SUCCESS", result.data
-        value = _to_json_value(value)
     except Exception as e:
         return _error("Failed to complete action due to a Mistral exception "
                       "[action=%s, action_ex_id=%s]\n %s: %s" % (action, action_ex_id,

@@ -155,8 +155,8 @@ impl PythonConfig {
 /// Why a call into Python produced no response.
 #[derive(Debug)]
 pub(crate) enum CallError {
-    /// The result did not arrive within the task's timeout.
-    Timeout(Duration),
+    /// The result did not arrive in time.
+    Timeout,
     /// The runner failed (worker died, could not start, broken pipe...).
     Failed(String),
 }
@@ -305,7 +305,7 @@ async fn build(cfg: &PythonConfig) -> Result<(Runner, DiscoveryResponse), String
     };
     let text = runner.init(init).await.map_err(|e| match e {
         CallError::Failed(m) => m,
-        CallError::Timeout(_) => "discovery timed out".into(),
+        CallError::Timeout => "discovery timed out".into(),
     })?;
     let v: Value =
         serde_json::from_str(&text).map_err(|e| format!("bad discovery response: {e}"))?;
@@ -372,6 +372,9 @@ pub async fn init(cfg: &PythonConfig) -> Report {
         ),
     }
     let _ = REGISTRY.set(reg);
+    if let Some(Runner::Process(pool)) = REGISTRY.get().and_then(|r| r.runner.as_ref()) {
+        tokio::spawn(pool.fill());
+    }
     report
 }
 
@@ -396,6 +399,9 @@ pub fn listed() -> &'static [BuiltinAction] {
 pub fn find_listed(name: &str) -> Option<&'static BuiltinAction> {
     listed().iter().find(|a| a.name == name)
 }
+
+/// How long after the task's timeout the executor stops waiting for a Python action.
+const TIMEOUT_GRACE_SECS: u64 = 5;
 
 fn raised(action: &str, action_ex_id: &str, msg: &str) -> ActionOutcome {
     ActionOutcome::Error(Value::String(format!(
@@ -442,14 +448,19 @@ pub async fn run(
         "security": {},
     })
     .to_string();
-    let timeout = ctx.timeout.filter(|t| *t > 0).map(Duration::from_secs);
+    // The engine's own timer fails the task at `timeout` ("Task timed out ..."), as upstream;
+    // the executor gives up a little later, only to get its worker back.
+    let timeout = ctx
+        .timeout
+        .filter(|t| *t > 0)
+        .map(|t| Duration::from_secs(t.saturating_add(TIMEOUT_GRACE_SECS)));
     let text = match runner.call(request, timeout).await {
         Ok(t) => t,
-        Err(CallError::Timeout(d)) => {
+        Err(CallError::Timeout) => {
             return Some(raised(
                 name,
                 action_ex_id,
-                &format!("Timeout after {} seconds", d.as_secs()),
+                &format!("Timeout after {} seconds", ctx.timeout.unwrap_or_default()),
             ))
         }
         Err(CallError::Failed(m)) => return Some(raised(name, action_ex_id, &m)),

@@ -154,7 +154,7 @@ impl ThreadPool {
                     if let Err(e) = self.add_thread() {
                         tracing::warn!("{e}");
                     }
-                    Err(CallError::Timeout(t))
+                    Err(CallError::Timeout)
                 }
             },
         }

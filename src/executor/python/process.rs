@@ -28,6 +28,7 @@ pub(crate) struct WorkerPool {
     init: String,
     idle: Mutex<Vec<Worker>>,
     slots: Semaphore,
+    size: usize,
     max_tasks: u64,
 }
 
@@ -67,6 +68,7 @@ impl WorkerPool {
             init,
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(workers),
+            size: workers,
             max_tasks,
         }
     }
@@ -140,6 +142,26 @@ impl WorkerPool {
         Ok(resp)
     }
 
+    /// Starts idle workers up to the pool size (start-up cost is paid before the first actions).
+    pub(crate) async fn fill(&self) {
+        loop {
+            let Ok(slot) = self.slots.try_acquire() else {
+                return;
+            };
+            if self.idle.lock().map(|i| i.len()).unwrap_or(usize::MAX) >= self.size {
+                return;
+            }
+            match self.spawn().await {
+                Ok((w, _)) => self.put_back(w),
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    return;
+                }
+            }
+            drop(slot);
+        }
+    }
+
     fn put_back(&self, w: Worker) {
         if self.max_tasks > 0 && w.served >= self.max_tasks {
             discard(w);
@@ -171,7 +193,7 @@ impl WorkerPool {
                 Ok(r) => r,
                 Err(_) => {
                     discard(w);
-                    return Err(CallError::Timeout(t));
+                    return Err(CallError::Timeout);
                 }
             },
             None => self.exchange(&mut w, &request).await,
