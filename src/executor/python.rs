@@ -171,7 +171,11 @@ impl Runner {
     /// Sets the package up and discovers (every worker process does this when it starts).
     async fn init(&self, request: String) -> Result<String, CallError> {
         match self {
-            Runner::Process(p) => p.warm_up().await,
+            // Worker processes send `init` themselves when they start.
+            Runner::Process(p) => {
+                drop(request);
+                p.warm_up().await
+            }
             #[cfg(feature = "python-embed")]
             Runner::Thread(t) => t.call(request, None).await,
         }
