@@ -15,10 +15,11 @@ Requests are objects with an ``op``:
 import json
 import traceback
 
-from mistral_rs_actions import discovery, runner, settings
-
 
 def _dispatch(req):
+    # Imported here so that a missing mistral-lib is an answer ("fatal"), not a dead worker.
+    from mistral_rs_actions import discovery, runner, settings
+
     op = req.get("op")
     if op == "init":
         settings.init(req.get("config") or {})
