@@ -1,6 +1,8 @@
 """Settings received from the server: discovery knobs and the oslo.config options that
 mistral-extra reads from Mistral's own configuration without registering them."""
 
+import logging
+
 _settings = {
     "load_action_plugins": True,
     "load_action_generators": True,
@@ -18,6 +20,9 @@ def get(key):
 
 
 def init(config):
+    # Python log records (actions, client libraries) go to the server's stderr, marked as such.
+    logging.basicConfig(level=logging.WARNING,
+                        format="python[%(process)d] %(levelname)s %(name)s: %(message)s")
     for k in _settings:
         if k in config and config[k] is not None:
             _settings[k] = config[k]
