@@ -316,18 +316,17 @@ def test_result_json_cannot_carry_is_an_error_naming_the_action(api, cleanup, un
     assert "not JSON compliant" in task["state_info"]
 
 
-@pytest.fixture(scope="module")
-def thread_server(tmp_path_factory):
-    """mistral-rs with `[python] isolation = thread` (in-process through pyo3)."""
+def _own_server(tmp_path_factory, name, extra_env):
+    """A mistral-rs server of this module's own (SQLite), with extra settings."""
     if os.environ.get("MISTRAL_URL"):
         pytest.skip("mistral-rs only")
     import conftest
-    work = tmp_path_factory.mktemp("mistral-rs-thread")
+    work = tmp_path_factory.mktemp("mistral-rs-" + name)
     port = conftest._free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_")}
     env.update({"NO_COLOR": "1", "MISTRAL_PYTHON_VENV": sys.prefix,
-                "MISTRAL_PYTHON_ISOLATION": "thread",
                 "MISTRAL_DATABASE_CONNECTION": "sqlite:///%s" % (work / "m.sqlite")})
+    env.update(extra_env)
     log_path = str(work / "server.log")
     with open(log_path, "w") as log:
         proc = subprocess.Popen([conftest.BIN, "serve", "--host", "127.0.0.1", "--port",
@@ -343,6 +342,35 @@ def thread_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def thread_server(tmp_path_factory):
+    """mistral-rs with `[python] isolation = thread` (in-process through pyo3)."""
+    yield from _own_server(tmp_path_factory, "thread", {"MISTRAL_PYTHON_ISOLATION": "thread"})
+
+
+@pytest.fixture(scope="module")
+def one_worker_server(tmp_path_factory):
+    """One worker process, replaced when it holds more than 150 MiB."""
+    yield from _own_server(tmp_path_factory, "one-worker", {
+        "MISTRAL_PYTHON_WORKERS": "1", "MISTRAL_PYTHON_WORKER_MAX_MEMORY_MB": "150"})
+
+
+def _run_action(api, name, inp):
+    r = api.post_json("action_executions", {"name": name, "input": inp})
+    assert_status(r, 201)
+    assert r.json()["state"] == "SUCCESS", r.json()["output"]
+    return __import__("json").loads(r.json()["output"])["result"]
+
+
+def test_leaking_worker_is_replaced(one_worker_server):
+    api = one_worker_server
+    first = _run_action(api, "sample.leak", {})
+    assert _run_action(api, "sample.leak", {}) == first  # the worker is reused
+    assert _run_action(api, "sample.leak", {"mb": 200}) == first
+    # It now holds more than the limit: the next action runs in a fresh worker.
+    assert _run_action(api, "sample.leak", {}) != first
 
 
 def test_in_process_isolation_runs_the_same(thread_server, cleanup, uniq):

@@ -10,7 +10,8 @@
 //! * `process` (default): a pool of worker subprocesses (`python -m
 //!   mistral_rs_actions.worker`). An action that segfaults, calls `os._exit`, leaks memory or
 //!   hangs only costs its worker: the action fails with a message naming the cause, the worker
-//!   is replaced, and a worker is recycled after `[python] worker_max_tasks` runs.
+//!   is replaced, and a worker is recycled after `[python] worker_max_tasks` runs or when it
+//!   holds more than `[python] worker_max_memory_mb`.
 //! * `thread`: the package runs inside this process through pyo3 on a dedicated pool of OS
 //!   threads (never a runtime thread). Faster, but a crash in a C extension takes the server
 //!   with it, and a hung action keeps its thread (a replacement thread is started).
@@ -81,6 +82,9 @@ pub struct PythonConfig {
     /// `[python] worker_max_tasks`: a worker process is replaced after this many runs (0 =
     /// never), which bounds what a leaking action can hold.
     pub worker_max_tasks: u64,
+    /// `[python] worker_max_memory_mb`: a worker process whose resident memory exceeds this
+    /// after an action is replaced (0 = no limit).
+    pub worker_max_memory_mb: u64,
     /// The `init` request's `config` (see python/mistral_rs_actions/settings.py).
     pub init: Value,
 }
@@ -123,6 +127,7 @@ impl PythonConfig {
         };
         let workers = number("workers", 4)?.clamp(1, 256) as usize;
         let worker_max_tasks = number("worker_max_tasks", 1000)?;
+        let worker_max_memory_mb = number("worker_max_memory_mb", 2048)?;
         let flag = |section: &str, key: &str, default: bool| {
             s.get_bool(section, key, default).map_err(|e| e.0)
         };
@@ -147,6 +152,7 @@ impl PythonConfig {
             isolation,
             workers,
             worker_max_tasks,
+            worker_max_memory_mb,
             init,
         })
     }
@@ -295,6 +301,7 @@ async fn build(cfg: &PythonConfig) -> Result<(Runner, DiscoveryResponse), String
             init.clone(),
             cfg.workers,
             cfg.worker_max_tasks,
+            cfg.worker_max_memory_mb,
         )),
         #[cfg(feature = "python-embed")]
         Isolation::Thread => {

@@ -186,3 +186,18 @@ class ShadowEchoAction(actions.Action):
 
     def run(self, context):
         return "shadowed"
+
+
+_HELD = []
+
+
+class LeakAction(actions.Action):
+    """Keeps `mb` megabytes alive in its process; returns the process id."""
+
+    def __init__(self, mb=0):
+        self.mb = mb
+
+    def run(self, context):
+        if self.mb:
+            _HELD.append(bytearray(self.mb * 1024 * 1024))
+        return os.getpid()

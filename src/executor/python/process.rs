@@ -30,6 +30,17 @@ pub(crate) struct WorkerPool {
     slots: Semaphore,
     size: usize,
     max_tasks: u64,
+    /// Resident memory (KiB) above which a worker is replaced after its action (0 = no limit).
+    max_rss_kib: u64,
+}
+
+/// `VmRSS` of a process in KiB (Linux), if readable.
+fn rss_kib(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn describe_exit(status: Option<ExitStatus>) -> String {
@@ -61,6 +72,7 @@ impl WorkerPool {
         init: String,
         workers: usize,
         max_tasks: u64,
+        max_rss_mib: u64,
     ) -> WorkerPool {
         WorkerPool {
             python,
@@ -70,6 +82,7 @@ impl WorkerPool {
             slots: Semaphore::new(workers),
             size: workers,
             max_tasks,
+            max_rss_kib: max_rss_mib.saturating_mul(1024),
         }
     }
 
@@ -166,6 +179,17 @@ impl WorkerPool {
         if self.max_tasks > 0 && w.served >= self.max_tasks {
             discard(w);
             return;
+        }
+        if self.max_rss_kib > 0 {
+            if let Some(rss) = rss_kib(w.child.id()).filter(|r| *r > self.max_rss_kib) {
+                tracing::warn!(
+                    "replacing a Python worker that holds {} MiB (limit [python] worker_max_memory_mb = {})",
+                    rss / 1024,
+                    self.max_rss_kib / 1024
+                );
+                discard(w);
+                return;
+            }
         }
         match self.idle.lock() {
             Ok(mut idle) => idle.push(w),
