@@ -137,3 +137,33 @@ def test_run_edge_cases(entry_points):
     assert call({"op": "run", "name": "x.good", "input": {"a": 1}}) == {
         "state": "SUCCESS", "result": [1, "x"]}
     assert "fatal" in call({"op": "bogus"})
+
+
+class Provider(actions.ActionProvider):
+    """A third-party action provider (entry point mistral.action.providers)."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self._descs = [actions.PythonActionDescriptor("prov.good", Good)]
+
+    def find(self, action_name, namespace=None):
+        return next((d for d in self._descs if d.name == action_name), None)
+
+    def find_all(self, namespace=None, limit=None, sort_fields=None, sort_dirs=None, **kw):
+        return self._descs
+
+
+def test_third_party_providers_but_not_upstreams_own(entry_points):
+    entry_points["mistral.action.providers"] += [
+        _ep("mistral.action.providers", "mine", "m:Provider", Provider),
+        # Upstream's own providers (legacy/adhoc/dynamic) are what mistral-rs does natively.
+        _ep("mistral.action.providers", "legacy", "mistral.actions.legacy:LegacyActionProvider",
+            _boom),
+    ]
+    out = call({"op": "init", "config": {}})
+    assert [a["name"] for a in out["actions"]] == ["prov.good"]
+    assert out["errors"] == []
+    assert call({"op": "run", "name": "prov.good", "input": {"a": 2}}) == {
+        "state": "SUCCESS", "result": [2, "x"]}
+    out = call({"op": "init", "config": {"providers_denylist": ["mine"]}})
+    assert out["actions"] == []
