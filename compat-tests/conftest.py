@@ -124,6 +124,8 @@ def server(request, tmp_path_factory):
            if not (k.startswith("MISTRAL_TEST_") or k == "MISTRAL_URL")}
     env.update({"NO_COLOR": "1", "MISTRAL_DATABASE_CONNECTION": db_url, "MISTRAL_API_HOST": "127.0.0.1",
                 "MISTRAL_API_PORT": str(port)})
+    # Python actions come from this virtualenv (the sample package of requirements-pyactions).
+    env.setdefault("MISTRAL_PYTHON_VENV", sys.prefix)
     log_path = str(work / "server.log")
     proc = None
     try:

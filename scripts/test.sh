@@ -5,7 +5,8 @@
 #   1. builds the workspace;
 #   2. cargo test --workspace, with MISTRAL_RS_TEST_PG pointing at the local PostgreSQL so the
 #      Rust integration tests cover both storage backends;
-#   3. creates compat-tests/.venv and installs compat-tests/requirements*.txt (pinned);
+#   3. creates compat-tests/.venv and installs compat-tests/requirements*.txt (pinned; includes
+#      mistral-lib and the sample Python action package compat-tests/pyactions);
 #   4. runs the pytest suite in compat-tests/ (API tests against the built binary on SQLite and
 #      PostgreSQL, plus the expression differential tests);
 #   5. starts mistral-rs on a free port with a fresh database and runs every upstream tempest

@@ -107,6 +107,10 @@ fn serve(a: SettingsArgs) -> ExitCode {
         Ok(s) => s,
         Err(c) => return c,
     };
+    if let Err(e) = crate::executor::python::PythonConfig::from_settings(&s) {
+        eprintln!("mistral-rs: {e}");
+        return ExitCode::from(2);
+    }
     let db = match open(&s) {
         Ok(d) => d,
         Err(c) => return c,
@@ -207,6 +211,29 @@ pub fn main() -> ExitCode {
             match crate::server::populate(&db) {
                 Ok(n) => {
                     println!("registered {n} preinstalled definition(s)");
+                    // Python actions are not stored (upstream neither): report what start-up
+                    // will discover, with every entry point that fails to load.
+                    let report = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt.block_on(crate::server::discover_python_actions(&s)),
+                        Err(e) => {
+                            eprintln!("mistral-rs: cannot start the runtime: {e}");
+                            return ExitCode::from(1);
+                        }
+                    };
+                    match &report.unavailable {
+                        Some(why) => println!("{why}"),
+                        None => println!(
+                            "discovered {} Python action(s), {} entry point error(s)",
+                            report.actions,
+                            report.errors.len()
+                        ),
+                    }
+                    for e in &report.errors {
+                        println!("  {e}");
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

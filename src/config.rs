@@ -38,6 +38,8 @@ pub const KNOWN_SECTIONS: &[&str] = &[
     "profiler",
     "openstack_actions",
     "mistral_rs",
+    "python",
+    "action_providers",
 ];
 
 /// Where a value came from (for error messages).

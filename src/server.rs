@@ -46,6 +46,20 @@ pub fn populate(db: &Db) -> Result<usize, DbError> {
     })
 }
 
+/// Finds the Python actions of the configured environment (logged; never fatal).
+pub async fn discover_python_actions(settings: &Settings) -> crate::executor::python::Report {
+    match crate::executor::python::PythonConfig::from_settings(settings) {
+        Ok(cfg) => crate::executor::python::init(&cfg).await,
+        Err(e) => {
+            tracing::error!("{e}");
+            crate::executor::python::Report {
+                unavailable: Some(e),
+                ..Default::default()
+            }
+        }
+    }
+}
+
 /// A started server.
 pub struct Running {
     pub addr: SocketAddr,
@@ -57,6 +71,8 @@ pub async fn start(settings: Settings, db: Db) -> std::io::Result<Running> {
     crate::expr::install_upload_syntax_checker();
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let addr = listener.local_addr()?;
+    // Python actions are known before the dispatcher hands out the first action.
+    discover_python_actions(&settings).await;
     let engine = crate::engine::shell::Shell::new(db.clone());
     engine.spawn_dispatcher();
     crate::scheduler::spawn(&settings, &engine);

@@ -322,7 +322,13 @@ pub async fn create(
         return Err(ApiError::bad_request(msg));
     }
     let mut full = input.clone();
-    for p in &action.params {
+    // A Python class applies its own defaults; it gets the input as given.
+    let defaults = if crate::executor::python::is_python_action(&name) {
+        &[][..]
+    } else {
+        &action.params[..]
+    };
+    for p in defaults {
         if !full.contains_key(&p.name) {
             full.insert(p.name.clone(), p.default.clone().unwrap_or(Value::Null));
         }
@@ -369,7 +375,9 @@ pub async fn create(
             let db = st.db.clone();
             let (aid, nm) = (row.id.clone(), name.clone());
             tokio::spawn(async move {
-                if let Some(out) = crate::executor::execute(&nm, &full_v, &aid).await {
+                if let Some(out) =
+                    crate::executor::execute(&nm, &full_v, &aid, &Default::default()).await
+                {
                     let _ = db
                         .write(move |conn| {
                             let mut r = store::get_action_execution(conn, None, &aid)?;
@@ -389,7 +397,13 @@ pub async fn create(
             JSON,
         ));
     }
-    let out = crate::executor::execute(&name, &full_v, &row.id)
+    // An unsaved run has no action execution: a Python action sees no id (as upstream).
+    let exec_id = if save_result || !crate::executor::python::is_python_action(&name) {
+        row.id.as_str()
+    } else {
+        ""
+    };
+    let out = crate::executor::execute(&name, &full_v, exec_id, &Default::default())
         .await
         .unwrap_or(ActionOutcome::Success(Value::Null));
     finish(&mut row, out);

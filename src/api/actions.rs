@@ -240,7 +240,9 @@ async fn get_impl(
     let q = Query::parse(raw.as_deref());
     q.only(&["namespace"])?;
     let namespace = path_ns.unwrap_or_else(|| q.text("namespace", ""));
-    if let Some(b) = builtin_actions::find(&identifier) {
+    if let Some(b) = builtin_actions::find(&identifier)
+        .or_else(|| crate::executor::python::find_listed(&identifier))
+    {
         return Ok(json_response(
             StatusCode::OK,
             &Value::Object(Descriptor::Builtin(b).to_json(false)),
@@ -420,8 +422,10 @@ pub async fn list(
         .db
         .read(move |conn| definitions::all_actions(conn, vis.as_deref()))
         .await?;
+    // Python actions discovered from entry points list like the built-in ones.
     let mut all: Vec<Descriptor> = builtin_actions::all()
         .iter()
+        .chain(crate::executor::python::listed())
         .map(Descriptor::Builtin)
         .collect();
     all.extend(rows.into_iter().map(|r| Descriptor::AdHoc(Box::new(r))));

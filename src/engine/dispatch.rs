@@ -31,7 +31,7 @@ use super::shell::{load_state, Message, Shell};
 use super::state::State;
 use crate::db::executions::{self as store, LeaseRow};
 use crate::db::{DbConnection, DbError};
-use crate::executor::execute;
+use crate::executor::{execute, ExecContext};
 
 /// Failed hand-overs of one outbox row or job before it is parked (about 20 minutes of
 /// retries with the backoff of [`store::retry_backoff`]).
@@ -237,14 +237,23 @@ impl Shell {
             action_execution_id: aid,
             base_action,
             input,
+            task_execution_id,
+            workflow_name,
+            timeout,
             ..
         } = msg
         else {
             return;
         };
+        let ctx = ExecContext {
+            workflow_execution_id: Some(execution_id.clone()),
+            task_execution_id,
+            workflow_name,
+            timeout,
+        };
         let me = self.clone();
         tokio::spawn(async move {
-            match execute(&base_action, &input, &aid).await {
+            match execute(&base_action, &input, &aid, &ctx).await {
                 Some(outcome) => me.apply_result(&execution_id, &aid, outcome).await,
                 None => {
                     // Asynchronous: the result comes through the API, whenever.

@@ -76,6 +76,14 @@ pub enum Message {
         /// The task's `safe-rerun`: the action may run again if its executor dies.
         #[serde(default)]
         safe_rerun: bool,
+        /// What the action's context tells it (older outbox rows lack it).
+        #[serde(default)]
+        task_execution_id: Option<String>,
+        #[serde(default)]
+        workflow_name: Option<String>,
+        /// The task's timeout policy (seconds), if it has one.
+        #[serde(default)]
+        timeout: Option<u64>,
     },
     /// Deliver an event to an execution.
     Deliver { execution_id: String, event: Event },
@@ -667,10 +675,26 @@ impl Shell {
             execution_id: to.to_string(),
             event,
         };
+        // Task timeouts scheduled in this batch bound the executor's wait for the action.
+        let timeouts: Vec<(String, u64)> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::ScheduleTimer {
+                    timer:
+                        super::controller::Timer::TaskTimeout {
+                            task_execution_id,
+                            timeout,
+                        },
+                    ..
+                } => Some((task_execution_id.clone(), *timeout)),
+                _ => None,
+            })
+            .collect();
         for eff in effects {
             match eff {
                 Effect::RunAction {
                     action_execution_id,
+                    task_execution_id,
                     base_action,
                     input,
                     safe_rerun,
@@ -683,6 +707,12 @@ impl Shell {
                         base_action,
                         input,
                         safe_rerun,
+                        timeout: timeouts
+                            .iter()
+                            .find(|(t, _)| *t == task_execution_id)
+                            .map(|(_, s)| *s),
+                        task_execution_id: Some(task_execution_id),
+                        workflow_name: Some(row.workflow_name.clone()),
                     },
                 )?,
                 Effect::StartSubWorkflow {

@@ -1,6 +1,8 @@
 //! Runs actions. The engine hands every action to [`execute`] through its outbox; the catalog
 //! of actions the engine can run natively is [`system_action`].
 
+pub mod python;
+
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,7 +11,17 @@ use crate::engine::controller::{ActionOutcome, SystemAction};
 
 /// The signature of an action this executor runs natively (`None` for unknown names).
 pub fn system_action(name: &str) -> Option<SystemAction> {
-    crate::engine::sim::std_action(name)
+    crate::engine::sim::std_action(name).or_else(|| python::system_action(name))
+}
+
+/// Where an action runs, for actions that want to know (mistral-lib's execution context).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecContext {
+    pub workflow_execution_id: Option<String>,
+    pub task_execution_id: Option<String>,
+    pub workflow_name: Option<String>,
+    /// The task's `timeout` policy in seconds: bounds the wait for a Python action.
+    pub timeout: Option<u64>,
 }
 
 /// The in-process executor: runs the std actions it knows natively (std.echo's `delay` and
@@ -19,7 +31,13 @@ pub async fn execute(
     base_action: &str,
     input: &Value,
     action_ex_id: &str,
+    ctx: &ExecContext,
 ) -> Option<ActionOutcome> {
+    if crate::engine::sim::std_action(base_action).is_none()
+        && python::is_python_action(base_action)
+    {
+        return python::run(base_action, input, action_ex_id, ctx).await;
+    }
     let secs = match base_action {
         "std.echo" => input.get("delay").and_then(Value::as_f64),
         "std.sleep" => input.get("seconds").and_then(Value::as_f64),

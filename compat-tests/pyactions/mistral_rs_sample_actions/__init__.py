@@ -1,0 +1,1 @@
+"""Sample mistral-lib actions used by the mistral-rs compat tests and benchmark."""
