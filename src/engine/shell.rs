@@ -75,6 +75,9 @@ pub enum Message {
         action_execution_id: String,
         base_action: String,
         input: Value,
+        /// The task's `timeout`, enforced around a synchronous action.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<u64>,
     },
     /// Deliver an event to an execution.
     Deliver { execution_id: String, event: Event },
@@ -634,6 +637,7 @@ impl Shell {
                     action_execution_id,
                     base_action,
                     input,
+                    timeout,
                     ..
                 } => push(
                     conn,
@@ -642,6 +646,7 @@ impl Shell {
                         action_execution_id,
                         base_action,
                         input,
+                        timeout,
                     },
                 )?,
                 Effect::StartSubWorkflow {
@@ -755,11 +760,20 @@ impl Shell {
                 action_execution_id,
                 base_action,
                 input,
+                timeout,
             } => {
                 let me = self.clone();
                 tokio::spawn(async move {
-                    if let Some(outcome) = execute(&base_action, &input, &action_execution_id).await
-                    {
+                    let started = std::time::Instant::now();
+                    let outcome = execute(&base_action, &input, &action_execution_id)
+                        .await
+                        .map(|o| match timeout {
+                            Some(t) if started.elapsed().as_secs_f64() > t as f64 => {
+                                crate::executor::timed_out(&base_action, &action_execution_id, t)
+                            }
+                            _ => o,
+                        });
+                    if let Some(outcome) = outcome {
                         let ev = Event::ActionCompleted {
                             action_execution_id,
                             outcome,
