@@ -265,6 +265,7 @@ pub async fn update(
         }
         Some("SKIPPED") => Event::SkipTask {
             task_execution_id: t.id.clone(),
+            env: env.filter(|e| !e.is_empty()),
         },
         _ => {
             return Err(ApiError::bad_request(

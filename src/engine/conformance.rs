@@ -405,6 +405,9 @@ pub fn run_case(case: &Value) -> Outcome {
                 let ev = if op == "skip" {
                     Event::SkipTask {
                         task_execution_id: tid,
+                        env: step
+                            .get("env")
+                            .and_then(|e| prefixed(e).as_object().cloned()),
                     }
                 } else {
                     Event::RerunTask {

@@ -146,9 +146,11 @@ pub enum Event {
         reset: Option<bool>,
         env: Option<Map<String, Value>>,
     },
-    /// Skip an ERROR task (`PUT /tasks/<id> {state: SKIPPED}`).
+    /// Skip an ERROR task (`PUT /tasks/<id> {state: SKIPPED, env}`).
     SkipTask {
         task_execution_id: String,
+        #[serde(default)]
+        env: Option<Map<String, Value>>,
     },
     /// `PUT /executions/<id> {env}` without a state change.
     UpdateEnv {
@@ -726,7 +728,10 @@ impl Ctl<'_, '_> {
                 reset,
                 env,
             } => self.rerun(&task_execution_id, reset, env),
-            Event::SkipTask { task_execution_id } => self.skip(&task_execution_id),
+            Event::SkipTask {
+                task_execution_id,
+                env,
+            } => self.skip(&task_execution_id, env),
             Event::UpdateEnv { env } => self.update_env(env),
             Event::TimerFired(timer) => {
                 self.on_timer(timer);
@@ -892,16 +897,8 @@ impl Ctl<'_, '_> {
                 "Only with-items task has the option to not reset.".into(),
             ));
         }
-        if self.st.execution.state == State::Paused {
+        if !self.rerun_workflow(env)? {
             return Ok(());
-        }
-        if !self.st.execution.state.can_transition_to(State::Running) {
-            return Err(self.invalid_transition(State::Running));
-        }
-        if let Some(e) = env {
-            if self.st.execution.task_execution_id.is_none() {
-                self.env_update(e);
-            }
         }
         if self.st.execution.state != State::Running {
             self.st.execution.output = None;
@@ -938,9 +935,36 @@ impl Ctl<'_, '_> {
         Ok(())
     }
 
+    /// What rerun and skip do to the workflow first (upstream `rerun_workflow`): nothing
+    /// while PAUSED (`Ok(false)`), then the env update (only in IDLE, PAUSED or ERROR), then
+    /// the workflow must be able to run again.
+    fn rerun_workflow(&mut self, env: Option<Map<String, Value>>) -> Result<bool, EngineError> {
+        let cur = self.st.execution.state;
+        if cur == State::Paused {
+            return Ok(false);
+        }
+        if let Some(e) = env.filter(|e| !e.is_empty()) {
+            if !matches!(cur, State::Idle | State::Error) {
+                return Err(EngineError::NotAllowed(
+                    "Updating env to workflow execution is only permitted if it is in IDLE, PAUSED, or ERROR state.".into(),
+                ));
+            }
+            if self.st.execution.task_execution_id.is_none() {
+                self.env_update(e);
+            }
+        }
+        if !cur.can_transition_to(State::Running) {
+            return Err(self.invalid_transition(State::Running));
+        }
+        Ok(true)
+    }
+
     /// engine.md §12.5.
-    fn skip(&mut self, id: &str) -> Result<(), EngineError> {
+    fn skip(&mut self, id: &str, env: Option<Map<String, Value>>) -> Result<(), EngineError> {
         self.check_rerunnable(id)?;
+        if !self.rerun_workflow(env)? {
+            return Ok(());
+        }
         if matches!(self.st.execution.state, State::Error) {
             self.st.execution.output = None;
             self.set_wf_state(State::Running, None);
@@ -1526,6 +1550,19 @@ impl Ctl<'_, '_> {
         {
             if t.state == State::Waiting {
                 return Some(Created::Join(t.id.clone()));
+            }
+            // A join failed by its inbound tasks (it never ran) waits again when one of them
+            // completes anew, i.e. after a rerun.
+            if t.state == State::Error && self.st.children_of(&t.id).next().is_none() {
+                let jid = t.id.clone();
+                if let Some(tm) = self.task_mut(&jid) {
+                    tm.processed = false;
+                    tm.error_handled = false;
+                    tm.next_tasks.clear();
+                    tm.finished_at = None;
+                }
+                self.set_task_state(&jid, State::Waiting, Some("Task is waiting.".into()));
+                return Some(Created::Join(jid));
             }
             // A join that already fired: a late inbound task that existed before the join
             // execution changes nothing (a partial join fires once; upstream's double run of
