@@ -215,6 +215,29 @@ pub async fn list_of_execution(
     list_impl(st, headers, raw, Some(id)).await
 }
 
+/// The first ancestor of execution `id` that cannot go back to RUNNING, as upstream's
+/// invalid-transition message.
+fn parent_refusing_rerun(
+    conn: &mut crate::db::DbConnection,
+    id: &str,
+) -> Result<Option<String>, crate::db::DbError> {
+    let mut next = store::get_execution(conn, None, id)?.parent_execution_id;
+    let mut hops = 0;
+    while let Some(pid) = next {
+        let p = store::get_execution(conn, None, &pid)?;
+        let state = crate::engine::State::parse(&p.state);
+        if state.is_some_and(|s| !s.can_transition_to(crate::engine::State::Running)) {
+            return Ok(Some(format!(
+                "Can't change workflow execution state from {} to RUNNING. [workflow={}, execution_id={}]",
+                p.state, p.workflow_name, p.id
+            )));
+        }
+        hops += 1;
+        next = p.parent_execution_id.filter(|_| hops < 64);
+    }
+    Ok(None)
+}
+
 /// `PUT /tasks/{id}`: rerun (`state: RUNNING`) or skip (`state: SKIPPED`) an ERROR task.
 pub async fn update(
     State(st): State<AppState>,
@@ -273,6 +296,16 @@ pub async fn update(
             ))
         }
     };
+    // Upstream's rerun sets every parent workflow RUNNING again: a parent that already
+    // succeeded (it handled the sub-workflow's failure) refuses, and nothing changes.
+    let parent = t.workflow_execution_id.clone();
+    if let Some(msg) = st
+        .db
+        .read(move |conn| parent_refusing_rerun(conn, &parent))
+        .await?
+    {
+        return Err(ApiError::bad_request(msg));
+    }
     st.engine.command(&t.workflow_execution_id, event).await?;
     let t = st
         .db

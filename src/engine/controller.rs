@@ -904,16 +904,6 @@ impl Ctl<'_, '_> {
             self.st.execution.output = None;
             self.set_wf_state(State::Running, None);
         }
-        for a in self
-            .st
-            .actions
-            .iter_mut()
-            .filter(|a| a.task_execution_id == id)
-        {
-            if reset || matches!(a.state, State::Error | State::Cancelled) {
-                a.accepted = false;
-            }
-        }
         let now = self.rt.now.clone();
         if let Some(t) = self.task_mut(id) {
             t.runtime_context.clear();
@@ -931,7 +921,7 @@ impl Ctl<'_, '_> {
             from: State::Error,
             to: State::Idle,
         });
-        self.start_task(id);
+        self.start_task_with(id, reset);
         Ok(())
     }
 
@@ -1713,6 +1703,13 @@ impl Ctl<'_, '_> {
     /// pause-before stopped already ran its policies: after the resume it only runs (upstream
     /// runs it as an existing task).
     fn start_task(&mut self, id: &str) {
+        self.start_task_with(id, false);
+    }
+
+    /// `reset` (a rerun's) drops every earlier result of the task when it runs now; a task
+    /// that a policy delays or pauses first keeps its successful results (upstream applies
+    /// the reset only on the spot).
+    fn start_task_with(&mut self, id: &str, reset: bool) {
         let Some(t) = self.task(id) else { return };
         if t.state != State::Idle {
             return;
@@ -1729,7 +1726,24 @@ impl Ctl<'_, '_> {
         if self.task(id).map(|t| t.state) != Some(State::Running) {
             return;
         }
+        // A resumed task runs as an existing task, which resets by default.
+        self.reset_actions(id, reset || resumed);
         self.schedule_action(id);
+    }
+
+    /// Before a task runs (again): earlier results stop counting, all of them with `all`,
+    /// else only failed or cancelled ones (`_reset_actions`).
+    fn reset_actions(&mut self, id: &str, all: bool) {
+        for a in self
+            .st
+            .actions
+            .iter_mut()
+            .filter(|a| a.task_execution_id == id)
+        {
+            if all || matches!(a.state, State::Error | State::Cancelled) {
+                a.accepted = false;
+            }
+        }
     }
 
     /// Evaluates a policy value (or one of its fields) in the task's expression context.
@@ -1867,6 +1881,7 @@ impl Ctl<'_, '_> {
                 }
                 // A retried task starts from its (recomputed) inbound context again.
                 self.set_task_state(&id, State::Running, None);
+                self.reset_actions(&id, false);
                 self.schedule_action(&id);
             }
             Timer::StartTask {
