@@ -221,21 +221,18 @@ fn parent_refusing_rerun(
     conn: &mut crate::db::DbConnection,
     id: &str,
 ) -> Result<Option<String>, crate::db::DbError> {
+    let mut parents = Vec::new();
     let mut next = store::get_execution(conn, None, id)?.parent_execution_id;
-    let mut hops = 0;
-    while let Some(pid) = next {
+    while let Some(pid) = next.filter(|_| parents.len() < 64) {
         let p = store::get_execution(conn, None, &pid)?;
-        let state = crate::engine::State::parse(&p.state);
-        if state.is_some_and(|s| !s.can_transition_to(crate::engine::State::Running)) {
-            return Ok(Some(format!(
-                "Can't change workflow execution state from {} to RUNNING. [workflow={}, execution_id={}]",
-                p.state, p.workflow_name, p.id
-            )));
+        next = p.parent_execution_id.clone();
+        if let Some(s) = crate::engine::State::parse(&p.state) {
+            parents.push((s, p.workflow_name, p.id));
         }
-        hops += 1;
-        next = p.parent_execution_id.filter(|_| hops < 64);
     }
-    Ok(None)
+    Ok(crate::engine::controller::rerun_refused_by_parent(
+        parents.iter().map(|(s, n, i)| (*s, n.as_str(), i.as_str())),
+    ))
 }
 
 /// `PUT /tasks/{id}`: rerun (`state: RUNNING`) or skip (`state: SKIPPED`) an ERROR task.

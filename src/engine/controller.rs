@@ -448,6 +448,22 @@ pub fn start(
     Ok((st, effects))
 }
 
+/// Upstream's rerun or skip inside a sub-workflow sets every parent workflow RUNNING again; a
+/// parent that cannot (it succeeded, handling the child's failure) refuses the whole
+/// operation. `parents` are `(state, workflow name, execution id)`, nearest first.
+pub fn rerun_refused_by_parent<'p>(
+    parents: impl IntoIterator<Item = (State, &'p str, &'p str)>,
+) -> Option<String> {
+    parents
+        .into_iter()
+        .find(|(s, _, _)| !s.can_transition_to(State::Running))
+        .map(|(s, name, id)| {
+            format!(
+                "Can't change workflow execution state from {s} to RUNNING. [workflow={name}, execution_id={id}]"
+            )
+        })
+}
+
 /// Applies one event to an execution. On `Err` the state is unchanged.
 pub fn handle(
     rt: &mut Runtime<'_>,
