@@ -228,6 +228,26 @@ pub async fn list_of_execution(
     list_impl(st, headers, raw, Some(id)).await
 }
 
+/// The first ancestor of execution `id` that cannot go back to RUNNING, as upstream's
+/// invalid-transition message.
+fn parent_refusing_rerun(
+    conn: &mut crate::db::DbConnection,
+    id: &str,
+) -> Result<Option<String>, crate::db::DbError> {
+    let mut parents = Vec::new();
+    let mut next = store::get_execution(conn, None, id)?.parent_execution_id;
+    while let Some(pid) = next.filter(|_| parents.len() < 64) {
+        let p = store::get_execution(conn, None, &pid)?;
+        next = p.parent_execution_id.clone();
+        if let Some(s) = crate::engine::State::parse(&p.state) {
+            parents.push((s, p.workflow_name, p.id));
+        }
+    }
+    Ok(crate::engine::controller::rerun_refused_by_parent(
+        parents.iter().map(|(s, n, i)| (*s, n.as_str(), i.as_str())),
+    ))
+}
+
 /// `PUT /tasks/{id}`: rerun (`state: RUNNING`) or skip (`state: SKIPPED`) an ERROR task.
 pub async fn update(
     State(st): State<AppState>,
@@ -278,6 +298,7 @@ pub async fn update(
         }
         Some("SKIPPED") => Event::SkipTask {
             task_execution_id: t.id.clone(),
+            env: env.filter(|e| !e.is_empty()),
         },
         _ => {
             return Err(ApiError::bad_request(
@@ -285,6 +306,16 @@ pub async fn update(
             ))
         }
     };
+    // Upstream's rerun sets every parent workflow RUNNING again: a parent that already
+    // succeeded (it handled the sub-workflow's failure) refuses, and nothing changes.
+    let parent = t.workflow_execution_id.clone();
+    if let Some(msg) = st
+        .db
+        .read(move |conn| parent_refusing_rerun(conn, &parent))
+        .await?
+    {
+        return Err(ApiError::bad_request(msg));
+    }
     st.engine.command(&t.workflow_execution_id, event).await?;
     let t = st
         .db

@@ -6,15 +6,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::policies;
+use super::policies::{self, Policy};
 use super::spec::{
     AdHocDef, ClauseKind, EngineCommand, InputDecl, Join, TaskInput, TaskSpec, WorkflowDef,
     WorkflowKind,
 };
 use super::state::{ActionExecution, ChildKind, State, TaskExecution, TaskType, WorkflowExecution};
 use super::util::{
-    deep_merge, layered_view, merge_contexts, outbound_context, py_repr, py_str, py_str_list,
-    truthy, VERSIONS_KEY,
+    deep_merge, layered_view, merge_contexts, outbound_context, py_str, py_str_list, truthy,
+    VERSIONS_KEY,
 };
 
 /// Evaluates expressions for the engine (implemented over `crate::expr` by the shell; the
@@ -146,9 +146,11 @@ pub enum Event {
         reset: Option<bool>,
         env: Option<Map<String, Value>>,
     },
-    /// Skip an ERROR task (`PUT /tasks/<id> {state: SKIPPED}`).
+    /// Skip an ERROR task (`PUT /tasks/<id> {state: SKIPPED, env}`).
     SkipTask {
         task_execution_id: String,
+        #[serde(default)]
+        env: Option<Map<String, Value>>,
     },
     /// `PUT /executions/<id> {env}` without a state change.
     UpdateEnv {
@@ -196,6 +198,9 @@ pub enum Effect {
         target: Option<Value>,
         safe_rerun: bool,
         is_sync: bool,
+        /// The task's own `timeout` (seconds): the executor fails a synchronous action that
+        /// runs longer (task-defaults do not reach the executor).
+        timeout: Option<u64>,
     },
     /// Start a child workflow execution (with [`start`]); report back with
     /// [`Event::SubWorkflowCompleted`] / [`Event::SubWorkflowStartFailed`].
@@ -433,6 +438,7 @@ pub fn start(
         check: false,
         item: None,
         depth: 0,
+        entry: None,
     };
     ctl.set_wf_state(State::Running, None);
     let cmds = ctl.start_commands();
@@ -440,6 +446,22 @@ pub fn start(
     ctl.check_and_complete();
     let effects = ctl.effects;
     Ok((st, effects))
+}
+
+/// Upstream's rerun or skip inside a sub-workflow sets every parent workflow RUNNING again; a
+/// parent that cannot (it succeeded, handling the child's failure) refuses the whole
+/// operation. `parents` are `(state, workflow name, execution id)`, nearest first.
+pub fn rerun_refused_by_parent<'p>(
+    parents: impl IntoIterator<Item = (State, &'p str, &'p str)>,
+) -> Option<String> {
+    parents
+        .into_iter()
+        .find(|(s, _, _)| !s.can_transition_to(State::Running))
+        .map(|(s, name, id)| {
+            format!(
+                "Can't change workflow execution state from {s} to RUNNING. [workflow={name}, execution_id={id}]"
+            )
+        })
 }
 
 /// Applies one event to an execution. On `Err` the state is unchanged.
@@ -456,6 +478,7 @@ pub fn handle(
         check: false,
         item: None,
         depth: 0,
+        entry: None,
     };
     let res = ctl.on_event(event);
     let effects = std::mem::take(&mut ctl.effects);
@@ -622,14 +645,20 @@ struct Ctl<'r, 'a> {
     item: Option<(Map<String, Value>, u64)>,
     /// Nesting of synchronous task starts within this event.
     depth: usize,
+    /// The engine operation under way, which names a forced failure of a completing task
+    /// (upstream words it after its entry point).
+    entry: Option<Forced>,
 }
 
 /// How many task starts may nest inside one event before the rest is deferred.
 const MAX_SYNC_DEPTH: usize = 32;
 
+#[derive(Debug, Clone)]
 enum Forced {
     RunTask,
     ActionCompletion(String),
+    /// A scheduled completion: wait-after's end or the timeout.
+    CompleteTask,
 }
 
 impl Ctl<'_, '_> {
@@ -646,7 +675,16 @@ impl Ctl<'_, '_> {
             Event::ActionCompleted {
                 action_execution_id,
                 outcome,
-            } => self.on_action_completed(&action_execution_id, outcome),
+            } => {
+                let name = self
+                    .st
+                    .actions
+                    .iter()
+                    .find(|a| a.id == action_execution_id)
+                    .map(|a| a.name.clone());
+                self.entry = name.map(Forced::ActionCompletion);
+                self.on_action_completed(&action_execution_id, outcome)
+            }
             Event::SubWorkflowCompleted {
                 workflow_execution_id,
                 state,
@@ -664,6 +702,13 @@ impl Ctl<'_, '_> {
                         || format!("Failed subworkflow [execution_id={workflow_execution_id}]"),
                     ))),
                 };
+                let name = self
+                    .st
+                    .actions
+                    .iter()
+                    .find(|a| a.id == workflow_execution_id)
+                    .map(|a| a.name.clone());
+                self.entry = name.map(Forced::ActionCompletion);
                 self.on_child_completed(&workflow_execution_id, outcome, Some(output))
             }
             Event::SubWorkflowStartFailed {
@@ -699,7 +744,10 @@ impl Ctl<'_, '_> {
                 reset,
                 env,
             } => self.rerun(&task_execution_id, reset, env),
-            Event::SkipTask { task_execution_id } => self.skip(&task_execution_id),
+            Event::SkipTask {
+                task_execution_id,
+                env,
+            } => self.skip(&task_execution_id, env),
             Event::UpdateEnv { env } => self.update_env(env),
             Event::TimerFired(timer) => {
                 self.on_timer(timer);
@@ -750,7 +798,10 @@ impl Ctl<'_, '_> {
         let Some(a) = self.st.actions.iter_mut().find(|a| a.id == child_id) else {
             return;
         };
-        if a.state.is_completed() {
+        // A failed child that runs again is a rerun or skip inside it; any other news from a
+        // completed child is stale.
+        let rerun = state == State::Running && matches!(a.state, State::Error | State::Cancelled);
+        if a.state.is_completed() && !rerun {
             return;
         }
         a.state = state;
@@ -862,30 +913,12 @@ impl Ctl<'_, '_> {
                 "Only with-items task has the option to not reset.".into(),
             ));
         }
-        if self.st.execution.state == State::Paused {
+        if !self.rerun_workflow(env)? {
             return Ok(());
-        }
-        if !self.st.execution.state.can_transition_to(State::Running) {
-            return Err(self.invalid_transition(State::Running));
-        }
-        if let Some(e) = env {
-            if self.st.execution.task_execution_id.is_none() {
-                self.env_update(e);
-            }
         }
         if self.st.execution.state != State::Running {
             self.st.execution.output = None;
             self.set_wf_state(State::Running, None);
-        }
-        for a in self
-            .st
-            .actions
-            .iter_mut()
-            .filter(|a| a.task_execution_id == id)
-        {
-            if reset || matches!(a.state, State::Error | State::Cancelled) {
-                a.accepted = false;
-            }
         }
         let now = self.rt.now.clone();
         if let Some(t) = self.task_mut(id) {
@@ -904,13 +937,40 @@ impl Ctl<'_, '_> {
             from: State::Error,
             to: State::Idle,
         });
-        self.start_task(id);
+        self.start_task_with(id, reset);
         Ok(())
     }
 
+    /// What rerun and skip do to the workflow first (upstream `rerun_workflow`): nothing
+    /// while PAUSED (`Ok(false)`), then the env update (only in IDLE, PAUSED or ERROR), then
+    /// the workflow must be able to run again.
+    fn rerun_workflow(&mut self, env: Option<Map<String, Value>>) -> Result<bool, EngineError> {
+        let cur = self.st.execution.state;
+        if cur == State::Paused {
+            return Ok(false);
+        }
+        if let Some(e) = env.filter(|e| !e.is_empty()) {
+            if !matches!(cur, State::Idle | State::Error) {
+                return Err(EngineError::NotAllowed(
+                    "Updating env to workflow execution is only permitted if it is in IDLE, PAUSED, or ERROR state.".into(),
+                ));
+            }
+            if self.st.execution.task_execution_id.is_none() {
+                self.env_update(e);
+            }
+        }
+        if !cur.can_transition_to(State::Running) {
+            return Err(self.invalid_transition(State::Running));
+        }
+        Ok(true)
+    }
+
     /// engine.md §12.5.
-    fn skip(&mut self, id: &str) -> Result<(), EngineError> {
+    fn skip(&mut self, id: &str, env: Option<Map<String, Value>>) -> Result<(), EngineError> {
         self.check_rerunnable(id)?;
+        if !self.rerun_workflow(env)? {
+            return Ok(());
+        }
         if matches!(self.st.execution.state, State::Error) {
             self.st.execution.output = None;
             self.set_wf_state(State::Running, None);
@@ -1497,6 +1557,19 @@ impl Ctl<'_, '_> {
             if t.state == State::Waiting {
                 return Some(Created::Join(t.id.clone()));
             }
+            // A join failed by its inbound tasks (it never ran) waits again when one of them
+            // completes anew, i.e. after a rerun.
+            if t.state == State::Error && self.st.children_of(&t.id).next().is_none() {
+                let jid = t.id.clone();
+                if let Some(tm) = self.task_mut(&jid) {
+                    tm.processed = false;
+                    tm.error_handled = false;
+                    tm.next_tasks.clear();
+                    tm.finished_at = None;
+                }
+                self.set_task_state(&jid, State::Waiting, Some("Task is waiting.".into()));
+                return Some(Created::Join(jid));
+            }
             // A join that already fired: a late inbound task that existed before the join
             // execution changes nothing (a partial join fires once; upstream's double run of
             // the action is a bug the corpus does not ask for). Only a new round of a cycle,
@@ -1634,48 +1707,115 @@ impl Ctl<'_, '_> {
 
     // ----------------------------------------------------------------- running tasks
 
-    /// IDLE/WAITING -> RUNNING, before-start policies (not yet), schedule the action.
+    /// IDLE -> RUNNING, before-start policies, schedule the action(s). A task that
+    /// pause-before stopped already ran its policies: after the resume it only runs (upstream
+    /// runs it as an existing task).
     fn start_task(&mut self, id: &str) {
-        if self.task(id).map(|t| t.state) != Some(State::Idle) {
+        self.start_task_with(id, false);
+    }
+
+    /// `reset` (a rerun's) drops every earlier result of the task when it runs now; a task
+    /// that a policy delays or pauses first keeps its successful results (upstream applies
+    /// the reset only on the spot).
+    fn start_task_with(&mut self, id: &str, reset: bool) {
+        let Some(t) = self.task(id) else { return };
+        if t.state != State::Idle {
             return;
         }
+        let resumed = t.runtime_context.contains_key("pause_before_done");
         self.set_task_state(id, State::Running, None);
-        if let Err(e) = self.before_start(id) {
-            let msg = self.forced_msg(id, Forced::RunTask, &e);
-            self.forced_failure(id, msg);
-            return;
+        if !resumed {
+            if let Err(e) = self.before_start(id) {
+                let msg = self.forced_msg(id, Forced::RunTask, &e);
+                self.forced_failure(id, msg);
+                return;
+            }
         }
         if self.task(id).map(|t| t.state) != Some(State::Running) {
             return;
         }
+        // A resumed task runs as an existing task, which resets by default.
+        self.reset_actions(id, reset || resumed);
         self.schedule_action(id);
     }
 
-    fn eval_policy(&self, id: &str, key: &str) -> Result<Option<Value>, String> {
-        let Some(t) = self.task(id) else {
-            return Ok(None);
-        };
-        let Some(spec) = self.st.def.task(&t.name) else {
-            return Ok(None);
-        };
-        match policies::policy_value(&self.st.def, spec, key) {
-            None => Ok(None),
-            Some(v) => Ok(Some(self.eval(&v, &self.view_task(t))?)),
+    /// Before a task runs (again): earlier results stop counting, all of them with `all`,
+    /// else only failed or cancelled ones (`_reset_actions`).
+    fn reset_actions(&mut self, id: &str, all: bool) {
+        for a in self
+            .st
+            .actions
+            .iter_mut()
+            .filter(|a| a.task_execution_id == id)
+        {
+            if all || matches!(a.state, State::Error | State::Cancelled) {
+                a.accepted = false;
+            }
         }
     }
 
-    /// pause-before, wait-before, timeout, concurrency (engine.md §9.2). Each may change the
-    /// task state; the caller stops when the task is no longer RUNNING.
+    /// Evaluates a policy value (or one of its fields) in the task's expression context.
+    fn eval_policy_value(&self, id: &str, raw: &Value) -> Result<Value, String> {
+        let Some(t) = self.task(id) else {
+            return Ok(Value::Null);
+        };
+        self.eval(raw, &self.view_task(t))
+    }
+
+    fn task_policies(&self, id: &str) -> Vec<(Policy, Value)> {
+        self.task(id)
+            .and_then(|t| self.st.def.task(&t.name))
+            .map(|spec| policies::task_policies(&self.st.def, spec))
+            .unwrap_or_default()
+    }
+
+    /// The evaluated and checked `(count, delay)` of a retry policy (schema order: delay
+    /// is checked first).
+    fn retry_numbers(&self, id: &str, retry: &policies::RetrySpec) -> Result<(u64, u64), String> {
+        let count = self.eval_policy_value(id, &retry.count)?;
+        let delay = self.eval_policy_value(id, &retry.delay)?;
+        let delay = policies::non_negative_int("RetryPolicy", "delay", &delay)?;
+        let count = policies::non_negative_int("RetryPolicy", "count", &count)?;
+        Ok((count, delay))
+    }
+
+    /// Evaluates and checks the fields every policy hook evaluates (`TaskPolicy.
+    /// before_task_start` / `after_task_complete` of upstream's base class).
+    fn check_policy(&self, id: &str, p: Policy, raw: &Value) -> Result<Value, String> {
+        match p {
+            Policy::Retry => {
+                let Some(r) = policies::retry_spec(raw) else {
+                    return Ok(Value::Null);
+                };
+                let (count, delay) = self.retry_numbers(id, &r)?;
+                Ok(json!({"count": count, "delay": delay}))
+            }
+            Policy::PauseBefore => {
+                let v = self.eval_policy_value(id, raw)?;
+                policies::boolean(p.class(), "expr", &v).map(Value::Bool)
+            }
+            // FailOnPolicy's schema names `fail-on` but its field is `fail_on`: never checked.
+            Policy::FailOn => self.eval_policy_value(id, raw),
+            _ => {
+                let v = self.eval_policy_value(id, raw)?;
+                let field = p.int_field().unwrap_or("delay");
+                policies::non_negative_int(p.class(), field, &v).map(Value::from)
+            }
+        }
+    }
+
+    /// Before-start hooks of all policies, in upstream's order (engine.md §9.2): pause-before
+    /// (IDLE + workflow pause), wait-before (DELAYED unless paused), timeout (the timer starts
+    /// now, so it covers the wait and all retries), concurrency. Every policy's values are
+    /// evaluated and checked; a bad one fails the task.
     fn before_start(&mut self, id: &str) -> Result<(), String> {
-        let done = self
-            .task(id)
-            .is_some_and(|t| t.runtime_context.contains_key("pause_before_done"));
-        if !done {
-            if let Some(v) = self.eval_policy(id, "pause-before")? {
-                if !v.is_boolean() {
-                    return Err(format!("Invalid data type in PauseBeforePolicy: {} is not of type 'boolean'. Value(s) can be shown after YAQL evaluating. If you use YAQL here, please correct it.", py_repr(&v)));
-                }
-                if truthy(&v) {
+        for (p, raw) in self.task_policies(id) {
+            if p == Policy::FailOn {
+                continue;
+            }
+            let v = self.check_policy(id, p, &raw)?;
+            match p {
+                Policy::PauseBefore if v == Value::Bool(true) => {
                     if let Some(t) = self.task_mut(id) {
                         t.runtime_context
                             .insert("pause_before_done".into(), json!(true));
@@ -1686,43 +1826,47 @@ impl Ctl<'_, '_> {
                         Some("Set by 'pause-before' policy".into()),
                     );
                     let _ = self.pause(None);
-                    return Ok(());
                 }
-            }
-        }
-        if let Some(v) = self.eval_policy(id, "wait-before")? {
-            let delay = policies::as_delay("WaitBeforePolicy", &v)?;
-            if delay > 0 {
-                self.set_task_state(
-                    id,
-                    State::Delayed,
-                    Some(format!("Delayed by 'wait-before' policy [delay={delay}]")),
-                );
-                self.effects.push(Effect::ScheduleTimer {
-                    timer: Timer::ContinueTask {
-                        task_execution_id: id.to_string(),
-                    },
-                    delay,
-                });
-                return Ok(());
-            }
-        }
-        if let Some(v) = self.eval_policy(id, "timeout")? {
-            let timeout = policies::as_delay("TimeoutPolicy", &v)?;
-            if timeout > 0 {
-                self.effects.push(Effect::ScheduleTimer {
-                    timer: Timer::TaskTimeout {
-                        task_execution_id: id.to_string(),
-                        timeout,
-                    },
-                    delay: timeout,
-                });
-            }
-        }
-        if let Some(v) = self.eval_policy(id, "concurrency")? {
-            let c = policies::as_delay("ConcurrencyPolicy", &v)?;
-            if let Some(t) = self.task_mut(id) {
-                t.runtime_context.insert("concurrency".into(), json!(c));
+                Policy::WaitBefore => {
+                    let delay = v.as_u64().unwrap_or(0);
+                    if delay > 0 && self.task(id).map(|t| t.state) != Some(State::Idle) {
+                        self.set_task_state(
+                            id,
+                            State::Delayed,
+                            Some(format!("Delayed by 'wait-before' policy [delay={delay}]")),
+                        );
+                        self.effects.push(Effect::ScheduleTimer {
+                            timer: Timer::ContinueTask {
+                                task_execution_id: id.to_string(),
+                            },
+                            delay,
+                        });
+                    }
+                }
+                Policy::Timeout => {
+                    let timeout = v.as_u64().unwrap_or(0);
+                    if timeout > 0 {
+                        if let Some(t) = self.task_mut(id) {
+                            t.runtime_context.insert("timeout".into(), json!(timeout));
+                        }
+                        self.effects.push(Effect::ScheduleTimer {
+                            timer: Timer::TaskTimeout {
+                                task_execution_id: id.to_string(),
+                                timeout,
+                            },
+                            delay: timeout,
+                        });
+                    }
+                }
+                Policy::Concurrency => {
+                    let c = v.as_u64().unwrap_or(0);
+                    if c > 0 {
+                        if let Some(t) = self.task_mut(id) {
+                            t.runtime_context.insert("concurrency".into(), json!(c));
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -1733,7 +1877,11 @@ impl Ctl<'_, '_> {
             Timer::ContinueTask {
                 task_execution_id: id,
             } => {
-                if self.task(&id).map(|t| t.state) != Some(State::Delayed) {
+                // DELAYED by wait-before or retry; WAITING for a join task's retry.
+                if !matches!(
+                    self.task(&id).map(|t| t.state),
+                    Some(State::Delayed) | Some(State::Waiting)
+                ) {
                     return;
                 }
                 if self.st.execution.state.is_completed() {
@@ -1741,6 +1889,7 @@ impl Ctl<'_, '_> {
                 }
                 // A retried task starts from its (recomputed) inbound context again.
                 self.set_task_state(&id, State::Running, None);
+                self.reset_actions(&id, false);
                 self.schedule_action(&id);
             }
             Timer::StartTask {
@@ -1773,6 +1922,7 @@ impl Ctl<'_, '_> {
                     .get("state_info")
                     .and_then(Value::as_str)
                     .map(String::from);
+                self.entry = Some(Forced::CompleteTask);
                 self.complete_task(&id, state, info);
             }
             Timer::TaskTimeout {
@@ -1783,6 +1933,7 @@ impl Ctl<'_, '_> {
                 if t.state.is_completed() {
                     return;
                 }
+                self.entry = Some(Forced::CompleteTask);
                 self.complete_task(
                     &id,
                     State::Error,
@@ -1792,17 +1943,27 @@ impl Ctl<'_, '_> {
         }
     }
 
-    /// wait-after, fail-on, retry (engine.md §9.3). Returns `Ok(true)` when the task was
-    /// delayed (its outcome is processed later).
+    /// After-complete hooks of all policies, in upstream's order (engine.md §9.3): each
+    /// policy's values are evaluated and checked again; wait-after (once) delays the outcome,
+    /// fail-on turns SUCCESS into ERROR, retry schedules the next attempt. Returns `Ok(true)`
+    /// when the task was delayed (its outcome is processed later).
     fn after_complete_policies(&mut self, id: &str) -> Result<bool, String> {
-        let Some(t) = self.task(id).cloned() else {
-            return Ok(false);
-        };
-        // wait-after (first time only).
-        if !t.runtime_context.contains_key("wait_after_policy") {
-            if let Some(v) = self.eval_policy(id, "wait-after")? {
-                let delay = policies::as_delay("WaitAfterPolicy", &v)?;
-                if delay > 0 {
+        for (p, raw) in self.task_policies(id) {
+            let v = self.check_policy(id, p, &raw)?;
+            let Some(t) = self.task(id).cloned() else {
+                return Ok(false);
+            };
+            match p {
+                Policy::WaitAfter => {
+                    let delay = v.as_u64().unwrap_or(0);
+                    let seen = t
+                        .runtime_context
+                        .get("wait_after_policy")
+                        .and_then(|w| w.get("skip"))
+                        .is_some_and(truthy);
+                    if delay == 0 || seen {
+                        continue;
+                    }
                     if let Some(tm) = self.task_mut(id) {
                         tm.runtime_context.insert(
                             "wait_after_policy".into(),
@@ -1820,14 +1981,8 @@ impl Ctl<'_, '_> {
                         },
                         delay,
                     });
-                    return Ok(true);
                 }
-            }
-        }
-        // fail-on.
-        if t.state == State::Success {
-            if let Some(v) = self.eval_policy(id, "fail-on")? {
-                if truthy(&v) {
+                Policy::FailOn if t.state == State::Success && truthy(&v) => {
                     let now = self.rt.now.clone();
                     if let Some(tm) = self.task_mut(id) {
                         tm.state = State::Error;
@@ -1840,29 +1995,41 @@ impl Ctl<'_, '_> {
                         to: State::Error,
                     });
                 }
+                Policy::Retry => self.retry(id, &raw, &v)?,
+                _ => {}
             }
         }
-        // retry.
-        let Some(t) = self.task(id).cloned() else {
-            return Ok(false);
+        Ok(matches!(
+            self.task(id).map(|t| t.state),
+            Some(State::Delayed) | Some(State::Waiting)
+        ))
+    }
+
+    /// The retry policy's after-complete hook; `numbers` is the checked `{count, delay}`.
+    fn retry(&mut self, id: &str, raw: &Value, numbers: &Value) -> Result<(), String> {
+        let Some(retry) = policies::retry_spec(raw) else {
+            return Ok(());
         };
-        let Some(spec) = self.st.def.task(&t.name).cloned() else {
-            return Ok(false);
-        };
-        let Some(raw) = policies::policy_value(&self.st.def, &spec, "retry") else {
-            return Ok(false);
-        };
-        let Some(retry) = policies::retry_spec(&raw) else {
-            return Ok(false);
-        };
-        if !matches!(t.state, State::Success | State::Error) {
-            return Ok(false);
-        }
-        let view = self.view_task(&t);
-        let count = policies::as_delay("RetryPolicy", &self.eval(&retry.count, &view)?)?;
-        let delay = policies::as_delay("RetryPolicy", &self.eval(&retry.delay, &view)?)?;
+        let count = numbers.get("count").and_then(Value::as_u64).unwrap_or(0);
+        let delay = numbers.get("delay").and_then(Value::as_u64).unwrap_or(0);
         if count == 0 {
-            return Ok(false);
+            return Ok(());
+        }
+        let Some(t) = self.task(id).cloned() else {
+            return Ok(());
+        };
+        // Both clauses are evaluated (over the outbound context) whatever the state is.
+        let tview = self.view_transitions(&t);
+        let continue_on = match &retry.continue_on {
+            Some(e) => Some(truthy(&self.eval(e, &tview)?)),
+            None => None,
+        };
+        let break_on = match &retry.break_on {
+            Some(e) => truthy(&self.eval(e, &tview)?),
+            None => false,
+        };
+        if !t.state.is_completed() || t.state == State::Cancelled {
+            return Ok(());
         }
         let retry_no = t
             .runtime_context
@@ -1870,21 +2037,12 @@ impl Ctl<'_, '_> {
             .and_then(|r| r.get("retry_no"))
             .and_then(Value::as_u64)
             .unwrap_or(0);
-        let tview = self.view_transitions(&t);
-        let break_on = match &retry.break_on {
-            Some(e) => truthy(&self.eval(e, &tview)?),
-            None => false,
-        };
-        let continue_on = match &retry.continue_on {
-            Some(e) => Some(truthy(&self.eval(e, &tview)?)),
-            None => None,
-        };
         let stop = retry_no >= count
             || (t.state == State::Error && break_on)
             || (t.state == State::Success && continue_on.is_none())
             || continue_on == Some(false);
         if stop {
-            return Ok(false);
+            return Ok(());
         }
         for a in self
             .st
@@ -1899,23 +2057,28 @@ impl Ctl<'_, '_> {
                 "retry_task_policy".into(),
                 json!({"retry_no": retry_no + 1}),
             );
-            tm.runtime_context.shift_remove("wait_after_policy");
         }
-        self.set_task_state(
-            id,
-            State::Delayed,
-            Some(format!("Delayed by 'retry' policy [delay={delay}]")),
-        );
+        let msg = format!("Delayed by 'retry' policy [delay={delay}]");
+        // A join task cannot start again from DELAYED: it waits (upstream refreshes it).
+        let join = self.st.def.task(&t.name).is_some_and(|s| s.join.is_some());
+        let state = if join { State::Waiting } else { State::Delayed };
+        self.set_task_state(id, state, Some(msg));
         self.effects.push(Effect::ScheduleTimer {
             timer: Timer::ContinueTask {
                 task_execution_id: id.to_string(),
             },
             delay,
         });
-        Ok(true)
+        Ok(())
     }
 
     fn schedule_action(&mut self, id: &str) {
+        let outer = self.entry.replace(Forced::RunTask);
+        self.schedule_action_now(id);
+        self.entry = outer;
+    }
+
+    fn schedule_action_now(&mut self, id: &str) {
         match self.prepare_action(id) {
             Ok(()) => {}
             Err(StartFailure::Forced(e)) => {
@@ -1936,7 +2099,25 @@ impl Ctl<'_, '_> {
             Forced::ActionCompletion(action) => {
                 format!("Failed to handle action completion [error={e}, wf={wf}, task={task}, action={action}]:")
             }
+            Forced::CompleteTask => {
+                format!("Failed to complete task [error={e}, wf={wf}, task={task}]:")
+            }
         }
+    }
+
+    /// The forced-failure message for an error while a task completes (publish, policies,
+    /// transitions), worded after the operation under way.
+    fn completion_failure_msg(&self, id: &str, e: &str) -> String {
+        let kind = self.entry.clone().unwrap_or_else(|| {
+            Forced::ActionCompletion(
+                self.st
+                    .children_of(id)
+                    .last()
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| "None".into()),
+            )
+        });
+        self.forced_msg(id, kind, e)
     }
 
     fn forced_msg_complete(&self, id: &str, e: &str) -> String {
@@ -2196,10 +2377,20 @@ impl Ctl<'_, '_> {
         let index = self.item.as_ref().map(|(_, i)| *i).unwrap_or(0);
         let mut input = self.evaluate_input(t, spec)?;
         let view = self.view_task(t);
+        // Building the action of a with-items item (its name, target, definition) fails the
+        // task normally; for a single action it is a forced failure (upstream catches it only
+        // around the with-items loop).
+        let build_err = |e: String| {
+            if self.item.is_some() {
+                StartFailure::Normal(e)
+            } else {
+                StartFailure::Forced(e)
+            }
+        };
         if let Some(wf_name) = &spec.workflow {
             let name = match self
                 .eval(&Value::String(wf_name.clone()), &view)
-                .map_err(StartFailure::Forced)?
+                .map_err(build_err)?
             {
                 Value::String(s) => s,
                 other => py_str(&other),
@@ -2257,7 +2448,7 @@ impl Ctl<'_, '_> {
         let raw_action = spec.action.clone().unwrap_or_else(|| "std.noop".into());
         let action_name = match self
             .eval(&Value::String(raw_action), &view)
-            .map_err(StartFailure::Forced)?
+            .map_err(build_err)?
         {
             v if !truthy(&v) => "std.noop".to_string(),
             Value::String(s) => s,
@@ -2284,14 +2475,14 @@ impl Ctl<'_, '_> {
                         tv_view.entry(k.clone()).or_insert(val.clone());
                     }
                 }
-                Some(
-                    self.eval(tv, &Value::Object(tv_view))
-                        .map_err(StartFailure::Forced)?,
-                )
+                Some(self.eval(tv, &Value::Object(tv_view)).map_err(build_err)?)
             }
             None => None,
         };
-        let resolved = self.resolve_action(&action_name)?;
+        let resolved = self.resolve_action(&action_name).map_err(|e| match e {
+            StartFailure::Forced(m) => build_err(m),
+            other => other,
+        })?;
         // Ad-hoc base-input view: level input · task ctx · {__env} · wf_ex.context.
         let adhoc_view = {
             let te = json!({"__task_execution": {"id": t.id, "name": t.name}});
@@ -2325,6 +2516,12 @@ impl Ctl<'_, '_> {
             output_transforms: transforms,
         });
         let safe_rerun = spec.safe_rerun || self.st.def.task_defaults.safe_rerun.unwrap_or(false);
+        let timeout = spec
+            .body
+            .get("timeout")
+            .and_then(|raw| self.eval(raw, &view).ok())
+            .and_then(|v| v.as_u64())
+            .filter(|t| *t > 0);
         self.effects.push(Effect::RunAction {
             action_execution_id: aid,
             task_execution_id: id.to_string(),
@@ -2334,6 +2531,7 @@ impl Ctl<'_, '_> {
             target,
             safe_rerun,
             is_sync,
+            timeout,
         });
         Ok(())
     }
@@ -2573,12 +2771,6 @@ impl Ctl<'_, '_> {
             let (branch, global) = publish_spec(&spec, state);
             let t_now = self.task(id).cloned().unwrap_or(t.clone());
             let view = self.view_publish(&t_now);
-            let action_name = self
-                .st
-                .children_of(id)
-                .last()
-                .map(|a| a.name.clone())
-                .unwrap_or_else(|| "None".into());
             if let Some(b) = branch {
                 match self.eval(&Value::Object(b), &view) {
                     Ok(Value::Object(m)) => {
@@ -2588,7 +2780,7 @@ impl Ctl<'_, '_> {
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        let msg = self.forced_msg(id, Forced::ActionCompletion(action_name), &e);
+                        let msg = self.completion_failure_msg(id, &e);
                         self.forced_failure(id, msg);
                         return;
                     }
@@ -2599,7 +2791,7 @@ impl Ctl<'_, '_> {
                     Ok(Value::Object(m)) => deep_merge(&mut self.st.execution.context, &m),
                     Ok(_) => {}
                     Err(e) => {
-                        let msg = self.forced_msg(id, Forced::ActionCompletion(action_name), &e);
+                        let msg = self.completion_failure_msg(id, &e);
                         self.forced_failure(id, msg);
                         return;
                     }
@@ -2607,11 +2799,12 @@ impl Ctl<'_, '_> {
             }
         }
         if !spec.keep_result {
+            // Only action results are dropped; sub-workflow outputs stay.
             for a in self
                 .st
                 .actions
                 .iter_mut()
-                .filter(|a| a.task_execution_id == id)
+                .filter(|a| a.task_execution_id == id && a.kind == ChildKind::Action)
             {
                 a.output = Some(json!({}));
             }
@@ -2625,7 +2818,7 @@ impl Ctl<'_, '_> {
             Ok(true) => return,
             Ok(false) => {}
             Err(e) => {
-                let msg = self.forced_msg_complete(id, &e);
+                let msg = self.completion_failure_msg(id, &e);
                 self.forced_failure(id, msg);
                 return;
             }
@@ -2638,13 +2831,7 @@ impl Ctl<'_, '_> {
         let cmds = match self.next_commands(id) {
             Ok(c) => c,
             Err(e) => {
-                let action_name = self
-                    .st
-                    .children_of(id)
-                    .last()
-                    .map(|a| a.name.clone())
-                    .unwrap_or_else(|| "None".into());
-                let msg = self.forced_msg(id, Forced::ActionCompletion(action_name), &e);
+                let msg = self.completion_failure_msg(id, &e);
                 self.forced_failure(id, msg);
                 return;
             }

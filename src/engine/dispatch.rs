@@ -253,7 +253,19 @@ impl Shell {
         };
         let me = self.clone();
         tokio::spawn(async move {
-            match execute(&base_action, &input, &aid, &ctx).await {
+            let started = std::time::Instant::now();
+            // Upstream waits for a synchronous action that overruns the task's timeout and
+            // then reports the timeout instead of its result.
+            let outcome =
+                execute(&base_action, &input, &aid, &ctx)
+                    .await
+                    .map(|o| match ctx.timeout {
+                        Some(t) if started.elapsed().as_secs_f64() > t as f64 => {
+                            crate::executor::timed_out(&base_action, &aid, t)
+                        }
+                        _ => o,
+                    });
+            match outcome {
                 Some(outcome) => me.apply_result(&execution_id, &aid, outcome).await,
                 None => {
                     // Asynchronous: the result comes through the API, whenever.

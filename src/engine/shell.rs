@@ -81,8 +81,8 @@ pub enum Message {
         task_execution_id: Option<String>,
         #[serde(default)]
         workflow_name: Option<String>,
-        /// The task's timeout policy (seconds), if it has one.
-        #[serde(default)]
+        /// The task's `timeout`, enforced around a synchronous action.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout: Option<u64>,
     },
     /// Deliver an event to an execution.
@@ -675,21 +675,6 @@ impl Shell {
             execution_id: to.to_string(),
             event,
         };
-        // Task timeouts scheduled in this batch bound the executor's wait for the action.
-        let timeouts: Vec<(String, u64)> = effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::ScheduleTimer {
-                    timer:
-                        super::controller::Timer::TaskTimeout {
-                            task_execution_id,
-                            timeout,
-                        },
-                    ..
-                } => Some((task_execution_id.clone(), *timeout)),
-                _ => None,
-            })
-            .collect();
         for eff in effects {
             match eff {
                 Effect::RunAction {
@@ -698,6 +683,7 @@ impl Shell {
                     base_action,
                     input,
                     safe_rerun,
+                    timeout,
                     ..
                 } => push(
                     conn,
@@ -707,12 +693,9 @@ impl Shell {
                         base_action,
                         input,
                         safe_rerun,
-                        timeout: timeouts
-                            .iter()
-                            .find(|(t, _)| *t == task_execution_id)
-                            .map(|(_, s)| *s),
                         task_execution_id: Some(task_execution_id),
                         workflow_name: Some(row.workflow_name.clone()),
+                        timeout,
                     },
                 )?,
                 Effect::StartSubWorkflow {

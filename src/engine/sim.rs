@@ -307,6 +307,7 @@ impl Simulator {
                     action_execution_id,
                     base_action,
                     input,
+                    timeout,
                     ..
                 } => {
                     // std.echo `delay` / std.sleep `seconds` take virtual time.
@@ -317,7 +318,18 @@ impl Simulator {
                     }
                     .filter(|d| *d > 0.0)
                     .unwrap_or(0.0);
-                    match run_std_action(&base_action, &input, &action_execution_id) {
+                    let outcome =
+                        run_std_action(&base_action, &input, &action_execution_id).map(|o| {
+                            match timeout {
+                                Some(t) if secs > t as f64 => crate::executor::timed_out(
+                                    &base_action,
+                                    &action_execution_id,
+                                    t,
+                                ),
+                                _ => o,
+                            }
+                        });
+                    match outcome {
                         Some(outcome) => {
                             let ev = Event::ActionCompleted {
                                 action_execution_id,

@@ -351,6 +351,7 @@ fn skip_of_failed_task_follows_on_skip_and_workflow_succeeds() {
         &id,
         Event::SkipTask {
             task_execution_id: tid,
+            env: None,
         },
     )
     .unwrap();
@@ -459,4 +460,50 @@ fn late_branch_reaching_a_fired_partial_join_completes_the_workflow() {
     let st = sim.state(&id).unwrap();
     assert_eq!(st.execution.state, State::Success);
     assert_eq!(st.tasks.iter().filter(|t| t.name == "j").count(), 1);
+}
+
+/// Upstream re-runs a failed middle item plus every later item and then hangs (README:
+/// "upstream bugs this corpus does not ask us to reproduce"); only the failed item runs again.
+#[test]
+fn rerun_without_reset_runs_only_the_failed_middle_item() {
+    let mut sim = sim_with(&[(
+        "wf",
+        json!({"tasks": {"t": {"with-items": "x in [1, 2, 3]", "action": "std.async_noop", "concurrency": 1}}}),
+    )]);
+    let id = run(&mut sim, "wf", json!({}));
+    for (i, outcome) in [
+        ActionOutcome::Success(json!("a")),
+        ActionOutcome::Error(json!("b failed")),
+        ActionOutcome::Success(json!("c")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let running = sim.running_actions(&id, "t");
+        assert_eq!(running.len(), 1, "item {i} runs alone");
+        sim.complete_async(&running[0], outcome).unwrap();
+    }
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.execution.state, State::Error);
+    let tid = st.tasks[0].id.clone();
+    sim.send(
+        &id,
+        Event::RerunTask {
+            task_execution_id: tid.clone(),
+            reset: Some(false),
+            env: None,
+        },
+    )
+    .unwrap();
+    let running = sim.running_actions(&id, "t");
+    assert_eq!(running.len(), 1, "only the failed item runs again");
+    let st = sim.state(&id).unwrap();
+    let rerun = st.actions.iter().find(|a| a.id == running[0]).unwrap();
+    assert_eq!(rerun.index, 1);
+    sim.complete_async(&running[0], ActionOutcome::Success(json!("b")))
+        .unwrap();
+    let st = sim.state(&id).unwrap();
+    assert_eq!(st.execution.state, State::Success);
+    assert_eq!(st.task_result(&tid), json!(["a", "b", "c"]));
+    assert_eq!(st.children_of(&tid).count(), 4);
 }

@@ -55,3 +55,33 @@ pub async fn execute(
     }
     crate::engine::sim::run_std_action(base_action, input, action_ex_id)
 }
+
+/// Upstream's executor runs a synchronous action with the task's `timeout`: when the action
+/// takes longer, it still waits for it and then reports this error instead of its result.
+pub fn timed_out(base_action: &str, action_ex_id: &str, timeout: u64) -> ActionOutcome {
+    ActionOutcome::Error(Value::String(format!(
+        "The action raised an exception [action={}, action_ex_id={action_ex_id}, msg='Timeout after {timeout} seconds']",
+        action_object(base_action)
+    )))
+}
+
+/// `str()` of upstream's action object, as its error messages show it.
+fn action_object(base_action: &str) -> String {
+    let class = match base_action {
+        "std.fail" => return "Fail action".into(),
+        "std.echo" => "EchoAction",
+        "std.sleep" => "SleepAction",
+        "std.noop" => "NoOpAction",
+        "std.async_noop" => "AsyncNoOpAction",
+        "std.test_dict" => "TestDictAction",
+        "std.http" => "HTTPAction",
+        "std.mistral_http" => "MistralHTTPAction",
+        "std.email" => "SendEmailAction",
+        "std.ssh" => "SSHAction",
+        "std.ssh_proxied" => "SSHProxiedAction",
+        "std.javascript" | "std.js" => "JavaScriptAction",
+        other => return other.to_string(),
+    };
+    // The address is an arbitrary (but well-formed) stand-in for Python's id().
+    format!("<mistral.actions.std_actions.{class} object at 0x7f0000000000>")
+}
