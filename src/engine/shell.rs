@@ -24,7 +24,7 @@ use super::spec::{AdHocDef, WorkflowDef};
 use super::state::{ActionExecution, State, TaskExecution, WorkflowExecution};
 use crate::db::executions::{self as store, ActionRow, ExecutionRow, JobRow, TaskRow};
 use crate::db::{definitions, format_ts, new_id, now, Caller, Db, DbConnection, DbError};
-use crate::executor::{execute, system_action};
+use crate::executor::{execute_in, system_action, ActionContext};
 
 /// What `workflow_executions.engine_state` holds: the state minus the parsed definition (the
 /// definition body is kept and parsed again on load).
@@ -75,6 +75,11 @@ pub enum Message {
         action_execution_id: String,
         base_action: String,
         input: Value,
+        /// What the action learns about its task and workflow (std.mistral_http headers).
+        #[serde(default)]
+        task_execution_id: Option<String>,
+        #[serde(default)]
+        workflow_name: Option<String>,
     },
     /// Deliver an event to an execution.
     Deliver { execution_id: String, event: Event },
@@ -632,6 +637,7 @@ impl Shell {
             match eff {
                 Effect::RunAction {
                     action_execution_id,
+                    task_execution_id,
                     base_action,
                     input,
                     ..
@@ -642,6 +648,8 @@ impl Shell {
                         action_execution_id,
                         base_action,
                         input,
+                        task_execution_id: Some(task_execution_id),
+                        workflow_name: Some(row.workflow_name.clone()),
                     },
                 )?,
                 Effect::StartSubWorkflow {
@@ -755,11 +763,18 @@ impl Shell {
                 action_execution_id,
                 base_action,
                 input,
+                task_execution_id,
+                workflow_name,
             } => {
                 let me = self.clone();
                 tokio::spawn(async move {
-                    if let Some(outcome) = execute(&base_action, &input, &action_execution_id).await
-                    {
+                    let ctx = ActionContext {
+                        action_execution_id: action_execution_id.clone(),
+                        task_execution_id,
+                        workflow_execution_id: Some(execution_id.clone()),
+                        workflow_name,
+                    };
+                    if let Some(outcome) = execute_in(&ctx, &base_action, &input).await {
                         let ev = Event::ActionCompleted {
                             action_execution_id,
                             outcome,
