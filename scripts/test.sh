@@ -111,7 +111,10 @@ if [ -z "${SKIP_CONFORMANCE:-}" ]; then
     stage "workflow conformance cases against mistral-rs"
     WORK=$(mktemp -d /tmp/mistral-rs-conformance.XXXXXX)
     PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # The runner's HTTP peer is on loopback: let std.http reach it (link-local stays denied),
+    # as upstream is configured when the cases are recorded.
     NO_COLOR=1 MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
+        MISTRAL_ACTION_STD_HTTP_DENIED_CIDRS=169.254.0.0/16,fe80::/10 \
         "$BIN" serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
     CONF_PID=$!
     trap 'kill $CONF_PID 2>/dev/null' EXIT

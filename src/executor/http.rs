@@ -636,6 +636,19 @@ fn bypass_proxy(host: &str) -> bool {
         })
 }
 
+/// Why a request failed: inside `requests.request` (upstream prefixes these with
+/// `Failed to send HTTP request: `) or in the action's own checks.
+enum Fail {
+    Request(String),
+    Other(String),
+}
+
+impl From<String> for Fail {
+    fn from(m: String) -> Self {
+        Fail::Request(m)
+    }
+}
+
 /// One received response.
 struct Response {
     status: u16,
@@ -921,7 +934,7 @@ async fn send_once(
     connect: Option<f64>,
     read: Option<f64>,
     max_size: u64,
-) -> Result<Response, String> {
+) -> Result<Response, Fail> {
     let t = Target {
         url: &req.url,
         connect,
@@ -990,10 +1003,10 @@ async fn send_once(
                 _ => String::new(),
             };
             if status.split_whitespace().nth(1) != Some("200") {
-                return Err(t.max_retries(format!(
+                return Err(Fail::Request(t.max_retries(format!(
                     "ProxyError('Unable to connect to proxy', OSError('Tunnel connection failed: {}'))",
                     status.split_once(' ').map_or("", |(_, s)| s)
-                )));
+                ))));
             }
             while let Ok(Some(l)) = r.line().await {
                 if l.is_empty() {
@@ -1037,7 +1050,10 @@ async fn send_once(
         out.extend_from_slice(b);
     }
     if let Err(e) = io.write_all(&out).await {
-        return Err(aborted(format!("{}", str_repr(&errno_text(&e)))));
+        return Err(Fail::Request(aborted(format!(
+            "{}",
+            str_repr(&errno_text(&e))
+        ))));
     }
     let _ = io.flush().await;
     let mut r = Reader {
@@ -1060,15 +1076,15 @@ async fn send_once(
             }
             match r.fill().await.map_err(map_read)? {
                 0 => {
-                    return Err(aborted(
+                    return Err(Fail::Request(aborted(
                         "RemoteDisconnected('Remote end closed connection without response')"
                             .into(),
-                    ))
+                    )))
                 }
                 _ if r.buf.len() > 1 << 20 => {
-                    return Err(aborted(
+                    return Err(Fail::Request(aborted(
                         "LineTooLong('got more than 65536 bytes when reading header line')".into(),
-                    ))
+                    )))
                 }
                 _ => {}
             }
@@ -1096,9 +1112,9 @@ async fn send_once(
                 .parse()
                 .map_err(|_| format!("invalid literal for int() with base 10: {}", str_repr(cl)))?;
             if n > max_size {
-                return Err(format!(
+                return Err(Fail::Other(format!(
                     "HTTP response is too large (Content-Length={cl}, limit={max_size} bytes)."
-                ));
+                )));
             }
         }
     }
@@ -1112,7 +1128,7 @@ async fn send_once(
     } else if chunked {
         loop {
             let Some(line) = r.line().await.map_err(map_read)? else {
-                return Err(incomplete(body.len()));
+                return Err(Fail::Request(incomplete(body.len())));
             };
             let line = String::from_utf8_lossy(&line).to_string();
             let size_s = line.split(';').next().unwrap_or("").trim().to_string();
@@ -1132,14 +1148,14 @@ async fn send_once(
                 break;
             }
             let Some(chunk) = r.exact(size).await.map_err(map_read)? else {
-                return Err(incomplete(body.len()));
+                return Err(Fail::Request(incomplete(body.len())));
             };
             body.extend_from_slice(&chunk);
             if max_size > 0 && body.len() as u64 > max_size.saturating_mul(4) {
-                return Err(format!(
+                return Err(Fail::Request(format!(
                     "HTTP response is too large (more than {} bytes).",
                     max_size.saturating_mul(4)
-                ));
+                )));
             }
             let _ = r.line().await.map_err(map_read)?;
         }
@@ -1149,11 +1165,11 @@ async fn send_once(
             Some(b) => body = b,
             None => {
                 let got = r.buf.len();
-                return Err(format!(
+                return Err(Fail::Request(format!(
                     "('Connection broken: IncompleteRead({got} bytes read, {} more expected)', IncompleteRead({got} bytes read, {} more expected))",
                     n - got,
                     n - got
-                ));
+                )));
             }
         }
     } else {
@@ -1191,34 +1207,49 @@ async fn tls_wrap(
     }
 }
 
-/// Status, reason and headers (original case, duplicates joined) of a response head.
+/// Status, reason and headers of a response head as Python's http.client reads them:
+/// names in their original case, values with leading blanks removed but trailing ones kept,
+/// folded lines joined, duplicates joined with ", " at the first occurrence.
 fn parse_head(raw: &[u8]) -> Result<(u16, String, Vec<(String, String)>), String> {
-    let mut hdrs = vec![httparse::EMPTY_HEADER; 256];
-    let mut resp = httparse::Response::new(&mut hdrs);
-    match resp.parse(raw) {
-        Ok(httparse::Status::Complete(_)) => {}
-        _ => {
-            let first = raw.split(|b| *b == b'\n').next().unwrap_or(b"");
-            return Err(format!(
-                "BadStatusLine({})",
-                str_repr(String::from_utf8_lossy(first).trim_end())
-            ));
+    let text: String = raw.iter().map(|b| *b as char).collect();
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let status_line = lines.next().unwrap_or("");
+    let bad = || format!("BadStatusLine({})", str_repr(status_line));
+    let mut parts = status_line.splitn(3, [' ', '\t']);
+    let version = parts.next().unwrap_or("");
+    if !version.starts_with("HTTP/") {
+        return Err(bad());
+    }
+    let status: u16 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .filter(|s| (100..=999).contains(s))
+        .ok_or_else(bad)?;
+    let reason = parts.next().unwrap_or("").trim().to_string();
+    let mut raw_headers: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = raw_headers.last_mut() {
+                v.push_str("\r\n");
+                v.push_str(line);
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            raw_headers.push((k.to_string(), v.trim_start_matches([' ', '\t']).to_string()));
         }
     }
-    let status = resp.code.unwrap_or(0);
-    let reason = resp.reason.unwrap_or("").to_string();
     let mut headers: Vec<(String, String)> = Vec::new();
-    for h in resp.headers.iter() {
-        let v: String = h.value.iter().map(|b| *b as char).collect();
-        match headers
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(h.name))
-        {
+    for (k, v) in raw_headers {
+        match headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&k)) {
             Some((_, old)) => {
                 old.push_str(", ");
                 old.push_str(&v);
             }
-            None => headers.push((h.name.to_string(), v)),
+            None => headers.push((k, v)),
         }
     }
     Ok((status, reason, headers))
@@ -1352,17 +1383,24 @@ fn split_set_cookie(v: &str) -> Vec<String> {
 }
 
 async fn perform(ctx: &ActionContext, input: &Value, mistral: bool) -> Result<Value, String> {
+    exchange(ctx, input, mistral).await.map_err(|f| match f {
+        Fail::Request(m) => format!("Failed to send HTTP request: {m}"),
+        Fail::Other(m) => m,
+    })
+}
+
+async fn exchange(ctx: &ActionContext, input: &Value, mistral: bool) -> Result<Value, Fail> {
     let p = policy();
     let url_s = match input.get("url") {
         Some(Value::String(s)) => s.clone(),
         other => {
-            return Err(format!(
+            return Err(Fail::Other(format!(
                 "'{}' object has no attribute 'decode'",
                 py_type(other.unwrap_or(&Value::Null))
-            ))
+            )))
         }
     };
-    validate_url(&url_s, &p).await?;
+    validate_url(&url_s, &p).await.map_err(Fail::Other)?;
     let mut req = prepare(ctx, input, mistral)?;
     let (connect, read) = timeouts(input.get("timeout"), &p)?;
     let verify = input.get("verify").filter(|v| !v.is_null());
@@ -1378,14 +1416,14 @@ async fn perform(ctx: &ActionContext, input: &Value, mistral: bool) -> Result<Va
             break resp;
         };
         if history.len() >= 30 {
-            return Err("Exceeded 30 redirects.".into());
+            return Err(Fail::Request("Exceeded 30 redirects.".into()));
         }
         let next = req
             .url
             .join(&loc)
             .map_err(|e| format!("Invalid URL {}: {e}", str_repr(&loc)))?;
         // Redirect targets go through the same egress policy as the first URL.
-        validate_url(next.as_str(), &p).await?;
+        validate_url(next.as_str(), &p).await.map_err(Fail::Other)?;
         let keep_body = matches!(resp.status, 307 | 308);
         let to_get = (resp.status == 303 && req.method != "HEAD")
             || (resp.status == 302 && req.method != "HEAD")
@@ -1472,6 +1510,24 @@ mod tests {
     }
 
     #[test]
+    fn response_heads_keep_what_the_peer_sent() {
+        let (status, reason, headers) = parse_head(
+            b"HTTP/1.0 404 Not Found\r\nServer: conformance \r\nX-Request-ID: a\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!((status, reason.as_str()), (404, "Not Found"));
+        assert_eq!(
+            headers,
+            vec![
+                ("Server".to_string(), "conformance ".to_string()),
+                ("X-Request-ID".to_string(), "a".to_string()),
+                ("set-cookie".to_string(), "a=1, b=2".to_string()),
+            ]
+        );
+        assert!(parse_head(b"garbage\r\n\r\n").is_err());
+    }
+
+    #[test]
     fn basic_auth_and_base64() {
         assert_eq!(basic_auth("user", "pass"), "Basic dXNlcjpwYXNz");
         assert_eq!(base64(b"ab"), "YWI=");
@@ -1516,5 +1572,319 @@ mod tests {
         };
         assert!(validate_url("http://127.0.0.1:1/", &open).await.is_ok());
         assert!(validate_url("http://10.1.2.3/", &open).await.is_err());
+    }
+
+    // ------------------------------------------------------------ against a real local peer
+
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    fn loopback_allowed() {
+        set_policy(Policy {
+            denied: parse_cidrs("169.254.0.0/16,fe80::/10"),
+            ..Policy::default()
+        });
+    }
+
+    /// A raw HTTP peer: answers each connection with the next canned response and reports
+    /// the request it read (head and Content-Length body).
+    async fn peer(responses: Vec<Vec<u8>>) -> (u16, mpsc::UnboundedReceiver<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for resp in responses {
+                let Ok((mut s, _)) = l.accept().await else {
+                    return;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = s.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= i + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+                let _ = s.write_all(&resp).await;
+                let _ = s.shutdown().await;
+            }
+        });
+        (port, rx)
+    }
+
+    fn ctx() -> ActionContext {
+        ActionContext {
+            action_execution_id: "a-1".into(),
+            task_execution_id: Some("t-1".into()),
+            workflow_execution_id: Some("w-1".into()),
+            workflow_name: Some("wf".into()),
+        }
+    }
+
+    fn error_text(o: Option<ActionOutcome>) -> String {
+        match o {
+            Some(ActionOutcome::Error(Value::String(s))) => s,
+            other => panic!("expected an error text, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn get_with_params_auth_cookies_and_the_result_mapping() {
+        loopback_allowed();
+        let (port, mut rx) = peer(vec![b"HTTP/1.1 200 Fine Thanks\r\nContent-Type: application/json\r\nX-Request-ID: r1\r\nSet-Cookie: sid=abc; Path=/\r\nContent-Length: 8\r\n\r\n{\"a\": 1}".to_vec()]).await;
+        let out = run(
+            &ctx(),
+            &json!({
+                "url": format!("http://127.0.0.1:{port}/p?x=1"),
+                "params": {"q": "a b", "n": 2},
+                "headers": {"X-Num": 5, "X-Flag": true},
+                "auth": "user:pass",
+                "cookies": {"c": "d"},
+                "timeout": 5,
+            }),
+            false,
+        )
+        .await;
+        let req = rx.recv().await.unwrap();
+        assert!(
+            req.starts_with("GET /p?x=1&q=a+b&n=2 HTTP/1.1\r\n"),
+            "{req}"
+        );
+        assert!(req.contains(&format!("\r\nHost: 127.0.0.1:{port}\r\n")));
+        assert!(req.contains("\r\nX-Num: 5\r\nX-Flag: True\r\n"), "{req}");
+        assert!(req.contains("\r\nAuthorization: Basic dXNlcjpwYXNz\r\n"));
+        assert!(req.contains("\r\nCookie: c=d\r\n"));
+        assert!(req.contains("\r\nUser-Agent: python-requests/2.34.2\r\n"));
+        let Some(ActionOutcome::Success(r)) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r["content"], json!({"a": 1}));
+        assert_eq!(r["status"], json!(200));
+        assert_eq!(r["reason"], json!("Fine Thanks"));
+        assert_eq!(r["encoding"], json!("utf-8"));
+        assert_eq!(r["headers"]["X-Request-ID"], json!("r1"));
+        assert_eq!(r["cookies"], json!({"sid": "abc"}));
+        assert_eq!(r["history"], json!([]));
+        assert_eq!(
+            r["url"],
+            json!(format!("http://127.0.0.1:{port}/p?x=1&q=a+b&n=2"))
+        );
+        assert!(r["elapsed"].as_f64().unwrap() >= 0.0);
+        let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "content", "status", "headers", "url", "history", "encoding", "reason", "cookies",
+                "elapsed"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn json_and_dict_bodies() {
+        loopback_allowed();
+        let ok = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_vec();
+        let (port, mut rx) = peer(vec![ok.clone(), ok]).await;
+        let url = format!("http://127.0.0.1:{port}/x");
+        let out = run(
+            &ctx(),
+            &json!({"url": url, "method": "post", "json": {"k": [1, "é"]}}),
+            false,
+        )
+        .await;
+        let req = rx.recv().await.unwrap();
+        assert!(req.starts_with("POST /x HTTP/1.1\r\n"));
+        assert!(req.contains("\r\nContent-Type: application/json\r\n"));
+        assert!(req.ends_with("\r\n\r\n{\"k\": [1, \"\\u00e9\"]}"), "{req}");
+        let Some(ActionOutcome::Success(r)) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r["content"], json!(""));
+        assert_eq!(r["encoding"], Value::Null);
+        run(
+            &ctx(),
+            &json!({"url": url, "method": "PUT", "body": {"a": 1}}),
+            false,
+        )
+        .await;
+        let req = rx.recv().await.unwrap();
+        assert!(!req.to_lowercase().contains("content-type"), "{req}");
+        assert!(
+            req.ends_with("\r\nContent-Length: 8\r\n\r\n{\"a\": 1}"),
+            "{req}"
+        );
+    }
+
+    #[tokio::test]
+    async fn error_status_is_an_error_result_with_the_mapping() {
+        loopback_allowed();
+        let (port, _rx) = peer(vec![
+            b"HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n\r\nno such thing".to_vec(),
+        ])
+        .await;
+        let out = run(
+            &ctx(),
+            &json!({"url": format!("http://127.0.0.1:{port}/")}),
+            false,
+        )
+        .await;
+        let Some(ActionOutcome::Error(r)) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r["status"], json!(404));
+        assert_eq!(r["content"], json!("no such thing"));
+        assert_eq!(r["encoding"], json!("ISO-8859-1"));
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_only_when_allowed() {
+        loopback_allowed();
+        let redirect =
+            b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 5\r\n\r\nmoved".to_vec();
+        let chunked_gzip = {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(b"[1, 2]").unwrap();
+            let data = gz.finish().unwrap();
+            let mut r =
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .to_vec();
+            r.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            r.extend_from_slice(&data);
+            r.extend_from_slice(b"\r\n0\r\n\r\n");
+            r
+        };
+        let (port, mut rx) = peer(vec![redirect.clone(), chunked_gzip, redirect]).await;
+        let url = format!("http://127.0.0.1:{port}/start");
+        let out = run(
+            &ctx(),
+            &json!({"url": url, "method": "POST", "body": "x", "allow_redirects": true}),
+            false,
+        )
+        .await;
+        let Some(ActionOutcome::Success(r)) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r["content"], json!([1, 2]));
+        assert_eq!(r["history"], json!([["moved"]]));
+        assert_eq!(r["url"], json!(format!("http://127.0.0.1:{port}/next")));
+        rx.recv().await.unwrap();
+        let second = rx.recv().await.unwrap();
+        assert!(second.starts_with("GET /next HTTP/1.1"), "{second}");
+        // Without allow_redirects the 302 itself is the (successful) answer.
+        let out = run(&ctx(), &json!({"url": url}), false).await;
+        let Some(ActionOutcome::Success(r)) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r["status"], json!(302));
+    }
+
+    #[tokio::test]
+    async fn mistral_http_sends_the_execution_headers_and_waits_for_the_callback() {
+        loopback_allowed();
+        let (port, mut rx) = peer(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ])
+        .await;
+        let url = format!("http://127.0.0.1:{port}/hook");
+        assert!(run(&ctx(), &json!({"url": url}), true).await.is_none());
+        let req = rx.recv().await.unwrap();
+        for h in [
+            "Mistral-Workflow-Name: wf",
+            "Mistral-Workflow-Execution-Id: w-1",
+            "Mistral-Task-Id: t-1",
+            "Mistral-Action-Execution-Id: a-1",
+            "Mistral-Callback-URL: /v2/action_executions/a-1",
+        ] {
+            assert!(req.contains(h), "{h} missing in {req}");
+        }
+        let out = run(&ctx(), &json!({"url": url}), true).await;
+        assert!(matches!(out, Some(ActionOutcome::Error(ref r)) if r["status"] == json!(500)));
+    }
+
+    #[tokio::test]
+    async fn transport_failures_name_their_cause() {
+        loopback_allowed();
+        // Refused: a port nobody listens on.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = error_text(
+            run(
+                &ctx(),
+                &json!({"url": format!("http://127.0.0.1:{port}/x")}),
+                false,
+            )
+            .await,
+        );
+        assert!(e.contains("HTTPAction object at 0x"), "{e}");
+        assert!(e.contains(&format!("msg='Failed to send HTTP request: HTTPConnectionPool(host='127.0.0.1', port={port}): Max retries exceeded with url: /x (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port={port}): Failed to establish a new connection: [Errno 111] Connection refused\"))']")), "{e}");
+        // Unresolvable host.
+        let e = error_text(run(&ctx(), &json!({"url": "http://nohost.invalid/"}), false).await);
+        assert!(e.contains("Caused by NameResolutionError(\"HTTPConnection(host='nohost.invalid', port=80): Failed to resolve 'nohost.invalid'"), "{e}");
+        // A peer that never answers: the read timeout.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hold = tokio::spawn(async move {
+            let conn = l.accept().await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(conn);
+        });
+        let started = Instant::now();
+        let e = error_text(
+            run(
+                &ctx(),
+                &json!({"url": format!("http://127.0.0.1:{port}/"), "timeout": 0.3}),
+                false,
+            )
+            .await,
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(e.ends_with(&format!("msg='Failed to send HTTP request: HTTPConnectionPool(host='127.0.0.1', port={port}): Read timed out. (read timeout=0.3)']")), "{e}");
+        hold.abort();
+        // The egress policy.
+        let e = error_text(
+            run(
+                &ctx(),
+                &json!({"url": "http://169.254.169.254/latest"}),
+                false,
+            )
+            .await,
+        );
+        assert!(e.ends_with("msg='URL host '169.254.169.254' resolves to a blocked address (169.254.169.254).']"), "{e}");
+        // A too large answer (by Content-Length).
+        let (port, _rx) = peer(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n".to_vec()
+        ])
+        .await;
+        let e = error_text(
+            run(
+                &ctx(),
+                &json!({"url": format!("http://127.0.0.1:{port}/")}),
+                false,
+            )
+            .await,
+        );
+        assert!(
+            e.ends_with(
+                "msg='HTTP response is too large (Content-Length=99999999, limit=5242880 bytes).']"
+            ),
+            "{e}"
+        );
     }
 }
