@@ -48,6 +48,20 @@ if command -v rabbitmqctl >/dev/null && ! rabbitmqctl -q status >/dev/null 2>&1;
     rabbitmq-server -detached || true
 fi
 
+# The std.ssh tests run a throwaway OpenSSH server on 127.0.0.1 and the std.email STARTTLS
+# test makes a certificate with the openssl tool; install them when missing (Debian).
+if [ ! -x /usr/sbin/sshd ] || ! command -v openssl >/dev/null || ! command -v ssh-keygen >/dev/null; then
+    echo "installing openssh-server and openssl for the std.ssh / std.email tests"
+    if command -v apt-get >/dev/null; then
+        apt-get update -qq >/dev/null 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            openssh-server openssh-client openssl >/dev/null \
+            || echo "WARNING: could not install openssh-server/openssl: the std.ssh/std.email tests will skip parts"
+    else
+        echo "WARNING: no apt-get: the std.ssh/std.email tests will skip parts"
+    fi
+fi
+
 # ---------------------------------------------------------------------------------------------
 stage "cargo build --workspace"
 if ! cargo build --workspace --all-targets; then

@@ -270,4 +270,294 @@ mod tests {
         assert_eq!(server("mail:2525").unwrap(), ("mail".into(), 2525));
         assert_eq!(server("mail").unwrap(), ("mail".into(), 25));
     }
+
+    // ------------------------------------------------------------ against a local SMTP sink
+
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+    use tokio_rustls::rustls;
+
+    /// What the sink received in one session.
+    #[derive(Debug, Default)]
+    struct Received {
+        tls: bool,
+        auth: Option<String>,
+        from: String,
+        rcpt: Vec<String>,
+        data: String,
+    }
+
+    fn b64_decode(s: &str) -> Vec<u8> {
+        const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0);
+        for c in s.bytes() {
+            let Some(v) = T.iter().position(|t| *t == c) else {
+                continue;
+            };
+            acc = acc << 6 | v as u32;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+            }
+        }
+        out
+    }
+
+    /// A self-signed certificate made with the openssl tool (None when it is missing).
+    fn tls_acceptor(dir: &std::path::Path) -> Option<tokio_rustls::TlsAcceptor> {
+        use rustls::pki_types::pem::PemObject;
+        let ok = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ])
+            .arg(dir.join("k.pem"))
+            .arg("-out")
+            .arg(dir.join("c.pem"))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("SKIPPED STARTTLS: the openssl tool is not installed");
+            return None;
+        }
+        let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_file_iter(dir.join("c.pem"))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("k.pem")).unwrap();
+        let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
+    }
+
+    /// Speaks SMTP on one stream until QUIT or STARTTLS; `Some(rx)` = upgrade requested.
+    async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+        s: S,
+        r: &mut Received,
+        can_tls: bool,
+        password: &str,
+    ) -> (S, bool) {
+        let mut s = BufReader::new(s);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if s.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return (s.into_inner(), false);
+            }
+            let cmd = line.trim_end().to_string();
+            let upper = cmd.to_ascii_uppercase();
+            let reply: String = if upper.starts_with("EHLO") {
+                if can_tls && !r.tls {
+                    "250-sink\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n".into()
+                } else {
+                    "250-sink\r\n250 AUTH PLAIN LOGIN\r\n".into()
+                }
+            } else if upper == "STARTTLS" {
+                let _ = s.write_all(b"220 ready\r\n").await;
+                return (s.into_inner(), true);
+            } else if let Some(b) = upper.strip_prefix("AUTH PLAIN ") {
+                let raw = b64_decode(&cmd[cmd.len() - b.len()..]);
+                let parts: Vec<String> = raw
+                    .split(|c| *c == 0)
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect();
+                r.auth = Some(parts.get(1).cloned().unwrap_or_default());
+                if parts.get(2).map(String::as_str) == Some(password) {
+                    "235 2.7.0 Authentication successful\r\n".into()
+                } else {
+                    "535 5.7.8 Authentication credentials invalid\r\n".into()
+                }
+            } else if upper.starts_with("MAIL FROM:") {
+                r.from = cmd[10..].trim().trim_matches(['<', '>']).to_string();
+                "250 OK\r\n".into()
+            } else if upper.starts_with("RCPT TO:") {
+                r.rcpt
+                    .push(cmd[8..].trim().trim_matches(['<', '>']).to_string());
+                "250 OK\r\n".into()
+            } else if upper == "DATA" {
+                let _ = s.write_all(b"354 go\r\n").await;
+                loop {
+                    line.clear();
+                    if s.read_line(&mut line).await.unwrap_or(0) == 0 || line == ".\r\n" {
+                        break;
+                    }
+                    r.data.push_str(&line);
+                }
+                "250 queued\r\n".into()
+            } else if upper == "QUIT" {
+                let _ = s.write_all(b"221 bye\r\n").await;
+                return (s.into_inner(), false);
+            } else {
+                "250 OK\r\n".into()
+            };
+            let _ = s.write_all(reply.as_bytes()).await;
+        }
+    }
+
+    /// An SMTP sink on 127.0.0.1 serving one session per connection.
+    async fn sink(
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        password: &'static str,
+    ) -> (u16, mpsc::UnboundedReceiver<Received>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let tls = tls.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _ = s.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut r = Received::default();
+                    let (s, upgrade) = session(s, &mut r, tls.is_some(), password).await;
+                    if upgrade {
+                        if let Some(acc) = tls {
+                            if let Ok(t) = acc.accept(s).await {
+                                r.tls = true;
+                                session(t, &mut r, false, password).await;
+                            }
+                        }
+                    }
+                    let _ = tx.send(r);
+                });
+            }
+        });
+        (port, rx)
+    }
+
+    fn ctx() -> ActionContext {
+        ActionContext::for_action("mail-1")
+    }
+
+    #[tokio::test]
+    async fn plain_smtp_delivers_the_message() {
+        let (port, mut rx) = sink(None, "").await;
+        let out = run(
+            &ctx(),
+            &json!({
+                "from_addr": "wf@example.org",
+                "to_addrs": ["a@example.org", "b@example.org"],
+                "cc_addrs": ["c@example.org"],
+                "bcc_addrs": ["d@example.org"],
+                "reply_to": ["r@example.org"],
+                "smtp_server": format!("127.0.0.1:{port}"),
+                "subject": "Report ü",
+                "body": "All done.\nBye",
+            }),
+        )
+        .await;
+        assert_eq!(out, ActionOutcome::Success(Value::Null));
+        let r = rx.recv().await.unwrap();
+        assert!(!r.tls && r.auth.is_none());
+        assert_eq!(r.from, "wf@example.org");
+        assert_eq!(
+            r.rcpt,
+            [
+                "c@example.org",
+                "d@example.org",
+                "a@example.org",
+                "b@example.org"
+            ]
+        );
+        assert!(
+            r.data.contains("Subject: =?utf-8?b?UmVwb3J0IMO8?=\r\n"),
+            "{}",
+            r.data
+        );
+        assert!(r
+            .data
+            .contains("\r\nTo: a@example.org, b@example.org\r\ncc: c@example.org\r\n"));
+        assert!(r.data.contains("\r\nReply-To: r@example.org\r\n"));
+        assert!(
+            !r.data.contains("d@example.org"),
+            "bcc stays out of the headers"
+        );
+        let body = r.data.split("\r\n\r\n").nth(1).unwrap();
+        assert_eq!(b64_decode(body), b"All done.\nBye");
+    }
+
+    #[tokio::test]
+    async fn password_means_starttls_and_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(acc) = tls_acceptor(dir.path()) else {
+            return;
+        };
+        let (port, mut rx) = sink(Some(acc), "pw").await;
+        let input = |pw: &str| {
+            json!({
+                "from_addr": "wf@example.org",
+                "to_addrs": ["a@example.org"],
+                "smtp_server": format!("127.0.0.1:{port}"),
+                "smtp_password": pw,
+                "html_body": "<b>hi</b>",
+            })
+        };
+        assert_eq!(
+            run(&ctx(), &input("pw")).await,
+            ActionOutcome::Success(Value::Null)
+        );
+        let r = rx.recv().await.unwrap();
+        assert!(r.tls, "STARTTLS was used");
+        assert_eq!(r.auth.as_deref(), Some("wf@example.org"));
+        assert!(r
+            .data
+            .contains("Content-Type: multipart/alternative; boundary="));
+        assert!(r
+            .data
+            .contains("Content-Type: text/html; charset=\"utf-8\""));
+        assert!(
+            r.data.contains("Subject: =?utf-8?q?=3CNo_subject=3E?="),
+            "{}",
+            r.data
+        );
+        let ActionOutcome::Error(Value::String(e)) = run(&ctx(), &input("wrong")).await else {
+            panic!("a wrong password fails")
+        };
+        assert!(e.contains("SendEmailAction object at 0x"), "{e}");
+        assert!(e.contains("msg='Failed to send an email message: "), "{e}");
+        assert!(e.contains("535"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_fails_with_the_cause() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ActionOutcome::Error(Value::String(e)) = run(
+            &ctx(),
+            &json!({"from_addr": "a@x.org", "to_addrs": ["b@x.org"], "smtp_server": format!("127.0.0.1:{port}")}),
+        )
+        .await
+        else {
+            panic!("refused")
+        };
+        assert!(
+            e.ends_with("msg='Failed to send an email message: [Errno 111] Connection refused']"),
+            "{e}"
+        );
+    }
 }

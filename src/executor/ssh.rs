@@ -294,25 +294,78 @@ async fn run_on(p: &Params, host: &str) -> Result<Output, String> {
     out
 }
 
-/// A local command whose stdin/stdout is the connection to the gateway.
-fn proxy_command(
-    cmd: &str,
-) -> Result<impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send, String> {
+/// A local command whose stdin/stdout is the connection to the gateway. It runs in a
+/// process group of its own, ended with the connection (proxy scripts may fork helpers).
+fn proxy_command(cmd: &str) -> Result<ProxyStream, String> {
     let mut child = tokio::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(cmd)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start proxy command: {e}"))?;
     let stdin = child.stdin.take().ok_or("proxy command has no stdin")?;
     let stdout = child.stdout.take().ok_or("proxy command has no stdout")?;
-    // The child is reaped by the runtime when it exits (kill_on_drop ends it with the stream).
+    let group = child.id().map(|p| p as i32);
+    // The runtime reaps the child once it has exited.
     tokio::spawn(async move {
         let _ = child.wait().await;
     });
-    Ok(tokio::io::join(stdout, stdin))
+    Ok(ProxyStream {
+        io: tokio::io::join(stdout, stdin),
+        group,
+    })
+}
+
+/// The proxy command's stdio as one stream; dropping it ends the command's process group.
+struct ProxyStream {
+    io: tokio::io::Join<tokio::process::ChildStdout, tokio::process::ChildStdin>,
+    group: Option<i32>,
+}
+
+impl Drop for ProxyStream {
+    fn drop(&mut self) {
+        if let Some(g) = self.group.filter(|g| *g > 1) {
+            // SAFETY: kill(2) with a negative pid signals that process group only.
+            unsafe {
+                libc::kill(-g, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for ProxyStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ProxyStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 async fn exec(s: &mut client::Handle<AcceptAny>, cmd: &str) -> Result<Output, String> {
@@ -369,5 +422,227 @@ mod tests {
             load_key(&p).unwrap_err(),
             "Private key filename must not contain '..'. Actual: ../etc/key"
         );
+    }
+
+    // ------------------------------------------------------------ against a real local sshd
+
+    use std::process::{Child, Command, Stdio};
+
+    /// A throwaway OpenSSH server on 127.0.0.1 with its own host key and a user key.
+    struct Sshd {
+        child: Child,
+        port: u16,
+        dir: tempfile::TempDir,
+    }
+
+    impl Drop for Sshd {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Sshd {
+        fn host(&self) -> String {
+            format!("127.0.0.1:{}", self.port)
+        }
+        fn key_path(&self) -> String {
+            self.dir.path().join("user_key").display().to_string()
+        }
+        fn key(&self) -> String {
+            std::fs::read_to_string(self.key_path()).unwrap()
+        }
+    }
+
+    const PASSWORD_USER: &str = "mistralrs-ssh-test";
+    const PASSWORD: &str = "s3cret-Pass";
+
+    fn keygen(path: &std::path::Path, kind: &str) {
+        let ok = Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-f"])
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ssh-keygen failed");
+    }
+
+    /// Starts sshd, or says loudly why it cannot (scripts/test.sh installs openssh-server).
+    fn start_sshd() -> Option<Sshd> {
+        let sshd = "/usr/sbin/sshd";
+        if !std::path::Path::new(sshd).exists() {
+            eprintln!("SKIPPED: {sshd} is not installed (apt-get install openssh-server)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        keygen(&dir.path().join("host_key"), "ed25519");
+        keygen(&dir.path().join("user_key"), "ed25519");
+        keygen(&dir.path().join("other_key"), "rsa");
+        std::fs::copy(
+            dir.path().join("user_key.pub"),
+            dir.path().join("authorized_keys"),
+        )
+        .unwrap();
+        // sshd's privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        let cfg = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
+             PasswordAuthentication yes\nKbdInteractiveAuthentication no\nPermitRootLogin yes\n\
+             PubkeyAuthentication yes\nAllowTcpForwarding yes\nLogLevel ERROR\n"
+        );
+        std::fs::write(dir.path().join("sshd_config"), cfg).unwrap();
+        // Output to a file: session processes outlive a killed sshd for a moment and must
+        // not hold the test's output open.
+        let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
+        let child = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(dir.path().join("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("sshd starts");
+        let server = Sshd { child, port, dir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("sshd did not start listening on {port}");
+    }
+
+    /// A local account with a password for password auth (root only; created once).
+    fn password_user() -> bool {
+        let exists = Command::new("id")
+            .arg(PASSWORD_USER)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !exists {
+            let made = Command::new("useradd")
+                .args(["-M", "-s", "/bin/sh", PASSWORD_USER])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !made {
+                eprintln!("SKIPPED password auth: cannot create user {PASSWORD_USER} (not root?)");
+                return false;
+            }
+        }
+        let mut c = Command::new("chpasswd")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("chpasswd");
+        use std::io::Write;
+        let _ = writeln!(c.stdin.take().unwrap(), "{PASSWORD_USER}:{PASSWORD}");
+        c.wait().is_ok_and(|s| s.success())
+    }
+
+    fn ctx() -> ActionContext {
+        ActionContext::for_action("ssh-1")
+    }
+
+    async fn ssh(input: Value) -> ActionOutcome {
+        tokio::time::timeout(Duration::from_secs(60), run(&ctx(), &input, false))
+            .await
+            .expect("std.ssh does not hang")
+    }
+
+    fn error_msg(o: ActionOutcome) -> String {
+        match o {
+            ActionOutcome::Error(Value::String(s)) => s,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn std_ssh_against_a_local_sshd() {
+        let Some(server) = start_sshd() else { return };
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let host = server.host();
+        // Private key text; stdout is the result, stderr is not.
+        let out = ssh(json!({"cmd": "echo hello; echo noise >&2", "host": host, "username": user, "private_key": server.key()})).await;
+        assert_eq!(out, ActionOutcome::Success(json!("hello\n")));
+        // Key file; a host list gives a list.
+        let out = ssh(json!({"cmd": "printf x", "host": [host, host], "username": user, "private_key_filename": server.key_path()})).await;
+        assert_eq!(out, ActionOutcome::Success(json!(["x", "x"])));
+        // return_result_on_error reports the exit code instead of failing.
+        let out = ssh(json!({"cmd": "echo out; echo bad >&2; exit 3", "host": host, "username": user, "private_key": server.key(), "return_result_on_error": true})).await;
+        assert_eq!(
+            out,
+            ActionOutcome::Success(json!({"stdout": "out\n", "stderr": "bad\n", "exit_code": 3}))
+        );
+        // A non-zero exit fails with upstream's text.
+        let e = error_msg(ssh(json!({"cmd": "exit 3", "host": host, "username": user, "private_key": server.key()})).await);
+        assert!(e.contains("SSHAction object at 0x"), "{e}");
+        assert!(
+            e.ends_with(&format!(
+                "msg='Failed to execute ssh cmd 'exit 3' on ['{host}']']"
+            )),
+            "{e}"
+        );
+        // A key the server does not know.
+        let other = std::fs::read_to_string(server.dir.path().join("other_key")).unwrap();
+        let e = error_msg(
+            ssh(json!({"cmd": "true", "host": host, "username": user, "private_key": other})).await,
+        );
+        assert!(
+            e.ends_with(&format!(
+                "msg='Failed to execute ssh cmd 'true' on ['{host}']']"
+            )),
+            "{e}"
+        );
+        // Nobody listening.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = error_msg(ssh(json!({"cmd": "true", "host": format!("127.0.0.1:{closed}"), "username": user, "password": "x"})).await);
+        assert!(
+            e.contains("Failed to execute ssh cmd 'true' on ['127.0.0.1:"),
+            "{e}"
+        );
+        // Password auth.
+        if password_user() {
+            let out = ssh(json!({"cmd": "id -un", "host": host, "username": PASSWORD_USER, "password": PASSWORD})).await;
+            assert_eq!(
+                out,
+                ActionOutcome::Success(json!(format!("{PASSWORD_USER}\n")))
+            );
+            let e = error_msg(ssh(json!({"cmd": "id -un", "host": host, "username": PASSWORD_USER, "password": "wrong"})).await);
+            assert!(e.contains("Failed to execute ssh cmd 'id -un'"), "{e}");
+        }
+        // Through a gateway (the same server), key auth on both hops.
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            run(
+                &ctx(),
+                &json!({"cmd": "echo via", "host": host, "username": user, "private_key_filename": server.key_path(), "gateway_host": host}),
+                true,
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, ActionOutcome::Success(json!("via\n")));
+        // ... and with proxy_command as the way to the gateway.
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            run(
+                &ctx(),
+                &json!({"cmd": "echo pc", "host": host, "username": user, "private_key": server.key(), "gateway_host": "gw", "proxy_command": format!("bash -c 'exec 3<>/dev/tcp/127.0.0.1/{}; cat <&3 & exec cat >&3'", server.port)}),
+                true,
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, ActionOutcome::Success(json!("pc\n")));
     }
 }
