@@ -275,6 +275,7 @@ mod tests {
 
     use std::sync::Arc;
 
+    use serde_json::json;
     use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
     use tokio::net::TcpListener;
     use tokio::sync::mpsc;
