@@ -116,11 +116,10 @@ fn message(
     html: Option<&str>,
 ) -> String {
     let mut top = String::new();
-    let payload;
-    match html {
+    let payload = match html {
         None => {
             top.push_str("Content-Type: text/plain; charset=\"utf-8\"\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: base64\r\n");
-            payload = b64_lines(body.as_bytes());
+            b64_lines(body.as_bytes())
         }
         Some(h) => {
             let boundary = format!(
@@ -130,13 +129,13 @@ fn message(
             top.push_str(&format!(
                 "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\nMIME-Version: 1.0\r\n"
             ));
-            payload = format!(
+            format!(
                 "--{boundary}\r\n{}\r\n--{boundary}\r\n{}\r\n--{boundary}--\r\n",
                 text_part(body, "plain"),
                 text_part(h, "html")
-            );
+            )
         }
-    }
+    };
     top.push_str(&format!("Subject: {}\r\n", encode_header(subject)));
     top.push_str(&format!("From: {from}\r\n"));
     top.push_str(&format!("Reply-To: {}\r\n", reply_to.join(", ")));

@@ -920,7 +920,7 @@ impl Reader {
         Ok(Some(self.buf.drain(..n).collect()))
     }
 
-    async fn to_end(&mut self) -> Result<Vec<u8>, ReadErr> {
+    async fn read_to_end(&mut self) -> Result<Vec<u8>, ReadErr> {
         while self.fill().await? > 0 {}
         Ok(std::mem::take(&mut self.buf))
     }
@@ -1050,10 +1050,7 @@ async fn send_once(
         out.extend_from_slice(b);
     }
     if let Err(e) = io.write_all(&out).await {
-        return Err(Fail::Request(aborted(format!(
-            "{}",
-            str_repr(&errno_text(&e))
-        ))));
+        return Err(Fail::Request(aborted(str_repr(&errno_text(&e)))));
     }
     let _ = io.flush().await;
     let mut r = Reader {
@@ -1173,7 +1170,7 @@ async fn send_once(
             }
         }
     } else {
-        body = r.to_end().await.map_err(map_read)?;
+        body = r.read_to_end().await.map_err(map_read)?;
     }
     let body = decode_content(resp_head.header("content-encoding"), body)?;
     Ok(Response { body, ..resp_head })
@@ -1188,7 +1185,7 @@ async fn tls_wrap(
     io: Box<dyn Io>,
     verify: Option<&Value>,
 ) -> Result<Box<dyn Io>, String> {
-    let cfg = tls_config(verify).map_err(|e| format!("{e}"))?;
+    let cfg = tls_config(verify)?;
     let host = t.host();
     let name = rustls::pki_types::ServerName::try_from(host.clone())
         .map_err(|e| format!("invalid server name {}: {e}", str_repr(&host)))?;
@@ -1207,10 +1204,13 @@ async fn tls_wrap(
     }
 }
 
+/// Status code, reason phrase and headers.
+type Head = (u16, String, Vec<(String, String)>);
+
 /// Status, reason and headers of a response head as Python's http.client reads them:
 /// names in their original case, values with leading blanks removed but trailing ones kept,
 /// folded lines joined, duplicates joined with ", " at the first occurrence.
-fn parse_head(raw: &[u8]) -> Result<(u16, String, Vec<(String, String)>), String> {
+fn parse_head(raw: &[u8]) -> Result<Head, String> {
     let text: String = raw.iter().map(|b| *b as char).collect();
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let status_line = lines.next().unwrap_or("");
@@ -1425,8 +1425,7 @@ async fn exchange(ctx: &ActionContext, input: &Value, mistral: bool) -> Result<V
         // Redirect targets go through the same egress policy as the first URL.
         validate_url(next.as_str(), &p).await.map_err(Fail::Other)?;
         let keep_body = matches!(resp.status, 307 | 308);
-        let to_get = (resp.status == 303 && req.method != "HEAD")
-            || (resp.status == 302 && req.method != "HEAD")
+        let to_get = (matches!(resp.status, 302 | 303) && req.method != "HEAD")
             || (resp.status == 301 && req.method == "POST");
         if to_get {
             req.method = "GET".into();
