@@ -1886,4 +1886,80 @@ mod tests {
             "{e}"
         );
     }
+
+    #[tokio::test]
+    async fn https_verifies_certificates_unless_told_not_to() {
+        use rustls::pki_types::pem::PemObject;
+        loopback_allowed();
+        let dir = tempfile::tempdir().unwrap();
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+            ])
+            .arg(dir.path().join("k.pem"))
+            .arg("-out")
+            .arg(dir.path().join("c.pem"))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            eprintln!("SKIPPED https: the openssl tool is not installed");
+            return;
+        }
+        let certs: Vec<_> =
+            rustls::pki_types::CertificateDer::pem_file_iter(dir.path().join("c.pem"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+        let key =
+            rustls::pki_types::PrivateKeyDer::from_pem_file(dir.path().join("k.pem")).unwrap();
+        let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut t) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let mut buf = [0u8; 4096];
+                    let _ = t.read(&mut buf).await;
+                    let _ = t
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"tls\": 1}\n")
+                        .await;
+                    let _ = t.shutdown().await;
+                });
+            }
+        });
+        let url = format!("https://127.0.0.1:{port}/");
+        let out = run(&ctx(), &json!({"url": url, "verify": false}), false).await;
+        let Some(ActionOutcome::Success(r)) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r["content"], json!({"tls": 1}));
+        let e = error_text(run(&ctx(), &json!({"url": url}), false).await);
+        assert!(e.contains(&format!("msg='Failed to send HTTP request: HTTPSConnectionPool(host='127.0.0.1', port={port}): Max retries exceeded with url: / (Caused by SSLError(")), "{e}");
+    }
 }
