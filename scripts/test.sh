@@ -49,6 +49,20 @@ if command -v rabbitmqctl >/dev/null && ! rabbitmqctl -q status >/dev/null 2>&1;
     rabbitmq-server -detached || true
 fi
 
+# The std.ssh tests run a throwaway OpenSSH server on 127.0.0.1 and the std.email STARTTLS
+# test makes a certificate with the openssl tool; install them when missing (Debian).
+if [ ! -x /usr/sbin/sshd ] || ! command -v openssl >/dev/null || ! command -v ssh-keygen >/dev/null; then
+    echo "installing openssh-server and openssl for the std.ssh / std.email tests"
+    if command -v apt-get >/dev/null; then
+        apt-get update -qq >/dev/null 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            openssh-server openssh-client openssl >/dev/null \
+            || echo "WARNING: could not install openssh-server/openssl: the std.ssh/std.email tests will skip parts"
+    else
+        echo "WARNING: no apt-get: the std.ssh/std.email tests will skip parts"
+    fi
+fi
+
 # ---------------------------------------------------------------------------------------------
 stage "cargo build --workspace"
 if ! cargo build --workspace --all-targets; then
@@ -111,7 +125,10 @@ if [ -z "${SKIP_CONFORMANCE:-}" ]; then
     stage "workflow conformance cases against mistral-rs"
     WORK=$(mktemp -d /tmp/mistral-rs-conformance.XXXXXX)
     PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # The runner's HTTP peer is on loopback: let std.http reach it (link-local stays denied),
+    # as upstream is configured when the cases are recorded.
     NO_COLOR=1 MISTRAL_DATABASE_CONNECTION="sqlite:///$WORK/mistral.sqlite" \
+        MISTRAL_ACTION_STD_HTTP_DENIED_CIDRS=169.254.0.0/16,fe80::/10 \
         "$BIN" serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
     CONF_PID=$!
     trap 'kill $CONF_PID 2>/dev/null' EXIT

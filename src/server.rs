@@ -69,6 +69,7 @@ pub struct Running {
 /// Binds and serves in the background (used by `serve` and by integration tests).
 pub async fn start(settings: Settings, db: Db) -> std::io::Result<Running> {
     crate::expr::install_upload_syntax_checker();
+    crate::executor::configure(&settings);
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let addr = listener.local_addr()?;
     // Python actions are known before the dispatcher hands out the first action.

@@ -375,9 +375,7 @@ pub async fn create(
             let db = st.db.clone();
             let (aid, nm) = (row.id.clone(), name.clone());
             tokio::spawn(async move {
-                if let Some(out) =
-                    crate::executor::execute(&nm, &full_v, &aid, &Default::default()).await
-                {
+                if let Some(out) = crate::executor::execute(&nm, &full_v, &aid).await {
                     let _ = db
                         .write(move |conn| {
                             let mut r = store::get_action_execution(conn, None, &aid)?;
@@ -403,7 +401,7 @@ pub async fn create(
     } else {
         ""
     };
-    let out = crate::executor::execute(&name, &full_v, exec_id, &Default::default())
+    let out = crate::executor::execute(&name, &full_v, exec_id)
         .await
         .unwrap_or(ActionOutcome::Success(Value::Null));
     finish(&mut row, out);

@@ -2577,6 +2577,23 @@ impl Ctl<'_, '_> {
                                 ))
                             }
                         })?;
+                    // The checks upstream's action constructor makes.
+                    if let Err(why) = crate::executor::catalog::instantiate(&sys.name, &input) {
+                        tracing::debug!("{} not instantiated: {why}", sys.name);
+                        let desc = match &top {
+                            Some(t) => format!(
+                                "AdHoc action [name={}, definition={}]",
+                                t.name, t.definition
+                            ),
+                            None => format!(
+                                "Python action [name={}, cls=<class '{}'>]",
+                                sys.name, sys.class
+                            ),
+                        };
+                        return Err(StartFailure::Normal(format!(
+                            "Failed to instantiate an action [action_desc={desc}]"
+                        )));
+                    }
                     transforms.reverse();
                     return Ok((sys.name, input, transforms, sys.is_sync));
                 }

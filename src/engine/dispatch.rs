@@ -31,7 +31,7 @@ use super::shell::{load_state, Message, Shell};
 use super::state::State;
 use crate::db::executions::{self as store, LeaseRow};
 use crate::db::{DbConnection, DbError};
-use crate::executor::{execute, ExecContext};
+use crate::executor::{execute_in, ActionContext};
 
 /// Failed hand-overs of one outbox row or job before it is parked (about 20 minutes of
 /// retries with the backoff of [`store::retry_backoff`]).
@@ -245,7 +245,8 @@ impl Shell {
         else {
             return;
         };
-        let ctx = ExecContext {
+        let ctx = ActionContext {
+            action_execution_id: aid.clone(),
             workflow_execution_id: Some(execution_id.clone()),
             task_execution_id,
             workflow_name,
@@ -256,15 +257,14 @@ impl Shell {
             let started = std::time::Instant::now();
             // Upstream waits for a synchronous action that overruns the task's timeout and
             // then reports the timeout instead of its result.
-            let outcome =
-                execute(&base_action, &input, &aid, &ctx)
-                    .await
-                    .map(|o| match ctx.timeout {
-                        Some(t) if started.elapsed().as_secs_f64() > t as f64 => {
-                            crate::executor::timed_out(&base_action, &aid, t)
-                        }
-                        _ => o,
-                    });
+            let outcome = execute_in(&ctx, &base_action, &input)
+                .await
+                .map(|o| match ctx.timeout {
+                    Some(t) if started.elapsed().as_secs_f64() > t as f64 => {
+                        crate::executor::timed_out(&base_action, &aid, t)
+                    }
+                    _ => o,
+                });
             match outcome {
                 Some(outcome) => me.apply_result(&execution_id, &aid, outcome).await,
                 None => {

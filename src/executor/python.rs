@@ -31,7 +31,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ExecContext;
+use super::ActionContext;
 use crate::api::builtin_actions::BuiltinAction;
 use crate::config::Settings;
 use crate::engine::controller::{ActionOutcome, SystemAction};
@@ -425,7 +425,7 @@ pub async fn run(
     name: &str,
     input: &Value,
     action_ex_id: &str,
-    ctx: &ExecContext,
+    ctx: &ActionContext,
 ) -> Option<ActionOutcome> {
     let Some(runner) = REGISTRY.get().and_then(|r| r.runner.as_ref()) else {
         return Some(raised(
