@@ -538,6 +538,11 @@ def scenario_seq(srv, cl, cap):
     return res
 
 
+def tasks_done(srv, wf):
+    return int(srv.sql("SELECT count(*) FROM %s WHERE workflow_name = ? AND state = ?"
+                       % srv.task_table, (wf, "SUCCESS"))[0][0])
+
+
 def repeat_one(cl, wf, cap, inp=None, budget=20, reps=3):
     times = []
     spent = time.monotonic()
@@ -559,7 +564,8 @@ def scenario_fanout(srv, cl, cap):
     el, _ = repeat_one(cl, "bench_fanout", cap)
     if el is None:
         srv.dirty = True
-        return {"(c) fan-out/join of 100 branches": Result(cap, "s", lower_bound=True)}
+        return {"(c) fan-out/join of 100 branches": Result(
+            cap, "s", lower_bound=True, note="%d/102 tasks done" % tasks_done(srv, "bench_fanout"))}
     return {"(c) fan-out/join of 100 branches": Result(el, "s")}
 
 
@@ -599,8 +605,11 @@ def scenario_expr(srv, cl, cap):
     el = wait_all(cl, "bench_expr", EXPR_N + 1, t0, cap)
     if el is None:
         srv.dirty = True
-    res = {"(e) 50 x 10 tasks with 7 YAQL/Jinja publishes each": (
-        Result(el, "s") if el is not None else Result(cap, "s", lower_bound=True))}
+        note = "%d/%d tasks done" % (tasks_done(srv, "bench_expr"), (EXPR_N + 1) * EXPR_TASKS)
+        res = {"(e) 50 x 10 tasks with 7 YAQL/Jinja publishes each": Result(
+            cap, "s", lower_bound=True, note=note)}
+    else:
+        res = {"(e) 50 x 10 tasks with 7 YAQL/Jinja publishes each": Result(el, "s")}
     return res, out
 
 
@@ -701,11 +710,13 @@ def main():
     p.add_argument("--pg-url", default=os.environ.get(
         "BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "9160")))
-    p.add_argument("--cap", type=float, default=150,
-                   help="seconds after which a waiting scenario gives up (default 150)")
+    p.add_argument("--cap", type=float, default=100,
+                   help="seconds after which a waiting scenario gives up (default 100)")
     p.add_argument("--only", default="upstream,sqlite,pg",
                    help="comma-separated subset of upstream,sqlite,pg")
-    p.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
+    p.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"),
+                   help="Markdown results file; the results section of bench/README.md is "
+                   "rewritten with the same text when --out is the default")
     args = p.parse_args()
     which = set(args.only.split(","))
 
@@ -785,6 +796,26 @@ def main():
         with open(args.out, "w") as f:
             f.write("<!-- written by bench/compare.py; do not edit by hand -->\n" + text)
         print("written to %s" % args.out)
+        if os.path.abspath(args.out) == os.path.join(ROOT, "bench", "results.md"):
+            update_readme(text)
+
+
+def update_readme(text):
+    """Puts the results between the markers of bench/README.md (never typed by hand)."""
+    path = os.path.join(ROOT, "bench", "README.md")
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    try:
+        with open(path) as f:
+            doc = f.read()
+    except OSError:
+        return
+    if begin not in doc or end not in doc:
+        return
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + text + end + tail)
+    print("results section of %s updated" % path)
 
 
 if __name__ == "__main__":
