@@ -136,6 +136,9 @@ class Server:
 
     def start(self):
         self.dirty = False
+        if wait_http(self.port, time.monotonic() + 0.2):
+            raise RuntimeError("port %d already answers HTTP (another server is running there; "
+                               "use --port)" % self.port)
         if os.path.exists(self.workdir):
             shutil.rmtree(self.workdir)
         os.makedirs(self.workdir)
@@ -720,6 +723,12 @@ def main():
     args = p.parse_args()
     which = set(args.only.split(","))
 
+    # On SIGTERM/SIGINT unwind normally so the servers under test are stopped too.
+    def on_signal(signum, _frame):
+        raise SystemExit("interrupted by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     started = datetime.datetime.now(datetime.timezone.utc)
     desc = machine()
     print("machine: " + desc, flush=True)
