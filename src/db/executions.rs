@@ -588,8 +588,11 @@ diesel::table! {
 use action_executions::dsl as ae;
 use task_executions::dsl as te;
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
 #[diesel(table_name = task_executions)]
+#[diesel(treat_none_as_null = true)]
 pub struct TaskRow {
     pub id: String,
     pub name: String,
@@ -607,6 +610,7 @@ pub struct TaskRow {
     pub project_id: String,
     pub scope: String,
     pub seq: i64,
+    #[diesel(skip_update)]
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,
     pub started_at: Option<NaiveDateTime>,
@@ -637,6 +641,7 @@ pub struct ActionRow {
     pub project_id: String,
     pub scope: String,
     pub seq: i64,
+    #[diesel(skip_update)]
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,
 }
@@ -698,43 +703,42 @@ pub const ACTION_EXECUTIONS: Table = Table {
 };
 
 /// Replaces the index rows of one workflow execution (creation times are kept).
-pub fn replace_index(
+/// Brings the index rows of one execution up to date: `tasks`/`actions` are the rows that
+/// changed or are new (updated in place, so `created_at` stays), `gone_*` the ids no longer in
+/// the state. Unchanged rows are not touched: a with-items task over thousands of items must
+/// not rewrite every row on every item.
+pub fn sync_index(
     conn: &mut DbConnection,
-    execution_id: &str,
     tasks: &[TaskRow],
     actions: &[ActionRow],
+    gone_tasks: &[String],
+    gone_actions: &[String],
 ) -> Result<(), DbError> {
-    let old_tasks: Vec<(String, NaiveDateTime)> = te::task_executions
-        .filter(te::workflow_execution_id.eq(execution_id))
-        .select((te::id, te::created_at))
-        .load(conn)?;
-    let old_actions: Vec<(String, NaiveDateTime)> = ae::action_executions
-        .filter(ae::workflow_execution_id.eq(execution_id))
-        .select((ae::id, ae::created_at))
-        .load(conn)?;
-    diesel::delete(te::task_executions.filter(te::workflow_execution_id.eq(execution_id)))
-        .execute(conn)?;
-    diesel::delete(ae::action_executions.filter(ae::workflow_execution_id.eq(execution_id)))
-        .execute(conn)?;
-    let keep = |old: &[(String, NaiveDateTime)], id: &str, dflt: NaiveDateTime| {
-        old.iter()
-            .find(|(i, _)| i == id)
-            .map(|(_, c)| *c)
-            .unwrap_or(dflt)
-    };
     for t in tasks {
-        let mut t = t.clone();
-        t.created_at = keep(&old_tasks, &t.id, t.created_at);
-        diesel::insert_into(te::task_executions)
-            .values(&t)
+        let n = diesel::update(te::task_executions.filter(te::id.eq(&t.id)))
+            .set(t)
             .execute(conn)?;
+        if n == 0 {
+            diesel::insert_into(te::task_executions)
+                .values(t)
+                .execute(conn)?;
+        }
     }
     for a in actions {
-        let mut a = a.clone();
-        a.created_at = keep(&old_actions, &a.id, a.created_at);
-        diesel::insert_into(ae::action_executions)
-            .values(&a)
+        let n = diesel::update(ae::action_executions.filter(ae::id.eq(&a.id)))
+            .set(a)
             .execute(conn)?;
+        if n == 0 {
+            diesel::insert_into(ae::action_executions)
+                .values(a)
+                .execute(conn)?;
+        }
+    }
+    for ids in gone_tasks.chunks(500) {
+        diesel::delete(te::task_executions.filter(te::id.eq_any(ids))).execute(conn)?;
+    }
+    for ids in gone_actions.chunks(500) {
+        diesel::delete(ae::action_executions.filter(ae::id.eq_any(ids))).execute(conn)?;
     }
     Ok(())
 }

@@ -471,6 +471,21 @@ pub fn handle(
     event: Event,
 ) -> Result<Vec<Effect>, EngineError> {
     let backup = st.clone();
+    let res = handle_in_place(rt, st, event);
+    if res.is_err() {
+        *st = backup;
+    }
+    res
+}
+
+/// [`handle`] without the safety copy of the state: on `Err` the state may be half-updated
+/// and must be thrown away (the shell rolls its transaction back). The copy costs as much as
+/// the event itself for executions with thousands of actions.
+pub fn handle_in_place(
+    rt: &mut Runtime<'_>,
+    st: &mut WorkflowState,
+    event: Event,
+) -> Result<Vec<Effect>, EngineError> {
     let mut ctl = Ctl {
         rt,
         st,
@@ -482,13 +497,7 @@ pub fn handle(
     };
     let res = ctl.on_event(event);
     let effects = std::mem::take(&mut ctl.effects);
-    match res {
-        Ok(()) => Ok(effects),
-        Err(e) => {
-            *st = backup;
-            Err(e)
-        }
-    }
+    res.map(|()| effects)
 }
 
 /// The workflow spec dict as upstream holds it: the body with `name`/`version` injected, and
@@ -2273,44 +2282,59 @@ impl Ctl<'_, '_> {
 
     /// Schedules unscheduled items of a with-items task while capacity allows.
     fn schedule_items(&mut self, id: &str) -> Result<(), StartFailure> {
-        let Some(t) = self.task(id).cloned() else {
+        // The item contexts stay in the task; everything below is linear in the number of
+        // items (a with-items task over 10,000 items calls this once per finished item).
+        let Some(t) = self.task(id).map(task_without_item_contexts) else {
             return Ok(());
         };
         let Some(spec) = self.st.def.task(&t.name).cloned() else {
             return Ok(());
         };
-        let items: Vec<Value> = t
-            .runtime_context
-            .get("with_items_contexts")
+        let count = self
+            .task(id)
+            .and_then(|t| t.runtime_context.get("with_items_contexts"))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+            .map_or(0, Vec::len);
         let concurrency = t
             .runtime_context
             .get("with_items")
             .and_then(|w| w.get("capacity"))
             .and_then(Value::as_u64)
             .unwrap_or(0) as usize;
-        let current: Vec<(u64, bool)> = self
+        let mut taken = vec![false; count];
+        let mut running = 0;
+        for a in self
             .st
             .children_of(id)
             .filter(|a| a.accepted || a.state.is_incomplete())
-            .map(|a| (a.index, a.state.is_incomplete()))
-            .collect();
-        let running = current.iter().filter(|(_, r)| *r).count();
+        {
+            if let Some(slot) = taken.get_mut(a.index as usize) {
+                *slot = true;
+            }
+            if a.state.is_incomplete() {
+                running += 1;
+            }
+        }
         let mut capacity = if concurrency == 0 {
             usize::MAX
         } else {
             concurrency.saturating_sub(running)
         };
-        for (i, ctx) in items.iter().enumerate() {
+        for (i, taken) in taken.into_iter().enumerate() {
             if capacity == 0 {
                 break;
             }
-            if current.iter().any(|(idx, _)| *idx == i as u64) {
+            if taken {
                 continue;
             }
-            self.item = Some((ctx.as_object().cloned().unwrap_or_default(), i as u64));
+            let ctx = self
+                .task(id)
+                .and_then(|t| t.runtime_context.get("with_items_contexts"))
+                .and_then(|v| v.get(i))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            self.item = Some((ctx, i as u64));
             let r = self.prepare_single(&t, &spec);
             self.item = None;
             r?;
@@ -2321,7 +2345,7 @@ impl Ctl<'_, '_> {
 
     /// A child of a with-items task completed: schedule more items or complete the task.
     fn with_items_progress(&mut self, id: &str) {
-        let Some(t) = self.task(id).cloned() else {
+        let Some(t) = self.task(id).map(task_without_item_contexts) else {
             return;
         };
         if t.state.is_completed() {
@@ -3205,4 +3229,31 @@ fn check_params(
     }
     msg.push(']');
     Err(msg)
+}
+
+/// A copy of a task without its with-items item contexts (which can hold thousands of
+/// entries and are only read by index).
+fn task_without_item_contexts(t: &TaskExecution) -> TaskExecution {
+    TaskExecution {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        task_type: t.task_type,
+        state: t.state,
+        state_info: t.state_info.clone(),
+        in_context: t.in_context.clone(),
+        published: t.published.clone(),
+        runtime_context: t
+            .runtime_context
+            .iter()
+            .filter(|(k, _)| k.as_str() != "with_items_contexts")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        unique_key: t.unique_key.clone(),
+        next_tasks: t.next_tasks.clone(),
+        processed: t.processed,
+        error_handled: t.error_handled,
+        seq: t.seq,
+        started_at: t.started_at.clone(),
+        finished_at: t.finished_at.clone(),
+    }
 }

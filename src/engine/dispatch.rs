@@ -78,7 +78,7 @@ impl Shell {
             } => {
                 // A savepoint: a rejected event leaves the transaction usable for the
                 // deletion of the message.
-                match conn.transaction(|c| self.command_in(c, &execution_id, event)) {
+                match conn.transaction(|c| self.command_in(c, &execution_id, vec![event])) {
                     Err(DbError::Invalid(m)) | Err(DbError::Forbidden(m)) => {
                         tracing::debug!("event for {execution_id} rejected: {m}");
                         Ok(None)
@@ -395,7 +395,7 @@ impl Shell {
                 action_execution_id: aid.to_string(),
                 outcome: ActionOutcome::Error(json!(HEARTBEAT_LOST)),
             };
-            match conn.transaction(|c| self.command_in(c, &lease.execution_id, ev)) {
+            match conn.transaction(|c| self.command_in(c, &lease.execution_id, vec![ev])) {
                 Err(DbError::Invalid(m)) | Err(DbError::Forbidden(m)) => {
                     tracing::warn!("lost-heartbeat failure of {aid} rejected: {m}");
                 }

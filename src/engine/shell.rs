@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::controller::{
-    handle, start, ActionDef, Catalog, Effect, EngineError, Event, ParentLink, Runtime,
+    handle_in_place, start, ActionDef, Catalog, Effect, EngineError, Event, ParentLink, Runtime,
     StartRequest, WorkflowState,
 };
 use super::db_exprs::{with_conn, DbExprs, SharedConn};
@@ -53,6 +53,53 @@ impl StoredState {
             tasks: self.tasks,
             actions: self.actions,
         }
+    }
+}
+
+/// [`StoredState`] by reference, for writing (same JSON, no copy of the state).
+#[derive(Serialize)]
+struct StoredStateRef<'a> {
+    def_name: &'a str,
+    def_body: &'a Value,
+    execution: &'a WorkflowExecution,
+    tasks: &'a [TaskExecution],
+    actions: &'a [ActionExecution],
+}
+
+fn state_json(st: &WorkflowState) -> String {
+    serde_json::to_string(&StoredStateRef {
+        def_name: &st.def.name,
+        def_body: &st.def.body,
+        execution: &st.execution,
+        tasks: &st.tasks,
+        actions: &st.actions,
+    })
+    .unwrap_or_default()
+}
+
+/// Decoded states of running executions, each with the exact `engine_state` text it was
+/// stored as. A command whose locked row still holds that text reuses the decoded state
+/// instead of parsing megabytes of JSON again; any other text (a write by another process,
+/// a rolled-back transaction) is simply a miss.
+#[derive(Default)]
+struct StateCache {
+    map: std::collections::HashMap<String, (String, WorkflowState)>,
+}
+
+/// Most executions whose state is kept decoded (the cache is emptied when full).
+const STATE_CACHE_SIZE: usize = 1000;
+
+impl StateCache {
+    fn take(&mut self, row: &ExecutionRow) -> Option<WorkflowState> {
+        let (text, st) = self.map.remove(&row.id)?;
+        (text == row.engine_state).then_some(st)
+    }
+
+    fn put(&mut self, id: String, text: String, st: WorkflowState) {
+        if self.map.len() >= STATE_CACHE_SIZE {
+            self.map.clear();
+        }
+        self.map.insert(id, (text, st));
     }
 }
 
@@ -187,6 +234,15 @@ pub struct StartOptions {
     pub description: String,
 }
 
+/// Events waiting for their execution, each with the channel its sender awaits.
+type Inbox = std::collections::HashMap<
+    String,
+    Vec<(Event, tokio::sync::oneshot::Sender<Result<(), DbError>>)>,
+>;
+
+/// Most events applied in one transaction.
+const MAX_BATCH: usize = 500;
+
 /// The engine shell. Cheap to clone (shared handle).
 #[derive(Clone)]
 pub struct Shell {
@@ -195,6 +251,8 @@ pub struct Shell {
     pub(super) wake: Arc<tokio::sync::Notify>,
     /// This process's executor identity: the owner of the leases of the actions it runs.
     pub(super) owner: Arc<str>,
+    inbox: Arc<std::sync::Mutex<Inbox>>,
+    states: Arc<std::sync::Mutex<StateCache>>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -208,78 +266,148 @@ fn parse_ts(s: &Option<String>) -> Option<chrono::NaiveDateTime> {
         .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok())
 }
 
+fn task_row(row: &ExecutionRow, t: &TaskExecution, ts: chrono::NaiveDateTime) -> TaskRow {
+    let started = parse_ts(&t.started_at);
+    let finished = parse_ts(&t.finished_at);
+    TaskRow {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        task_type: t.task_type.as_str().to_string(),
+        workflow_name: row.workflow_name.clone(),
+        workflow_namespace: row.workflow_namespace.clone(),
+        workflow_id: row.workflow_id.clone(),
+        workflow_execution_id: row.id.clone(),
+        tags: None,
+        state: t.state.as_str().to_string(),
+        state_info: t.state_info.clone(),
+        runtime_context: Some(json_text(&Value::Object(t.runtime_context.clone()))),
+        published: Some(json_text(&Value::Object(t.published.clone()))),
+        processed: t.processed,
+        project_id: row.project_id.clone(),
+        scope: row.scope.clone(),
+        seq: t.seq as i64,
+        created_at: started.unwrap_or(ts),
+        updated_at: finished.or(started).or(Some(ts)),
+        started_at: started,
+        finished_at: finished,
+    }
+}
+
+fn action_row(
+    row: &ExecutionRow,
+    st: &WorkflowState,
+    i: usize,
+    a: &ActionExecution,
+    ts: chrono::NaiveDateTime,
+) -> ActionRow {
+    ActionRow {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        workflow_name: Some(row.workflow_name.clone()),
+        workflow_namespace: row.workflow_namespace.clone(),
+        task_name: st.task_by_id(&a.task_execution_id).map(|t| t.name.clone()),
+        task_execution_id: Some(a.task_execution_id.clone()),
+        workflow_execution_id: Some(row.id.clone()),
+        description: String::new(),
+        tags: None,
+        state: a.state.as_str().to_string(),
+        state_info: None,
+        accepted: a.accepted,
+        input: Some(json_text(&a.input)),
+        output: a.output.as_ref().map(json_text),
+        params: None,
+        project_id: row.project_id.clone(),
+        scope: row.scope.clone(),
+        seq: i as i64,
+        created_at: ts,
+        updated_at: Some(ts),
+    }
+}
+
 /// The index rows (task and action executions) of a stored execution.
 pub fn index_rows(row: &ExecutionRow, st: &WorkflowState) -> (Vec<TaskRow>, Vec<ActionRow>) {
     let ts = now();
-    let tasks = st
-        .tasks
-        .iter()
-        .map(|t| {
-            let started = parse_ts(&t.started_at);
-            let finished = parse_ts(&t.finished_at);
-            TaskRow {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                task_type: t.task_type.as_str().to_string(),
-                workflow_name: row.workflow_name.clone(),
-                workflow_namespace: row.workflow_namespace.clone(),
-                workflow_id: row.workflow_id.clone(),
-                workflow_execution_id: row.id.clone(),
-                tags: None,
-                state: t.state.as_str().to_string(),
-                state_info: t.state_info.clone(),
-                runtime_context: Some(json_text(&Value::Object(t.runtime_context.clone()))),
-                published: Some(json_text(&Value::Object(t.published.clone()))),
-                processed: t.processed,
-                project_id: row.project_id.clone(),
-                scope: row.scope.clone(),
-                seq: t.seq as i64,
-                created_at: started.unwrap_or(ts),
-                updated_at: finished.or(started).or(Some(ts)),
-                started_at: started,
-                finished_at: finished,
-            }
-        })
-        .collect();
+    let tasks = st.tasks.iter().map(|t| task_row(row, t, ts)).collect();
     let actions = st
         .actions
         .iter()
         .enumerate()
         .filter(|(_, a)| a.kind == super::state::ChildKind::Action)
-        .map(|(i, a)| ActionRow {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            workflow_name: Some(row.workflow_name.clone()),
-            workflow_namespace: row.workflow_namespace.clone(),
-            task_name: st.task_by_id(&a.task_execution_id).map(|t| t.name.clone()),
-            task_execution_id: Some(a.task_execution_id.clone()),
-            workflow_execution_id: Some(row.id.clone()),
-            description: String::new(),
-            tags: None,
-            state: a.state.as_str().to_string(),
-            state_info: None,
-            accepted: a.accepted,
-            input: Some(json_text(&a.input)),
-            output: a.output.as_ref().map(json_text),
-            params: None,
-            project_id: row.project_id.clone(),
-            scope: row.scope.clone(),
-            seq: i as i64,
-            created_at: ts,
-            updated_at: Some(ts),
-        })
+        .map(|(i, a)| action_row(row, st, i, a, ts))
         .collect();
     (tasks, actions)
 }
 
-/// Stores the index rows of an execution (same transaction as its state).
+/// Stores the index rows of an execution that changed between `before` (the state as loaded;
+/// `None` for a new execution) and `st` (same transaction as the state).
 fn sync_index(
     conn: &mut DbConnection,
     row: &ExecutionRow,
+    before: Option<&WorkflowState>,
     st: &WorkflowState,
 ) -> Result<(), DbError> {
-    let (tasks, actions) = index_rows(row, st);
-    store::replace_index(conn, &row.id, &tasks, &actions)
+    let Some(before) = before else {
+        let (tasks, actions) = index_rows(row, st);
+        return store::sync_index(conn, &tasks, &actions, &[], &[]);
+    };
+    let ts = now();
+    // Tasks and actions are appended in order, so the same position usually holds the same
+    // record; fall back to a lookup by id when it does not.
+    let old_task = |i: usize, id: &str| match before.tasks.get(i) {
+        Some(t) if t.id == id => Some(t),
+        _ => before.tasks.iter().find(|t| t.id == id),
+    };
+    let tasks: Vec<TaskRow> = st
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| old_task(*i, &t.id) != Some(*t))
+        .map(|(_, t)| task_row(row, t, ts))
+        .collect();
+    // An action row's seq is its position, so a record that moved is rewritten too.
+    let actions: Vec<ActionRow> = st
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| {
+            a.kind == super::state::ChildKind::Action && before.actions.get(*i) != Some(*a)
+        })
+        .map(|(i, a)| action_row(row, st, i, a, ts))
+        .collect();
+    let (mut gone_tasks, mut gone_actions) = (Vec::new(), Vec::new());
+    if before.tasks.len() > st.tasks.len()
+        || before
+            .tasks
+            .iter()
+            .zip(&st.tasks)
+            .any(|(a, b)| a.id != b.id)
+    {
+        let now_ids: std::collections::HashSet<&str> =
+            st.tasks.iter().map(|t| t.id.as_str()).collect();
+        gone_tasks = before
+            .tasks
+            .iter()
+            .filter(|t| !now_ids.contains(t.id.as_str()))
+            .map(|t| t.id.clone())
+            .collect();
+    }
+    if before.actions.len() > st.actions.len()
+        || before
+            .actions
+            .iter()
+            .zip(&st.actions)
+            .any(|(a, b)| a.id != b.id)
+    {
+        let now_ids: std::collections::HashSet<&str> =
+            st.actions.iter().map(|a| a.id.as_str()).collect();
+        gone_actions = before
+            .actions
+            .iter()
+            .filter(|a| !now_ids.contains(a.id.as_str()))
+            .map(|a| a.id.clone())
+            .collect();
+    }
+    store::sync_index(conn, &tasks, &actions, &gone_tasks, &gone_actions)
 }
 
 /// Refreshes the row's columns from the state.
@@ -290,7 +418,7 @@ fn fill_row(row: &mut ExecutionRow, st: &WorkflowState) {
     row.params = Some(json_text(&Value::Object(ex.params.clone())));
     row.input = Some(json_text(&Value::Object(ex.input.clone())));
     row.output = Some(json_text(ex.output.as_ref().unwrap_or(&json!({}))));
-    row.engine_state = serde_json::to_string(&StoredState::from_state(st)).unwrap_or_default();
+    row.engine_state = state_json(st);
     row.updated_at = Some(now());
 }
 
@@ -301,6 +429,8 @@ impl Shell {
             expr: Arc::new(ExprAdapter::default()),
             wake: Arc::new(tokio::sync::Notify::new()),
             owner: Arc::from(new_id()),
+            inbox: Arc::default(),
+            states: Arc::default(),
         }
     }
 
@@ -430,8 +560,15 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
-        sync_index(conn, &row, &st)?;
+        sync_index(conn, &row, None, &st)?;
         self.apply_effects(conn, &row, effects)?;
+        if !st.execution.state.is_completed() {
+            self.states.lock().unwrap_or_else(|e| e.into_inner()).put(
+                row.id.clone(),
+                row.engine_state.clone(),
+                st,
+            );
+        }
         Ok(row)
     }
 
@@ -464,43 +601,101 @@ impl Shell {
         start(&mut rt, def, req).map_err(engine_error)
     }
 
-    /// Applies one event to an execution (one transaction). Events for executions that no
-    /// longer exist and results for action executions no longer RUNNING are ignored.
+    /// Applies one event to an execution. Events for executions that no longer exist and
+    /// results for action executions no longer RUNNING are ignored.
+    ///
+    /// Events for the same execution that arrive while one is being applied are queued and
+    /// then applied together in one transaction (one state load and store for the lot): the
+    /// results of 50 concurrent with-items actions cost one write, not 50. If any event of
+    /// such a batch fails, the batch is rolled back and its events are applied one by one,
+    /// so each sender gets exactly the outcome it would have had alone.
     pub async fn command(&self, execution_id: &str, event: Event) -> Result<(), DbError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let first = {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            match inbox.get_mut(execution_id) {
+                Some(q) => {
+                    q.push((event, tx));
+                    false
+                }
+                None => {
+                    inbox.insert(execution_id.to_string(), vec![(event, tx)]);
+                    true
+                }
+            }
+        };
+        if first {
+            // A task of its own, so a dropped caller cannot strand the queue.
+            let me = self.clone();
+            let id = execution_id.to_string();
+            tokio::spawn(async move { me.drain(id).await });
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(DbError::Internal("engine command was dropped".into())))
+    }
+
+    /// Applies queued events of one execution until its queue is empty.
+    async fn drain(&self, id: String) {
+        loop {
+            let batch = {
+                let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(q) = inbox.get_mut(&id) else { return };
+                if q.is_empty() {
+                    inbox.remove(&id);
+                    return;
+                }
+                let n = q.len().min(MAX_BATCH);
+                q.drain(..n).collect::<Vec<_>>()
+            };
+            let (events, senders): (Vec<Event>, Vec<_>) = batch.into_iter().unzip();
+            let results = if events.len() == 1 {
+                vec![self.write_events(&id, events).await]
+            } else {
+                match self.write_events(&id, events.clone()).await {
+                    Ok(()) => events.iter().map(|_| Ok(())).collect(),
+                    Err(_) => {
+                        let mut rs = Vec::with_capacity(events.len());
+                        for ev in events {
+                            rs.push(self.write_events(&id, vec![ev]).await);
+                        }
+                        rs
+                    }
+                }
+            };
+            self.wake.notify_one();
+            for (tx, r) in senders.into_iter().zip(results) {
+                let _ = tx.send(r);
+            }
+        }
+    }
+
+    async fn write_events(&self, id: &str, events: Vec<Event>) -> Result<(), DbError> {
         let me = self.clone();
-        let id = execution_id.to_string();
+        let id = id.to_string();
         self.db
-            .write(move |conn| me.command_in(conn, &id, event))
-            .await?;
-        self.wake.notify_one();
-        Ok(())
+            .write(move |conn| me.command_in(conn, &id, events))
+            .await
     }
 
     pub(super) fn command_in(
         &self,
         conn: &mut DbConnection,
         execution_id: &str,
-        event: Event,
+        events: Vec<Event>,
     ) -> Result<(), DbError> {
         let Some(mut row) = store::lock_execution(conn, execution_id)? else {
             return Ok(());
         };
-        let mut st = load_state(&row)?;
-        if let Event::ActionCompleted {
-            action_execution_id,
-            ..
-        } = &event
-        {
-            // The executor is done with it (or the API delivered the result): no lease needed.
-            store::delete_lease(conn, action_execution_id)?;
-            let running = st
-                .actions
-                .iter()
-                .any(|a| &a.id == action_execution_id && a.state == State::Running);
-            if !running {
-                return Ok(());
-            }
-        }
+        let cached = self
+            .states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(&row);
+        let mut st = match cached {
+            Some(st) => st,
+            None => load_state(&row)?,
+        };
+        let before = st.clone();
         let namespace = st
             .execution
             .params
@@ -508,7 +703,25 @@ impl Shell {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let effects = {
+        let mut effects = Vec::new();
+        let mut changed = false;
+        for event in events {
+            if let Event::ActionCompleted {
+                action_execution_id,
+                ..
+            } = &event
+            {
+                // The executor is done with it (or the API delivered the result): no lease
+                // needed.
+                store::delete_lease(conn, action_execution_id)?;
+                let running = st
+                    .actions
+                    .iter()
+                    .any(|a| &a.id == action_execution_id && a.state == State::Running);
+                if !running {
+                    continue;
+                }
+            }
             let conn = Mutex::new(&mut *conn);
             let exprs = DbExprs {
                 evaluator: &self.expr.evaluator,
@@ -517,7 +730,7 @@ impl Shell {
             };
             let catalog = DbCatalog {
                 conn: &conn,
-                namespace,
+                namespace: namespace.clone(),
                 vis: Some(row.project_id.clone()),
             };
             let mut ids = new_id;
@@ -527,12 +740,31 @@ impl Shell {
                 ids: &mut ids,
                 now: format_ts(&now()),
             };
-            handle(&mut rt, &mut st, event).map_err(engine_error)?
-        };
+            // On Err the whole transaction is rolled back, so the half-updated state is
+            // never stored.
+            effects.extend(handle_in_place(&mut rt, &mut st, event).map_err(engine_error)?);
+            changed = true;
+        }
+        if !changed {
+            let text = std::mem::take(&mut row.engine_state);
+            self.states
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(row.id, text, st);
+            return Ok(());
+        }
         fill_row(&mut row, &st);
         store::update_execution(conn, &row)?;
-        sync_index(conn, &row, &st)?;
-        self.apply_effects(conn, &row, effects)
+        sync_index(conn, &row, Some(&before), &st)?;
+        self.apply_effects(conn, &row, effects)?;
+        if !st.execution.state.is_completed() {
+            let text = std::mem::take(&mut row.engine_state);
+            self.states
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(row.id, text, st);
+        }
+        Ok(())
     }
 
     /// Updates only the description of an execution.
@@ -656,7 +888,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
-        sync_index(conn, &row, &st)?;
+        sync_index(conn, &row, None, &st)?;
         self.apply_effects(conn, &row, effects)
     }
 
