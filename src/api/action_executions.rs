@@ -14,6 +14,7 @@ use super::params::Query;
 use super::{app_url, caller, json_response, stored_json, ts_value, AppState};
 use crate::db::executions::{self as store, ActionRow, ACTION_EXECUTIONS};
 use crate::db::{new_id, now, DbError};
+use crate::engine::shell::ApiAction;
 use crate::engine::{ActionOutcome, Event};
 use crate::executor::system_action;
 
@@ -292,38 +293,71 @@ pub async fn create(
     let params = json_dict_attr(&map, "params", "action_ex")?.unwrap_or_default();
     let description = text_attr(&map, "description")?;
     let namespace = text_attr(&map, "workflow_namespace")?.unwrap_or_default();
-    let Some(action) = system_action(&name) else {
+    // An ad-hoc action runs its system base action with the evaluated base-input; it is
+    // recorded under its own name with its own input (declared defaults applied).
+    let (vis, nm, ns, inp) = (
+        c.visibility(),
+        name.clone(),
+        namespace.clone(),
+        input.clone(),
+    );
+    let engine = st.engine.clone();
+    let found = st
+        .db
+        .read(move |conn| Ok(engine.api_action(conn, vis, &nm, &ns, &inp)))
+        .await?;
+    let mut input = input;
+    let (base, mut full, transforms) = match found {
+        ApiAction::NotFound => {
+            return Err(ApiError::bad_request(format!(
+                "Failed to find action [action_name={name}]"
+            )))
+        }
+        ApiAction::System => (name.clone(), input.clone(), Vec::new()),
+        ApiAction::AdHoc(_, Err(msg)) => return Err(ApiError::bad_request(msg)),
+        ApiAction::AdHoc(ad, Ok((base, base_input, transforms, _))) => {
+            for d in &ad.input {
+                if !input.contains_key(&d.name) {
+                    input.insert(d.name.clone(), d.default.clone().unwrap_or(Value::Null));
+                }
+            }
+            (base, base_input, transforms)
+        }
+    };
+    let adhoc = base != name;
+    let Some(action) = system_action(&base) else {
         return Err(ApiError::bad_request(format!(
             "Failed to find action [action_name={name}]"
         )));
     };
-    // Signature check (defaults applied).
-    let declared: Vec<&str> = action.params.iter().map(|p| p.name.as_str()).collect();
-    let missing: Vec<String> = action
-        .params
-        .iter()
-        .filter(|p| p.default.is_none() && !input.contains_key(&p.name))
-        .map(|p| format!("'{}'", p.name))
-        .collect();
-    let unexpected: Vec<String> = input
-        .keys()
-        .filter(|k| !action.open_params && !declared.contains(&k.as_str()))
-        .map(|k| format!("'{k}'"))
-        .collect();
-    if !missing.is_empty() || !unexpected.is_empty() {
-        let mut msg = format!("Invalid input [name={name}, class={}", action.class);
-        if !missing.is_empty() {
-            msg.push_str(&format!(", missing=[{}]", missing.join(", ")));
+    if !adhoc {
+        // Signature check (defaults applied); the expansion checked an ad-hoc chain.
+        let declared: Vec<&str> = action.params.iter().map(|p| p.name.as_str()).collect();
+        let missing: Vec<String> = action
+            .params
+            .iter()
+            .filter(|p| p.default.is_none() && !input.contains_key(&p.name))
+            .map(|p| format!("'{}'", p.name))
+            .collect();
+        let unexpected: Vec<String> = input
+            .keys()
+            .filter(|k| !action.open_params && !declared.contains(&k.as_str()))
+            .map(|k| format!("'{k}'"))
+            .collect();
+        if !missing.is_empty() || !unexpected.is_empty() {
+            let mut msg = format!("Invalid input [name={name}, class={}", action.class);
+            if !missing.is_empty() {
+                msg.push_str(&format!(", missing=[{}]", missing.join(", ")));
+            }
+            if !unexpected.is_empty() {
+                msg.push_str(&format!(", unexpected=[{}]", unexpected.join(", ")));
+            }
+            msg.push(']');
+            return Err(ApiError::bad_request(msg));
         }
-        if !unexpected.is_empty() {
-            msg.push_str(&format!(", unexpected=[{}]", unexpected.join(", ")));
-        }
-        msg.push(']');
-        return Err(ApiError::bad_request(msg));
     }
-    let mut full = input.clone();
     // A Python class applies its own defaults; it gets the input as given.
-    let defaults = if crate::executor::python::is_python_action(&name) {
+    let defaults = if crate::executor::python::is_python_action(&base) {
         &[][..]
     } else {
         &action.params[..]
@@ -373,9 +407,13 @@ pub async fn create(
         let resp = to_json(&row, true);
         if action.is_sync {
             let db = st.db.clone();
-            let (aid, nm) = (row.id.clone(), name.clone());
+            let (aid, nm) = (row.id.clone(), base.clone());
+            let evaluator = st.engine.evaluator();
             tokio::spawn(async move {
                 if let Some(out) = crate::executor::execute(&nm, &full_v, &aid).await {
+                    // Only a stored asynchronous run gets the ad-hoc output transforms
+                    // (upstream's result handling); a synchronous one returns the raw result.
+                    let out = apply_transforms(&evaluator, &transforms, out, adhoc);
                     let _ = db
                         .write(move |conn| {
                             let mut r = store::get_action_execution(conn, None, &aid)?;
@@ -396,14 +434,20 @@ pub async fn create(
         ));
     }
     // An unsaved run has no action execution: a Python action sees no id (as upstream).
-    let exec_id = if save_result || !crate::executor::python::is_python_action(&name) {
+    let exec_id = if save_result || !crate::executor::python::is_python_action(&base) {
         row.id.as_str()
     } else {
         ""
     };
-    let out = crate::executor::execute(&name, &full_v, exec_id)
+    let out = crate::executor::execute(&base, &full_v, exec_id)
         .await
         .unwrap_or(ActionOutcome::Success(Value::Null));
+    let out = apply_transforms(&st.engine.evaluator(), &[], out, adhoc);
+    let out = if save_result {
+        out
+    } else {
+        unsaved_error(out, exec_id)
+    };
     finish(&mut row, out);
     if save_result {
         let stored = row.clone();
@@ -431,6 +475,63 @@ pub async fn create(
     }
     m.insert("description".into(), json!(description));
     Ok(json_response(StatusCode::CREATED, &Value::Object(m), JSON))
+}
+
+/// Output transforms (innermost first) of an ad-hoc run; an error of its base action names
+/// upstream's `AdHocAction` object, as upstream's executor wraps the base action.
+fn apply_transforms(
+    evaluator: &crate::expr::Evaluator,
+    transforms: &[Value],
+    out: ActionOutcome,
+    adhoc: bool,
+) -> ActionOutcome {
+    match out {
+        ActionOutcome::Success(mut data) => {
+            for tr in transforms {
+                match evaluator.evaluate_view(tr, &data, &crate::expr::NoData) {
+                    Ok(v) => data = v,
+                    Err(e) => return ActionOutcome::Error(Value::String(e.message)),
+                }
+            }
+            ActionOutcome::Success(data)
+        }
+        ActionOutcome::Error(Value::String(msg)) if adhoc => {
+            ActionOutcome::Error(Value::String(adhoc_object(&msg)))
+        }
+        other => other,
+    }
+}
+
+/// Upstream's executor wraps an ad-hoc action's base in an `AdHocAction`, whose default
+/// `repr` its error text shows in place of the base action's.
+fn adhoc_object(msg: &str) -> String {
+    const FROM: &str = "[action=";
+    const TO: &str = ", action_ex_id=";
+    let (Some(i), Some(j)) = (msg.find(FROM), msg.find(TO)) else {
+        return msg.to_string();
+    };
+    if j < i {
+        return msg.to_string();
+    }
+    // A stable stand-in for the object address Python prints.
+    let addr = msg.bytes().fold(0x7f00_0000_0000u64, |h, b| {
+        (h.wrapping_mul(31).wrapping_add(b as u64) & 0xffff_ffff_fff0) | 0x7f00_0000_0000
+    });
+    format!(
+        "{}<mistral.actions.adhoc.AdHocAction object at {addr:#x}>{}",
+        &msg[..i + FROM.len()],
+        &msg[j..]
+    )
+}
+
+/// An unsaved run has no action execution: its error text says `action_ex_id=None`.
+fn unsaved_error(out: ActionOutcome, exec_id: &str) -> ActionOutcome {
+    match out {
+        ActionOutcome::Error(Value::String(msg)) => ActionOutcome::Error(Value::String(
+            msg.replacen(&format!("action_ex_id={exec_id},"), "action_ex_id=None,", 1),
+        )),
+        other => other,
+    }
 }
 
 fn finish(row: &mut ActionRow, out: ActionOutcome) {

@@ -2574,7 +2574,7 @@ impl Ctl<'_, '_> {
     }
 
     /// Checks the input against the action signature and walks an ad-hoc chain down to the
-    /// system action: `(base name, base input, output transforms innermost first, is_sync)`.
+    /// system action (see [`expand_action`]).
     fn expand_action(
         &self,
         name: &str,
@@ -2582,98 +2582,14 @@ impl Ctl<'_, '_> {
         input: Map<String, Value>,
         view: &Value,
     ) -> Result<Expanded, StartFailure> {
-        let mut def = def;
-        let mut input = input;
-        let mut transforms = Vec::new();
-        let mut chain: Vec<String> = vec![name.to_string()];
-        let mut first = true;
-        let mut top: Option<AdHocDef> = None;
-        loop {
-            match def {
-                ActionDef::System(sys) => {
-                    check_params(&sys.name, &sys.class, &sys.params, sys.open_params, &input)
-                        .map_err(|e| {
-                            if first {
-                                StartFailure::Forced(e)
-                            } else {
-                                StartFailure::Normal(format!(
-                                    "Failed to instantiate an action [action_desc={e}]"
-                                ))
-                            }
-                        })?;
-                    // The checks upstream's action constructor makes.
-                    if let Err(why) = crate::executor::catalog::instantiate(&sys.name, &input) {
-                        tracing::debug!("{} not instantiated: {why}", sys.name);
-                        let desc = match &top {
-                            Some(t) => format!(
-                                "AdHoc action [name={}, definition={}]",
-                                t.name, t.definition
-                            ),
-                            None => format!(
-                                "Python action [name={}, cls=<class '{}'>]",
-                                sys.name, sys.class
-                            ),
-                        };
-                        return Err(StartFailure::Normal(format!(
-                            "Failed to instantiate an action [action_desc={desc}]"
-                        )));
-                    }
-                    transforms.reverse();
-                    return Ok((sys.name, input, transforms, sys.is_sync));
-                }
-                ActionDef::AdHoc(ad) => {
-                    check_params(
-                        &ad.name,
-                        "mistral.actions.adhoc.AdHocAction",
-                        &ad.input,
-                        false,
-                        &input,
-                    )
-                    .map_err(StartFailure::Forced)?;
-                    for d in &ad.input {
-                        if !input.contains_key(&d.name) {
-                            input.insert(d.name.clone(), d.default.clone().unwrap_or(Value::Null));
-                        }
-                    }
-                    let mut level_view = input.clone();
-                    if let Value::Object(v) = view {
-                        for (k, val) in v {
-                            level_view.entry(k.clone()).or_insert(val.clone());
-                        }
-                    }
-                    let next_input = match self
-                        .eval(
-                            &Value::Object(ad.base_input.clone()),
-                            &Value::Object(level_view),
-                        )
-                        .map_err(StartFailure::Forced)?
-                    {
-                        Value::Object(m) => m,
-                        _ => Map::new(),
-                    };
-                    if let Some(o) = &ad.output {
-                        transforms.push(o.clone());
-                    }
-                    if chain.contains(&ad.base) {
-                        let (top_name, top_def) = match &top {
-                            Some(t) => (t.name.clone(), t.definition.clone()),
-                            None => (ad.name.clone(), ad.definition.clone()),
-                        };
-                        return Err(StartFailure::Normal(format!(
-                            "Failed to instantiate an action [action_desc=AdHoc action [name={top_name}, definition={top_def}]]"
-                        )));
-                    }
-                    if top.is_none() {
-                        top = Some(ad.clone());
-                    }
-                    chain.push(ad.base.clone());
-                    let base = self.resolve_action(&ad.base)?;
-                    def = base;
-                    input = next_input;
-                    first = false;
-                }
-            }
-        }
+        expand_action(
+            &|n: &str| self.resolve_action(n),
+            &|v: &Value, ctx: &Value| self.eval(v, ctx),
+            name,
+            def,
+            input,
+            view,
+        )
     }
 
     // ----------------------------------------------------------------- completion
@@ -3181,15 +3097,121 @@ pub fn published_global(
     }
 }
 
+/// Checks the input against the action signature and walks an ad-hoc chain down to the
+/// system action: `(base name, base input, output transforms innermost first, is_sync)`.
+/// Shared by task starts and `POST /v2/action_executions`; `resolve` finds a definition by
+/// name and `eval` evaluates base-input over a data view.
+pub(crate) fn expand_action(
+    resolve: &dyn Fn(&str) -> Result<ActionDef, StartFailure>,
+    eval: &dyn Fn(&Value, &Value) -> Result<Value, String>,
+    name: &str,
+    def: ActionDef,
+    input: Map<String, Value>,
+    view: &Value,
+) -> Result<Expanded, StartFailure> {
+    let mut def = def;
+    let mut input = input;
+    let mut transforms = Vec::new();
+    let mut chain: Vec<String> = vec![name.to_string()];
+    let mut first = true;
+    let mut top: Option<AdHocDef> = None;
+    loop {
+        match def {
+            ActionDef::System(sys) => {
+                check_params(&sys.name, &sys.class, &sys.params, sys.open_params, &input).map_err(
+                    |e| {
+                        if first {
+                            StartFailure::Forced(e)
+                        } else {
+                            StartFailure::Normal(format!(
+                                "Failed to instantiate an action [action_desc={e}]"
+                            ))
+                        }
+                    },
+                )?;
+                // The checks upstream's action constructor makes.
+                if let Err(why) = crate::executor::catalog::instantiate(&sys.name, &input) {
+                    tracing::debug!("{} not instantiated: {why}", sys.name);
+                    let desc = match &top {
+                        Some(t) => format!(
+                            "AdHoc action [name={}, definition={}]",
+                            t.name, t.definition
+                        ),
+                        None => format!(
+                            "Python action [name={}, cls=<class '{}'>]",
+                            sys.name, sys.class
+                        ),
+                    };
+                    return Err(StartFailure::Normal(format!(
+                        "Failed to instantiate an action [action_desc={desc}]"
+                    )));
+                }
+                transforms.reverse();
+                return Ok((sys.name, input, transforms, sys.is_sync));
+            }
+            ActionDef::AdHoc(ad) => {
+                check_params(
+                    &ad.name,
+                    "mistral.actions.adhoc.AdHocAction",
+                    &ad.input,
+                    false,
+                    &input,
+                )
+                .map_err(StartFailure::Forced)?;
+                for d in &ad.input {
+                    if !input.contains_key(&d.name) {
+                        input.insert(d.name.clone(), d.default.clone().unwrap_or(Value::Null));
+                    }
+                }
+                let mut level_view = input.clone();
+                if let Value::Object(v) = view {
+                    for (k, val) in v {
+                        level_view.entry(k.clone()).or_insert(val.clone());
+                    }
+                }
+                let next_input = match eval(
+                    &Value::Object(ad.base_input.clone()),
+                    &Value::Object(level_view),
+                )
+                .map_err(StartFailure::Forced)?
+                {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                };
+                if let Some(o) = &ad.output {
+                    transforms.push(o.clone());
+                }
+                if chain.contains(&ad.base) {
+                    let (top_name, top_def) = match &top {
+                        Some(t) => (t.name.clone(), t.definition.clone()),
+                        None => (ad.name.clone(), ad.definition.clone()),
+                    };
+                    return Err(StartFailure::Normal(format!(
+                        "Failed to instantiate an action [action_desc=AdHoc action [name={top_name}, definition={top_def}]]"
+                    )));
+                }
+                if top.is_none() {
+                    top = Some(ad.clone());
+                }
+                chain.push(ad.base.clone());
+                let base = resolve(&ad.base)?;
+                def = base;
+                input = next_input;
+                first = false;
+            }
+        }
+    }
+}
+
 /// An expanded action: `(base name, base input, output transforms innermost first, is_sync)`.
-type Expanded = (String, Map<String, Value>, Vec<Value>, bool);
+pub(crate) type Expanded = (String, Map<String, Value>, Vec<Value>, bool);
 
 enum Created {
     Task(String),
     Join(String),
 }
 
-enum StartFailure {
+pub(crate) enum StartFailure {
     /// Forced failure of task and workflow (engine.md §11.2).
     Forced(String),
     /// The task fails normally with this message (transitions apply).

@@ -1034,6 +1034,72 @@ impl Shell {
     }
 }
 
+/// What `POST /v2/action_executions` runs for an action name.
+pub(crate) enum ApiAction {
+    System,
+    /// An ad-hoc action: its definition and its expansion down to the system action (or the
+    /// message why that failed).
+    AdHoc(Box<AdHocDef>, Result<super::controller::Expanded, String>),
+    NotFound,
+}
+
+impl Shell {
+    /// Resolves an action run through the API in `namespace` (then `""`) and expands an
+    /// ad-hoc one the way a task does, base-input evaluated over the given input alone.
+    pub(crate) fn api_action(
+        &self,
+        conn: &mut DbConnection,
+        vis: Option<String>,
+        name: &str,
+        namespace: &str,
+        input: &Map<String, Value>,
+    ) -> ApiAction {
+        let conn = Mutex::new(conn);
+        let catalog = DbCatalog {
+            conn: &conn,
+            namespace: namespace.to_string(),
+            vis,
+        };
+        let ad = match catalog.action(name) {
+            None => return ApiAction::NotFound,
+            Some(ActionDef::System(_)) => return ApiAction::System,
+            Some(ActionDef::AdHoc(ad)) => ad,
+        };
+        let resolve = |n: &str| {
+            catalog.action(n).ok_or_else(|| {
+                super::controller::StartFailure::Forced(format!(
+                    "Failed to find action [action_name={n}]"
+                ))
+            })
+        };
+        let data = crate::expr::NoData;
+        let eval = |v: &Value, ctx: &Value| {
+            self.expr
+                .evaluator
+                .evaluate_view(v, ctx, &data)
+                .map_err(|e| e.message)
+        };
+        let expanded = super::controller::expand_action(
+            &resolve,
+            &eval,
+            name,
+            ActionDef::AdHoc(ad.clone()),
+            input.clone(),
+            &Value::Object(Map::new()),
+        )
+        .map_err(|e| match e {
+            super::controller::StartFailure::Forced(m)
+            | super::controller::StartFailure::Normal(m) => m,
+        });
+        ApiAction::AdHoc(Box::new(ad), expanded)
+    }
+
+    /// The expression evaluator (ad-hoc output transforms of API-run actions).
+    pub(crate) fn evaluator(&self) -> crate::expr::Evaluator {
+        self.expr.evaluator.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
