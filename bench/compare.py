@@ -624,7 +624,10 @@ def scenario_expr(srv, cl, cap):
     return res, out
 
 
-def run_server(srv, cap, tag):
+SCENARIOS = ["api", "seq", "fanout", "with-items", "expr"]
+
+
+def run_server(srv, cap, tag, scenarios=SCENARIOS):
     print("== %s: starting" % srv.label, flush=True)
     srv.start()
     cl = Client(srv.port)
@@ -636,6 +639,8 @@ def run_server(srv, cap, tag):
                          ("fanout", lambda: scenario_fanout(srv, cl, cap)),
                          ("with-items", lambda: scenario_with_items(srv, cl, cap)),
                          ("expr", lambda: scenario_expr(srv, cl, cap))]:
+            if name not in scenarios:
+                continue
             t0 = time.monotonic()
             try:
                 r = fn()
@@ -731,7 +736,11 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"),
                    help="Markdown results file; the results section of bench/README.md is "
                    "rewritten with the same text when --out is the default")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS),
+                   help="comma-separated subset of %s (for profiling one of them)"
+                   % ",".join(SCENARIOS))
     args = p.parse_args()
+    scenarios = args.scenarios.split(",")
     which = set(args.only.split(","))
 
     # On SIGTERM/SIGINT unwind normally so the servers under test are stopped too.
@@ -750,10 +759,10 @@ def main():
     try:
         if "upstream" in which:
             srv = Upstream(args.port, os.path.join(work, "upstream"), args.upstream_python)
-            columns["upstream"], outputs["upstream"] = run_server(srv, args.cap, "u")
+            columns["upstream"], outputs["upstream"] = run_server(srv, args.cap, "u", scenarios)
         if "sqlite" in which:
             srv = Ours(args.port + 1, os.path.join(work, "ours"), args.binary)
-            columns["sqlite"], outputs["sqlite"] = run_server(srv, args.cap_ours, "s")
+            columns["sqlite"], outputs["sqlite"] = run_server(srv, args.cap_ours, "s", scenarios)
         if "pg" in which:
             name = "mistral_bench_%d" % os.getpid()
             try:
@@ -764,7 +773,7 @@ def main():
                 try:
                     srv = Ours(args.port + 2, os.path.join(work, "ours-pg"), args.binary, url,
                                lambda: pg_create(args.pg_url, name))
-                    columns["pg"], outputs["pg"] = run_server(srv, args.cap_ours, "p")
+                    columns["pg"], outputs["pg"] = run_server(srv, args.cap_ours, "p", scenarios)
                 finally:
                     pg_drop(args.pg_url, name)
     finally:
