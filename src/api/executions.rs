@@ -13,7 +13,7 @@ use super::params::Query;
 use super::{app_url, caller, json_response, stored_json, ts_value, AppState};
 use crate::db::definitions;
 use crate::db::executions::{self as store, ExecutionRow, EXECUTIONS};
-use crate::engine::shell::{load_state, StartOptions};
+use crate::engine::shell::{load_state, load_state_without_records, StartOptions};
 use crate::engine::{Event, State as ExState, WorkflowState};
 
 pub const FIELDS: &[&str] = &[
@@ -193,7 +193,7 @@ pub async fn get_one(
         .read(move |conn| store::get_execution(conn, vis.as_deref(), &id))
         .await?;
     let mut m = to_json(&row, true);
-    if let Ok(s) = load_state(&row) {
+    if let Ok(s) = load_state_without_records(&row) {
         m.insert("published_global".into(), published_global(&s));
     }
     if !fields.is_empty() {
@@ -386,7 +386,7 @@ fn collect_tree(
     if children.is_empty() {
         return Ok(());
     }
-    let s = load_state(row)?;
+    let s = load_state(conn, row)?;
     for t in &s.tasks {
         if errors_only && t.state != ExState::Error {
             continue;

@@ -100,11 +100,13 @@ pub fn to_json(t: &TaskRow) -> Map<String, Value> {
 /// The full Task resource (single GET / PUT): with `result` from the engine state.
 async fn full_json(st: &AppState, t: TaskRow) -> Result<Map<String, Value>, ApiError> {
     let wf = t.workflow_execution_id.clone();
-    let row = st
+    let s = st
         .db
-        .read(move |conn| store::get_execution(conn, None, &wf))
+        .read(move |conn| {
+            let row = store::get_execution(conn, None, &wf)?;
+            load_state(conn, &row)
+        })
         .await?;
-    let s = load_state(&row)?;
     let mut m = to_json(&t);
     let result = s.task_result(&t.id);
     let mut out = Map::new();

@@ -69,8 +69,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    engine_records (id) {
+        id -> Text,
+        execution_id -> Text,
+        kind -> Text,
+        position -> BigInt,
+        body -> Text,
+    }
+}
+
 use action_leases::dsl as al;
 use engine_outbox::dsl as ob;
+use engine_records::dsl as er;
 use scheduled_jobs::dsl as sj;
 use workflow_executions::dsl as we;
 
@@ -207,6 +218,7 @@ pub fn delete_execution_tree(conn: &mut DbConnection, id: &str) -> Result<(), Db
         all.push(cur);
     }
     diesel::delete(sj::scheduled_jobs.filter(sj::execution_id.eq_any(&all))).execute(conn)?;
+    diesel::delete(er::engine_records.filter(er::execution_id.eq_any(&all))).execute(conn)?;
     diesel::delete(al::action_leases.filter(al::execution_id.eq_any(&all))).execute(conn)?;
     diesel::delete(
         task_executions::table.filter(task_executions::workflow_execution_id.eq_any(&all)),
@@ -852,5 +864,63 @@ pub fn find_executions(
     }
     Ok(q.order((we::created_at.asc(), we::id.asc()))
         .select(ExecutionRow::as_select())
+        .load(conn)?)
+}
+
+/// One engine record (a task or action execution of the engine state) as stored.
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[diesel(table_name = engine_records)]
+pub struct RecordRow {
+    pub id: String,
+    pub execution_id: String,
+    /// `task` or `action`.
+    pub kind: String,
+    /// Order inside the execution (tasks: creation number; actions: position).
+    pub position: i64,
+    /// The record's JSON.
+    pub body: String,
+}
+
+/// Stores engine records: `new` ones are inserted, `changed` ones rewritten in place (or
+/// inserted if missing).
+pub fn put_records(
+    conn: &mut DbConnection,
+    new: &[RecordRow],
+    changed: &[RecordRow],
+) -> Result<(), DbError> {
+    for r in new {
+        diesel::insert_into(er::engine_records)
+            .values(r)
+            .execute(conn)?;
+    }
+    for r in changed {
+        let n = diesel::update(er::engine_records.filter(er::id.eq(&r.id)))
+            .set(r)
+            .execute(conn)?;
+        if n == 0 {
+            diesel::insert_into(er::engine_records)
+                .values(r)
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn delete_records(conn: &mut DbConnection, ids: &[String]) -> Result<(), DbError> {
+    for chunk in ids.chunks(500) {
+        diesel::delete(er::engine_records.filter(er::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The `(kind, body)` of every record of an execution, tasks and actions each in order.
+pub fn records_of(
+    conn: &mut DbConnection,
+    execution_id: &str,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(er::engine_records
+        .filter(er::execution_id.eq(execution_id))
+        .order((er::kind.asc(), er::position.asc()))
+        .select((er::kind, er::body))
         .load(conn)?)
 }

@@ -3,6 +3,8 @@
 //! must carry out (run actions, start sub-workflows, notify parents, ...). No I/O, no clock, no
 //! randomness: ids and the current time come from the [`Runtime`].
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -67,10 +69,11 @@ pub struct Runtime<'a> {
 pub struct WorkflowState {
     pub def: WorkflowDef,
     pub execution: WorkflowExecution,
-    /// Task executions in creation order.
-    pub tasks: Vec<TaskExecution>,
-    /// Action executions and child workflow records, in creation order.
-    pub actions: Vec<ActionExecution>,
+    /// Task executions in creation order. Records are shared (copy on write), so a snapshot
+    /// of the state is cheap and a record that did not change is the same allocation.
+    pub tasks: Vec<Arc<TaskExecution>>,
+    /// Action executions and child workflow records, in creation order (shared like `tasks`).
+    pub actions: Vec<Arc<ActionExecution>>,
 }
 
 /// A command computed by the controller (upstream's workflow commands).
@@ -545,14 +548,17 @@ fn env_layer(st: &WorkflowState) -> Map<String, Value> {
 
 impl WorkflowState {
     pub fn task_by_id(&self, id: &str) -> Option<&TaskExecution> {
-        self.tasks.iter().find(|t| t.id == id)
+        self.tasks.iter().find(|t| t.id == id).map(|t| &**t)
     }
 
     pub fn tasks_named<'s>(
         &'s self,
         name: &'s str,
     ) -> impl Iterator<Item = &'s TaskExecution> + 's {
-        self.tasks.iter().filter(move |t| t.name == name)
+        self.tasks
+            .iter()
+            .filter(move |t| t.name == name)
+            .map(|t| &**t)
     }
 
     pub fn children_of<'s>(
@@ -562,6 +568,7 @@ impl WorkflowState {
         self.actions
             .iter()
             .filter(move |a| a.task_execution_id == task_id)
+            .map(|a| &**a)
     }
 
     /// The task's result (engine.md §5.5): accepted executions by index; one value if exactly
@@ -689,6 +696,7 @@ impl Ctl<'_, '_> {
                     .st
                     .actions
                     .iter()
+                    .rev()
                     .find(|a| a.id == action_execution_id)
                     .map(|a| a.name.clone());
                 self.entry = name.map(Forced::ActionCompletion);
@@ -715,6 +723,7 @@ impl Ctl<'_, '_> {
                     .st
                     .actions
                     .iter()
+                    .rev()
                     .find(|a| a.id == workflow_execution_id)
                     .map(|a| a.name.clone());
                 self.entry = name.map(Forced::ActionCompletion);
@@ -804,9 +813,10 @@ impl Ctl<'_, '_> {
 
     /// A child workflow paused or resumed (engine.md §12.1-12.2).
     fn on_child_state(&mut self, child_id: &str, state: State) {
-        let Some(a) = self.st.actions.iter_mut().find(|a| a.id == child_id) else {
+        let Some(a) = self.st.actions.iter_mut().rev().find(|a| a.id == child_id) else {
             return;
         };
+        let a = Arc::make_mut(a);
         // A failed child that runs again is a rerun or skip inside it; any other news from a
         // completed child is stale.
         let rerun = state == State::Running && matches!(a.state, State::Error | State::Cancelled);
@@ -831,7 +841,8 @@ impl Ctl<'_, '_> {
                 }
                 if matches!(cur, Some(State::Error) | Some(State::Cancelled)) {
                     // A rerun inside the child: the parent task and workflow run again.
-                    if let Some(a) = self.st.actions.iter_mut().find(|a| a.id == child_id) {
+                    if let Some(a) = self.st.actions.iter_mut().rev().find(|a| a.id == child_id) {
+                        let a = Arc::make_mut(a);
                         a.accepted = false;
                         a.output = None;
                     }
@@ -1305,6 +1316,7 @@ impl Ctl<'_, '_> {
             .tasks
             .iter()
             .filter(|t| t.state == State::Error)
+            .map(|t| &**t)
             .filter(|t| {
                 reverse
                     || self
@@ -1617,7 +1629,7 @@ impl Ctl<'_, '_> {
                 json!([{"task_id": tid, "event": ev}]),
             );
         }
-        self.st.tasks.push(TaskExecution {
+        self.st.tasks.push(Arc::new(TaskExecution {
             id: id.clone(),
             name: spec.name.clone(),
             task_type: if spec.workflow.is_some() {
@@ -1637,7 +1649,7 @@ impl Ctl<'_, '_> {
             seq,
             started_at: None,
             finished_at: None,
-        });
+        }));
         self.effects.push(Effect::TaskCreated {
             task_execution_id: id.clone(),
         });
@@ -1645,7 +1657,11 @@ impl Ctl<'_, '_> {
     }
 
     fn task_mut(&mut self, id: &str) -> Option<&mut TaskExecution> {
-        self.st.tasks.iter_mut().find(|t| t.id == id)
+        self.st
+            .tasks
+            .iter_mut()
+            .find(|t| t.id == id)
+            .map(Arc::make_mut)
     }
 
     fn task(&self, id: &str) -> Option<&TaskExecution> {
@@ -1757,8 +1773,8 @@ impl Ctl<'_, '_> {
             .iter_mut()
             .filter(|a| a.task_execution_id == id)
         {
-            if all || matches!(a.state, State::Error | State::Cancelled) {
-                a.accepted = false;
+            if a.accepted && (all || matches!(a.state, State::Error | State::Cancelled)) {
+                Arc::make_mut(a).accepted = false;
             }
         }
     }
@@ -2057,9 +2073,9 @@ impl Ctl<'_, '_> {
             .st
             .actions
             .iter_mut()
-            .filter(|a| a.task_execution_id == id)
+            .filter(|a| a.task_execution_id == id && a.accepted)
         {
-            a.accepted = false;
+            Arc::make_mut(a).accepted = false;
         }
         if let Some(tm) = self.task_mut(id) {
             tm.runtime_context.insert(
@@ -2447,7 +2463,7 @@ impl Ctl<'_, '_> {
                 return Err(StartFailure::Normal(e));
             }
             let child_id = self.new_id();
-            self.st.actions.push(ActionExecution {
+            self.st.actions.push(Arc::new(ActionExecution {
                 id: child_id.clone(),
                 kind: ChildKind::Workflow,
                 task_execution_id: id.to_string(),
@@ -2459,7 +2475,7 @@ impl Ctl<'_, '_> {
                 index,
                 is_sync: false,
                 output_transforms: Vec::new(),
-            });
+            }));
             self.effects.push(Effect::StartSubWorkflow {
                 workflow_execution_id: child_id,
                 task_execution_id: id.to_string(),
@@ -2526,7 +2542,7 @@ impl Ctl<'_, '_> {
         let (base, base_input, transforms, is_sync) =
             self.expand_action(&action_name, resolved, input.clone(), &adhoc_view)?;
         let aid = self.new_id();
-        self.st.actions.push(ActionExecution {
+        self.st.actions.push(Arc::new(ActionExecution {
             id: aid.clone(),
             kind: ChildKind::Action,
             task_execution_id: id.to_string(),
@@ -2538,7 +2554,7 @@ impl Ctl<'_, '_> {
             index,
             is_sync,
             output_transforms: transforms,
-        });
+        }));
         let safe_rerun = spec.safe_rerun || self.st.def.task_defaults.safe_rerun.unwrap_or(false);
         let timeout = spec
             .body
@@ -2603,6 +2619,7 @@ impl Ctl<'_, '_> {
             .st
             .actions
             .iter()
+            .rev()
             .find(|a| a.id == action_id && a.kind == ChildKind::Action)
             .cloned()
         else {
@@ -2642,7 +2659,8 @@ impl Ctl<'_, '_> {
     }
 
     fn set_child(&mut self, id: &str, state: State, output: Value) {
-        if let Some(a) = self.st.actions.iter_mut().find(|a| a.id == id) {
+        if let Some(a) = self.st.actions.iter_mut().rev().find(|a| a.id == id) {
+            let a = Arc::make_mut(a);
             a.state = state;
             a.output = Some(output);
             a.accepted = true;
@@ -2655,7 +2673,14 @@ impl Ctl<'_, '_> {
         outcome: ActionOutcome,
         wf_output: Option<Value>,
     ) -> Result<(), EngineError> {
-        let Some(a) = self.st.actions.iter().find(|a| a.id == child_id).cloned() else {
+        let Some(a) = self
+            .st
+            .actions
+            .iter()
+            .rev()
+            .find(|a| a.id == child_id)
+            .cloned()
+        else {
             return Ok(());
         };
         if a.state.is_completed() {
@@ -2763,7 +2788,7 @@ impl Ctl<'_, '_> {
                 .iter_mut()
                 .filter(|a| a.task_execution_id == id && a.kind == ChildKind::Action)
             {
-                a.output = Some(json!({}));
+                Arc::make_mut(a).output = Some(json!({}));
             }
         }
         let policies = if skipped {

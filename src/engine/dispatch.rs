@@ -374,7 +374,7 @@ impl Shell {
         let Some(row) = store::find_execution(conn, None, &lease.execution_id)? else {
             return Ok(false);
         };
-        let st = load_state(&row)?;
+        let st = load_state(conn, &row)?;
         if !st
             .actions
             .iter()

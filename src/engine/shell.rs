@@ -24,63 +24,58 @@ use crate::db::executions::{self as store, ActionRow, ExecutionRow, JobRow, Task
 use crate::db::{definitions, format_ts, new_id, now, Caller, Db, DbConnection, DbError};
 use crate::executor::system_action;
 
-/// What `workflow_executions.engine_state` holds: the state minus the parsed definition (the
-/// definition body is kept and parsed again on load).
+/// What `workflow_executions.engine_state` holds: the definition (its body is parsed again on
+/// load) and the workflow execution. Task and action execution records are rows of
+/// `engine_records`, so a command writes only the records it changed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredState {
     pub def_name: String,
     pub def_body: Value,
     pub execution: WorkflowExecution,
-    pub tasks: Vec<TaskExecution>,
-    pub actions: Vec<ActionExecution>,
+    /// Bumped by every store: the text differs after every change, even one that touched
+    /// only records, which is what keeps [`StateCache`] exact across processes.
+    #[serde(default)]
+    pub rev: u64,
+    /// Records inside the state text itself (states written before `engine_records`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Arc<TaskExecution>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Arc<ActionExecution>>,
 }
 
-impl StoredState {
-    pub fn from_state(st: &WorkflowState) -> StoredState {
-        StoredState {
-            def_name: st.def.name.clone(),
-            def_body: st.def.body.clone(),
-            execution: st.execution.clone(),
-            tasks: st.tasks.clone(),
-            actions: st.actions.clone(),
-        }
-    }
-
-    pub fn into_state(self) -> WorkflowState {
-        WorkflowState {
-            def: WorkflowDef::from_body(&self.def_name, &self.def_body),
-            execution: self.execution,
-            tasks: self.tasks,
-            actions: self.actions,
-        }
-    }
-}
-
-/// [`StoredState`] by reference, for writing (same JSON, no copy of the state).
+/// [`StoredState`] by reference, for writing.
 #[derive(Serialize)]
 struct StoredStateRef<'a> {
     def_name: &'a str,
     def_body: &'a Value,
     execution: &'a WorkflowExecution,
-    tasks: &'a [TaskExecution],
-    actions: &'a [ActionExecution],
+    rev: u64,
 }
 
-fn state_json(st: &WorkflowState) -> String {
+fn state_json(st: &WorkflowState, rev: u64) -> String {
     serde_json::to_string(&StoredStateRef {
         def_name: &st.def.name,
         def_body: &st.def.body,
         execution: &st.execution,
-        tasks: &st.tasks,
-        actions: &st.actions,
+        rev,
     })
     .unwrap_or_default()
 }
 
+/// The `rev` of a stored state text, without decoding the rest.
+fn stored_rev(text: &str) -> u64 {
+    #[derive(Deserialize)]
+    struct Rev {
+        #[serde(default)]
+        rev: u64,
+    }
+    serde_json::from_str::<Rev>(text).map_or(0, |r| r.rev)
+}
+
 /// Decoded states of running executions, each with the exact `engine_state` text it was
 /// stored as. A command whose locked row still holds that text reuses the decoded state
-/// instead of parsing megabytes of JSON again; any other text (a write by another process,
-/// a rolled-back transaction) is simply a miss.
+/// instead of loading it again; any other text (a write by another process, a rolled-back
+/// transaction) is simply a miss.
 #[derive(Default)]
 struct StateCache {
     map: std::collections::HashMap<String, (String, WorkflowState)>,
@@ -103,11 +98,69 @@ impl StateCache {
     }
 }
 
-/// Decodes the stored engine state of an execution row.
-pub fn load_state(row: &ExecutionRow) -> Result<WorkflowState, DbError> {
-    serde_json::from_str::<StoredState>(&row.engine_state)
-        .map(StoredState::into_state)
-        .map_err(|e| DbError::Internal(format!("corrupt execution state of {}: {e}", row.id)))
+fn corrupt(row: &ExecutionRow, e: impl std::fmt::Display) -> DbError {
+    DbError::Internal(format!("corrupt execution state of {}: {e}", row.id))
+}
+
+/// Loads the engine state of an execution row: the state text and its records. The flag is
+/// true for a state written before `engine_records` (its records are in the text and not
+/// yet rows).
+fn load_stored(
+    conn: &mut DbConnection,
+    row: &ExecutionRow,
+) -> Result<(WorkflowState, bool), DbError> {
+    let stored: StoredState =
+        serde_json::from_str(&row.engine_state).map_err(|e| corrupt(row, e))?;
+    let legacy = !stored.tasks.is_empty() || !stored.actions.is_empty();
+    let (mut tasks, mut actions) = (stored.tasks, stored.actions);
+    if !legacy {
+        for (kind, body) in store::records_of(conn, &row.id)? {
+            if kind == "task" {
+                tasks.push(Arc::new(
+                    serde_json::from_str(&body).map_err(|e| corrupt(row, e))?,
+                ));
+            } else {
+                actions.push(Arc::new(
+                    serde_json::from_str(&body).map_err(|e| corrupt(row, e))?,
+                ));
+            }
+        }
+    }
+    let st = WorkflowState {
+        def: WorkflowDef::from_body(&stored.def_name, &stored.def_body),
+        execution: stored.execution,
+        tasks,
+        actions,
+    };
+    Ok((st, legacy))
+}
+
+/// Decodes the stored engine state of an execution row with its records.
+pub fn load_state(conn: &mut DbConnection, row: &ExecutionRow) -> Result<WorkflowState, DbError> {
+    load_stored(conn, row).map(|(st, _)| st)
+}
+
+/// The stored state without its records (definition and workflow execution only).
+pub fn load_state_without_records(row: &ExecutionRow) -> Result<WorkflowState, DbError> {
+    let stored: StoredState =
+        serde_json::from_str(&row.engine_state).map_err(|e| corrupt(row, e))?;
+    Ok(WorkflowState {
+        def: WorkflowDef::from_body(&stored.def_name, &stored.def_body),
+        execution: stored.execution,
+        tasks: Vec::new(),
+        actions: Vec::new(),
+    })
+}
+
+/// The workflow execution part of a stored state (no records, no definition parsing).
+pub fn load_execution(row: &ExecutionRow) -> Result<WorkflowExecution, DbError> {
+    #[derive(Deserialize)]
+    struct Only {
+        execution: WorkflowExecution,
+    }
+    serde_json::from_str::<Only>(&row.engine_state)
+        .map(|o| o.execution)
+        .map_err(|e| corrupt(row, e))
 }
 
 /// A message in the outbox.
@@ -324,101 +377,124 @@ fn action_row(
     }
 }
 
-/// The index rows (task and action executions) of a stored execution.
-pub fn index_rows(row: &ExecutionRow, st: &WorkflowState) -> (Vec<TaskRow>, Vec<ActionRow>) {
-    let ts = now();
-    let tasks = st.tasks.iter().map(|t| task_row(row, t, ts)).collect();
-    let actions = st
-        .actions
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.kind == super::state::ChildKind::Action)
-        .map(|(i, a)| action_row(row, st, i, a, ts))
-        .collect();
-    (tasks, actions)
+fn record_row<T: Serialize>(
+    row: &ExecutionRow,
+    kind: &str,
+    id: &str,
+    pos: u64,
+    rec: &T,
+) -> store::RecordRow {
+    store::RecordRow {
+        id: id.to_string(),
+        execution_id: row.id.clone(),
+        kind: kind.to_string(),
+        position: pos as i64,
+        body: serde_json::to_string(rec).unwrap_or_default(),
+    }
 }
 
-/// Stores the index rows of an execution that changed between `before` (the state as loaded;
-/// `None` for a new execution) and `st` (same transaction as the state).
-fn sync_index(
+/// Whether a shared record is unchanged: the same allocation (never written since the
+/// snapshot), or equal.
+fn same<T: PartialEq>(a: Option<&Arc<T>>, b: &Arc<T>) -> bool {
+    a.is_some_and(|a| Arc::ptr_eq(a, b) || **a == **b)
+}
+
+/// Ids in `before` that are no longer in `now`.
+fn gone<'a, T: 'a>(before: &'a [Arc<T>], now: &[Arc<T>], id: impl Fn(&T) -> &str) -> Vec<String> {
+    let moved = before.len() > now.len() || before.iter().zip(now).any(|(a, b)| id(a) != id(b));
+    if !moved {
+        return Vec::new();
+    }
+    let now_ids: std::collections::HashSet<&str> = now.iter().map(|r| id(r)).collect();
+    before
+        .iter()
+        .filter(|r| !now_ids.contains(id(r)))
+        .map(|r| id(r).to_string())
+        .collect()
+}
+
+/// Stores the records of an execution that changed between `before` (the state as loaded;
+/// `None` for a new execution, or one whose records are not rows yet) and `st`, and the
+/// index rows (the API's task and action executions) that go with them, in the state's
+/// transaction. A record not written since `before` is recognised by its allocation, so a
+/// with-items task over 10,000 items costs only the items that moved.
+fn store_records(
     conn: &mut DbConnection,
     row: &ExecutionRow,
     before: Option<&WorkflowState>,
     st: &WorkflowState,
 ) -> Result<(), DbError> {
-    let Some(before) = before else {
-        let (tasks, actions) = index_rows(row, st);
-        return store::sync_index(conn, &tasks, &actions, &[], &[]);
-    };
     let ts = now();
-    // Tasks and actions are appended in order, so the same position usually holds the same
-    // record; fall back to a lookup by id when it does not.
+    let empty = WorkflowState {
+        def: st.def.clone(),
+        execution: st.execution.clone(),
+        tasks: Vec::new(),
+        actions: Vec::new(),
+    };
+    let before = before.unwrap_or(&empty);
+    // Tasks are kept in creation order, so the same position usually holds the same record;
+    // fall back to a lookup by id when it does not.
     let old_task = |i: usize, id: &str| match before.tasks.get(i) {
         Some(t) if t.id == id => Some(t),
         _ => before.tasks.iter().find(|t| t.id == id),
     };
-    let tasks: Vec<TaskRow> = st
-        .tasks
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| old_task(*i, &t.id) != Some(*t))
-        .map(|(_, t)| task_row(row, t, ts))
-        .collect();
-    // An action row's seq is its position, so a record that moved is rewritten too.
-    let actions: Vec<ActionRow> = st
-        .actions
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| {
-            a.kind == super::state::ChildKind::Action && before.actions.get(*i) != Some(*a)
-        })
-        .map(|(i, a)| action_row(row, st, i, a, ts))
-        .collect();
-    let (mut gone_tasks, mut gone_actions) = (Vec::new(), Vec::new());
-    if before.tasks.len() > st.tasks.len()
-        || before
-            .tasks
-            .iter()
-            .zip(&st.tasks)
-            .any(|(a, b)| a.id != b.id)
-    {
-        let now_ids: std::collections::HashSet<&str> =
-            st.tasks.iter().map(|t| t.id.as_str()).collect();
-        gone_tasks = before
-            .tasks
-            .iter()
-            .filter(|t| !now_ids.contains(t.id.as_str()))
-            .map(|t| t.id.clone())
-            .collect();
+    let (mut new_recs, mut changed_recs, mut task_rows) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, t) in st.tasks.iter().enumerate() {
+        let old = old_task(i, &t.id);
+        if same(old, t) {
+            continue;
+        }
+        let rec = record_row(row, "task", &t.id, t.seq, &**t);
+        if old.is_none() {
+            new_recs.push(rec);
+        } else {
+            changed_recs.push(rec);
+        }
+        task_rows.push(task_row(row, t, ts));
     }
-    if before.actions.len() > st.actions.len()
+    // An action's position is its order (and the index row's seq), so a record that moved
+    // is rewritten too. Actions are only appended, unless some were removed: then a record
+    // past the old end may be one that moved, and is written as changed.
+    let moved = before.actions.len() > st.actions.len()
         || before
             .actions
             .iter()
             .zip(&st.actions)
-            .any(|(a, b)| a.id != b.id)
-    {
-        let now_ids: std::collections::HashSet<&str> =
-            st.actions.iter().map(|a| a.id.as_str()).collect();
-        gone_actions = before
-            .actions
-            .iter()
-            .filter(|a| !now_ids.contains(a.id.as_str()))
-            .map(|a| a.id.clone())
-            .collect();
+            .any(|(a, b)| !Arc::ptr_eq(a, b) && a.id != b.id);
+    let mut action_rows = Vec::new();
+    for (i, a) in st.actions.iter().enumerate() {
+        let old = before.actions.get(i);
+        if same(old, a) {
+            continue;
+        }
+        let rec = record_row(row, "action", &a.id, i as u64, &**a);
+        if old.is_none() && !moved {
+            new_recs.push(rec);
+        } else {
+            changed_recs.push(rec);
+        }
+        if a.kind == super::state::ChildKind::Action {
+            action_rows.push(action_row(row, st, i, a, ts));
+        }
     }
-    store::sync_index(conn, &tasks, &actions, &gone_tasks, &gone_actions)
+    let gone_tasks = gone(&before.tasks, &st.tasks, |t| t.id.as_str());
+    let gone_actions = gone(&before.actions, &st.actions, |a| a.id.as_str());
+    store::put_records(conn, &new_recs, &changed_recs)?;
+    store::delete_records(conn, &gone_tasks)?;
+    store::delete_records(conn, &gone_actions)?;
+    store::sync_index(conn, &task_rows, &action_rows, &gone_tasks, &gone_actions)
 }
 
 /// Refreshes the row's columns from the state.
 fn fill_row(row: &mut ExecutionRow, st: &WorkflowState) {
     let ex = &st.execution;
+    let rev = stored_rev(&row.engine_state) + 1;
     row.state = ex.state.as_str().to_string();
     row.state_info = ex.state_info.clone();
     row.params = Some(json_text(&Value::Object(ex.params.clone())));
     row.input = Some(json_text(&Value::Object(ex.input.clone())));
     row.output = Some(json_text(ex.output.as_ref().unwrap_or(&json!({}))));
-    row.engine_state = state_json(st);
+    row.engine_state = state_json(st, rev);
     row.updated_at = Some(now());
 }
 
@@ -560,7 +636,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
-        sync_index(conn, &row, None, &st)?;
+        store_records(conn, &row, None, &st)?;
         self.apply_effects(conn, &row, effects)?;
         if !st.execution.state.is_completed() {
             self.states.lock().unwrap_or_else(|e| e.into_inner()).put(
@@ -691,10 +767,11 @@ impl Shell {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take(&row);
-        let mut st = match cached {
-            Some(st) => st,
-            None => load_state(&row)?,
+        let (mut st, legacy) = match cached {
+            Some(st) => (st, false),
+            None => load_stored(conn, &row)?,
         };
+        // A snapshot: the records are shared, so this copies pointers, not records.
         let before = st.clone();
         let namespace = st
             .execution
@@ -717,6 +794,7 @@ impl Shell {
                 let running = st
                     .actions
                     .iter()
+                    .rev()
                     .any(|a| &a.id == action_execution_id && a.state == State::Running);
                 if !running {
                     continue;
@@ -755,7 +833,7 @@ impl Shell {
         }
         fill_row(&mut row, &st);
         store::update_execution(conn, &row)?;
-        sync_index(conn, &row, Some(&before), &st)?;
+        store_records(conn, &row, (!legacy).then_some(&before), &st)?;
         self.apply_effects(conn, &row, effects)?;
         if !st.execution.state.is_completed() {
             let text = std::mem::take(&mut row.engine_state);
@@ -806,16 +884,11 @@ impl Shell {
         let Some(parent) = store::find_execution(conn, None, parent_execution_id)? else {
             return Ok(());
         };
-        let pst = load_state(&parent)?;
+        let pex = load_execution(&parent)?;
         let namespace = params
             .get("namespace")
             .and_then(Value::as_str)
-            .or_else(|| {
-                pst.execution
-                    .params
-                    .get("namespace")
-                    .and_then(Value::as_str)
-            })
+            .or_else(|| pex.params.get("namespace").and_then(Value::as_str))
             .unwrap_or("")
             .to_string();
         let fail = |conn: &mut DbConnection, message: String| {
@@ -842,11 +915,10 @@ impl Shell {
         };
         let body: Value = serde_json::from_str(&wf.spec).unwrap_or(Value::Null);
         let def = WorkflowDef::from_body(&wf.name, &body);
-        let root_id = pst
-            .execution
+        let root_id = pex
             .root_execution_id
             .clone()
-            .unwrap_or_else(|| pst.execution.id.clone());
+            .unwrap_or_else(|| pex.id.clone());
         let mut params = params;
         if !params.contains_key("namespace") {
             params.insert("namespace".into(), json!(namespace));
@@ -858,7 +930,7 @@ impl Shell {
             parent: Some(ParentLink {
                 task_execution_id: task_execution_id.clone(),
                 root_execution_id: root_id.clone(),
-                root_env: pst.execution.env.clone(),
+                root_env: pex.env.clone(),
             }),
         };
         let (st, effects) = match self.run_start(conn, &namespace, vis, def, req) {
@@ -888,7 +960,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
-        sync_index(conn, &row, None, &st)?;
+        store_records(conn, &row, None, &st)?;
         self.apply_effects(conn, &row, effects)
     }
 
@@ -1190,7 +1262,14 @@ mod tests {
             .start_workflow(caller, wf, StartOptions::default())
             .await
             .unwrap();
-        let st = load_state(&row).unwrap();
+        let rid = row.id.clone();
+        let st = db
+            .read(move |c| {
+                let row = store::get_execution(c, None, &rid)?;
+                load_state(c, &row)
+            })
+            .await
+            .unwrap();
         let aid = st.actions[0].id.clone();
         let done = |v: Value| Event::ActionCompleted {
             action_execution_id: aid.clone(),
@@ -1200,12 +1279,15 @@ mod tests {
         // A duplicate delivery (e.g. re-dispatched after a crash) changes nothing.
         shell.command(&row.id, done(json!(2))).await.unwrap();
         let id = row.id.clone();
-        let after = db
-            .read(move |c| store::get_execution(c, None, &id))
+        let (after, st) = db
+            .read(move |c| {
+                let row = store::get_execution(c, None, &id)?;
+                let st = load_state(c, &row)?;
+                Ok((row, st))
+            })
             .await
             .unwrap();
         assert_eq!(after.state, "SUCCESS");
-        let st = load_state(&after).unwrap();
         assert_eq!(st.actions[0].output, Some(json!({"result": 1})));
     }
 }
