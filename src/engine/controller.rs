@@ -2271,14 +2271,15 @@ impl Ctl<'_, '_> {
             .get("concurrency")
             .and_then(Value::as_u64)
             .unwrap_or(0);
+        // Only the item variables are kept; the task's in_context is merged in when an item
+        // is scheduled (it does not change while the task runs), so a large context is not
+        // copied once per item.
         let mut items = Vec::with_capacity(count);
         for i in 0..count {
             let mut m = Map::new();
             for (k, v) in &lists {
                 m.insert(k.clone(), v.get(i).cloned().unwrap_or(Value::Null));
             }
-            // The task's in_context wins over item variables (engine.md §6.2).
-            deep_merge(&mut m, &t.in_context);
             items.push(Value::Object(m));
         }
         if let Some(tm) = self.task_mut(id) {
@@ -2343,13 +2344,15 @@ impl Ctl<'_, '_> {
             if taken {
                 continue;
             }
-            let ctx = self
+            let mut ctx = self
                 .task(id)
                 .and_then(|t| t.runtime_context.get("with_items_contexts"))
                 .and_then(|v| v.get(i))
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
+            // The task's in_context wins over item variables (engine.md §6.2).
+            deep_merge(&mut ctx, &t.in_context);
             self.item = Some((ctx, i as u64));
             let r = self.prepare_single(&t, &spec);
             self.item = None;

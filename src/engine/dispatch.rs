@@ -508,6 +508,11 @@ mod tests {
             .unwrap()
     }
 
+    async fn state_of(db: &Db, row: &ExecutionRow) -> crate::engine::controller::WorkflowState {
+        let row = row.clone();
+        db.read(move |c| load_state(c, &row)).await.unwrap()
+    }
+
     /// Starts a one-task workflow, then plays "handed to an executor of a process that died":
     /// the RunAction row is gone and an expired lease of another owner remains.
     async fn orphan(db: &Db, task: Value, base_action: &str) -> (Shell, ExecutionRow) {
@@ -578,7 +583,7 @@ mod tests {
         assert_eq!(shell.recover_orphaned_actions().await.unwrap(), 1);
         let after = settle(&shell, &row.id).await;
         assert_eq!(after.state, "ERROR");
-        let st = load_state(&after).unwrap();
+        let st = state_of(&db, &after).await;
         assert_eq!(st.actions.len(), 1, "not run again");
         assert_eq!(st.actions[0].state, State::Error);
         assert_eq!(
@@ -599,7 +604,7 @@ mod tests {
         assert_eq!(shell.recover_orphaned_actions().await.unwrap(), 1);
         let after = settle(&shell, &row.id).await;
         assert_eq!(after.state, "SUCCESS");
-        let st = load_state(&after).unwrap();
+        let st = state_of(&db, &after).await;
         assert_eq!(
             st.actions.len(),
             1,
@@ -613,7 +618,7 @@ mod tests {
         // The "std.ssh" message now runs in the in-process executor, which does not know it:
         // the point is that it was handed over again rather than failed as lost.
         let after = settle(&shell, &row.id).await;
-        let st = load_state(&after).unwrap();
+        let st = state_of(&db, &after).await;
         assert_eq!(st.actions.len(), 1);
         assert_ne!(
             st.actions[0].output,

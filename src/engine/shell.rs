@@ -333,7 +333,15 @@ fn task_row(row: &ExecutionRow, t: &TaskExecution, ts: chrono::NaiveDateTime) ->
         tags: None,
         state: t.state.as_str().to_string(),
         state_info: t.state_info.clone(),
-        runtime_context: Some(json_text(&Value::Object(t.runtime_context.clone()))),
+        // The item contexts of a with-items task are the engine's own (upstream keeps only
+        // `with_items: {count, capacity}` there).
+        runtime_context: Some(json_text(&Value::Object(
+            t.runtime_context
+                .iter()
+                .filter(|(k, _)| k.as_str() != "with_items_contexts")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ))),
         published: Some(json_text(&Value::Object(t.published.clone()))),
         processed: t.processed,
         project_id: row.project_id.clone(),
