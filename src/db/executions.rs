@@ -714,32 +714,40 @@ pub const ACTION_EXECUTIONS: Table = Table {
     scoped: true,
 };
 
-/// Replaces the index rows of one workflow execution (creation times are kept).
 /// Brings the index rows of one execution up to date: `tasks`/`actions` are the rows that
-/// changed or are new (updated in place, so `created_at` stays), `gone_*` the ids no longer in
-/// the state. Unchanged rows are not touched: a with-items task over thousands of items must
-/// not rewrite every row on every item.
+/// changed or are new, each with whether it is known to be new (inserted at once) or not
+/// (updated in place, so `created_at` stays, or inserted if missing); `gone_*` the ids no
+/// longer in the state. Unchanged rows are not touched: a with-items task over thousands of
+/// items must not rewrite every row on every item.
 pub fn sync_index(
     conn: &mut DbConnection,
-    tasks: &[TaskRow],
-    actions: &[ActionRow],
+    tasks: &[(TaskRow, bool)],
+    actions: &[(ActionRow, bool)],
     gone_tasks: &[String],
     gone_actions: &[String],
 ) -> Result<(), DbError> {
-    for t in tasks {
-        let n = diesel::update(te::task_executions.filter(te::id.eq(&t.id)))
-            .set(t)
-            .execute(conn)?;
+    for (t, new) in tasks {
+        let n = if *new {
+            0
+        } else {
+            diesel::update(te::task_executions.filter(te::id.eq(&t.id)))
+                .set(t)
+                .execute(conn)?
+        };
         if n == 0 {
             diesel::insert_into(te::task_executions)
                 .values(t)
                 .execute(conn)?;
         }
     }
-    for a in actions {
-        let n = diesel::update(ae::action_executions.filter(ae::id.eq(&a.id)))
-            .set(a)
-            .execute(conn)?;
+    for (a, new) in actions {
+        let n = if *new {
+            0
+        } else {
+            diesel::update(ae::action_executions.filter(ae::id.eq(&a.id)))
+                .set(a)
+                .execute(conn)?
+        };
         if n == 0 {
             diesel::insert_into(ae::action_executions)
                 .values(a)

@@ -4,8 +4,9 @@
 //!   once against it.
 //! * [`Db`] owns an r2d2 pool; [`Db::read`] / [`Db::write`] run a closure on a blocking thread
 //!   (diesel is synchronous), `write` inside one transaction (all-or-nothing). On SQLite writes
-//!   are additionally serialised in-process (SQLite has a single writer anyway), which avoids
-//!   `SQLITE_BUSY` upgrades of deferred transactions.
+//!   go through one writer thread with group commit ([`writer`]; SQLite has a single writer
+//!   anyway), and synchronous writers share its lock, which also avoids `SQLITE_BUSY`
+//!   upgrades of deferred transactions.
 //! * Migrations for both backends are embedded and applied by [`Db::run_migrations`].
 //! * [`list`] is the generic collection query (filters, visibility, keyset pagination, sorting)
 //!   every resource uses; [`definitions`] holds the queries of workbooks, workflows, ad-hoc
@@ -19,6 +20,7 @@ pub mod maintenance;
 pub mod models;
 pub mod schema;
 pub mod triggers;
+pub mod writer;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -117,7 +119,8 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 c.batch_execute(
                     "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
@@ -143,6 +146,8 @@ pub struct Db {
     pool: Pool<Manager>,
     url: DatabaseUrl,
     write_lock: Arc<Mutex<()>>,
+    /// SQLite files: the group-commit writer thread of [`Db::write`].
+    writer: Option<writer::Writer>,
 }
 
 impl std::fmt::Debug for Db {
@@ -188,10 +193,15 @@ impl Db {
             })
             .connection_timeout(Duration::from_secs(30))
             .build_unchecked(manager);
+        let write_lock = Arc::new(Mutex::new(()));
+        // An in-memory database has one connection, which the writer thread would keep.
+        let writer = (url.is_sqlite() && !memory)
+            .then(|| writer::Writer::start(pool.clone(), write_lock.clone()));
         Ok(Db {
             pool,
             url: url.clone(),
-            write_lock: Arc::new(Mutex::new(())),
+            write_lock,
+            writer,
         })
     }
 
@@ -235,6 +245,8 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
+        // Synchronous callers run on their own connection; the lock keeps them and the
+        // writer thread from writing at the same time.
         let _guard = if self.is_sqlite() {
             Some(self.write_lock.lock().unwrap_or_else(|e| e.into_inner()))
         } else {
@@ -262,6 +274,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
+        if let Some(w) = &self.writer {
+            return w.write(f).await;
+        }
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.write_blocking(f))
             .await

@@ -32,8 +32,9 @@ pub struct StoredState {
     pub def_name: String,
     pub def_body: Value,
     pub execution: WorkflowExecution,
-    /// Bumped by every store: the text differs after every change, even one that touched
-    /// only records, which is what keeps [`StateCache`] exact across processes.
+    /// A fresh random token on every store: the text differs after every change, even one
+    /// that touched only records, which is what keeps [`StateCache`] exact across processes
+    /// and rolled-back transactions (a counter could repeat after a rollback).
     #[serde(default)]
     pub rev: u64,
     /// Records inside the state text itself (states written before `engine_records`).
@@ -60,16 +61,6 @@ fn state_json(st: &WorkflowState, rev: u64) -> String {
         rev,
     })
     .unwrap_or_default()
-}
-
-/// The `rev` of a stored state text, without decoding the rest.
-fn stored_rev(text: &str) -> u64 {
-    #[derive(Deserialize)]
-    struct Rev {
-        #[serde(default)]
-        rev: u64,
-    }
-    serde_json::from_str::<Rev>(text).map_or(0, |r| r.rev)
 }
 
 /// Decoded states of running executions, each with the exact `engine_state` text it was
@@ -421,30 +412,30 @@ fn gone<'a, T: 'a>(before: &'a [Arc<T>], now: &[Arc<T>], id: impl Fn(&T) -> &str
         .collect()
 }
 
-/// Stores the records of an execution that changed between `before` (the state as loaded;
-/// `None` for a new execution, or one whose records are not rows yet) and `st`, and the
+/// Stores the records of an execution that changed between `before` (the records as loaded,
+/// none for a new execution; `None` when the stored rows are not known, as for a state
+/// written before `engine_records`) and `st`, and the
 /// index rows (the API's task and action executions) that go with them, in the state's
 /// transaction. A record not written since `before` is recognised by its allocation, so a
 /// with-items task over 10,000 items costs only the items that moved.
+/// The task and action records of a state.
+type Records<'a> = (&'a [Arc<TaskExecution>], &'a [Arc<ActionExecution>]);
+
 fn store_records(
     conn: &mut DbConnection,
     row: &ExecutionRow,
-    before: Option<&WorkflowState>,
+    before: Option<Records>,
     st: &WorkflowState,
 ) -> Result<(), DbError> {
     let ts = now();
-    let empty = WorkflowState {
-        def: st.def.clone(),
-        execution: st.execution.clone(),
-        tasks: Vec::new(),
-        actions: Vec::new(),
-    };
-    let before = before.unwrap_or(&empty);
+    // Without a `before`, rows of an older state may exist: nothing is known to be new.
+    let known = before.is_some();
+    let (before_tasks, before_actions) = before.unwrap_or((&[], &[]));
     // Tasks are kept in creation order, so the same position usually holds the same record;
     // fall back to a lookup by id when it does not.
-    let old_task = |i: usize, id: &str| match before.tasks.get(i) {
+    let old_task = |i: usize, id: &str| match before_tasks.get(i) {
         Some(t) if t.id == id => Some(t),
-        _ => before.tasks.iter().find(|t| t.id == id),
+        _ => before_tasks.iter().find(|t| t.id == id),
     };
     let (mut new_recs, mut changed_recs, mut task_rows) = (Vec::new(), Vec::new(), Vec::new());
     for (i, t) in st.tasks.iter().enumerate() {
@@ -453,40 +444,41 @@ fn store_records(
             continue;
         }
         let rec = record_row(row, "task", &t.id, t.seq, &**t);
-        if old.is_none() {
+        let new = old.is_none() && known;
+        if new {
             new_recs.push(rec);
         } else {
             changed_recs.push(rec);
         }
-        task_rows.push(task_row(row, t, ts));
+        task_rows.push((task_row(row, t, ts), new));
     }
     // An action's position is its order (and the index row's seq), so a record that moved
     // is rewritten too. Actions are only appended, unless some were removed: then a record
     // past the old end may be one that moved, and is written as changed.
-    let moved = before.actions.len() > st.actions.len()
-        || before
-            .actions
+    let moved = before_actions.len() > st.actions.len()
+        || before_actions
             .iter()
             .zip(&st.actions)
             .any(|(a, b)| !Arc::ptr_eq(a, b) && a.id != b.id);
     let mut action_rows = Vec::new();
     for (i, a) in st.actions.iter().enumerate() {
-        let old = before.actions.get(i);
+        let old = before_actions.get(i);
         if same(old, a) {
             continue;
         }
         let rec = record_row(row, "action", &a.id, i as u64, &**a);
-        if old.is_none() && !moved {
+        let new = old.is_none() && !moved && known;
+        if new {
             new_recs.push(rec);
         } else {
             changed_recs.push(rec);
         }
         if a.kind == super::state::ChildKind::Action {
-            action_rows.push(action_row(row, st, i, a, ts));
+            action_rows.push((action_row(row, st, i, a, ts), new));
         }
     }
-    let gone_tasks = gone(&before.tasks, &st.tasks, |t| t.id.as_str());
-    let gone_actions = gone(&before.actions, &st.actions, |a| a.id.as_str());
+    let gone_tasks = gone(before_tasks, &st.tasks, |t| t.id.as_str());
+    let gone_actions = gone(before_actions, &st.actions, |a| a.id.as_str());
     store::put_records(conn, &new_recs, &changed_recs)?;
     store::delete_records(conn, &gone_tasks)?;
     store::delete_records(conn, &gone_actions)?;
@@ -496,7 +488,7 @@ fn store_records(
 /// Refreshes the row's columns from the state.
 fn fill_row(row: &mut ExecutionRow, st: &WorkflowState) {
     let ex = &st.execution;
-    let rev = stored_rev(&row.engine_state) + 1;
+    let rev = uuid::Uuid::new_v4().as_u64_pair().0;
     row.state = ex.state.as_str().to_string();
     row.state_info = ex.state_info.clone();
     row.params = Some(json_text(&Value::Object(ex.params.clone())));
@@ -644,7 +636,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
-        store_records(conn, &row, None, &st)?;
+        store_records(conn, &row, Some((&[], &[])), &st)?;
         self.apply_effects(conn, &row, effects)?;
         if !st.execution.state.is_completed() {
             self.states.lock().unwrap_or_else(|e| e.into_inner()).put(
@@ -841,7 +833,8 @@ impl Shell {
         }
         fill_row(&mut row, &st);
         store::update_execution(conn, &row)?;
-        store_records(conn, &row, (!legacy).then_some(&before), &st)?;
+        let before = (!legacy).then_some((&before.tasks[..], &before.actions[..]));
+        store_records(conn, &row, before, &st)?;
         self.apply_effects(conn, &row, effects)?;
         if !st.execution.state.is_completed() {
             let text = std::mem::take(&mut row.engine_state);
@@ -968,7 +961,7 @@ impl Shell {
         };
         fill_row(&mut row, &st);
         store::insert_execution(conn, &row)?;
-        store_records(conn, &row, None, &st)?;
+        store_records(conn, &row, Some((&[], &[])), &st)?;
         self.apply_effects(conn, &row, effects)
     }
 
