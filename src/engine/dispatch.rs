@@ -954,4 +954,48 @@ mod tests {
             .unwrap();
         assert_eq!(later, vec!["j1".to_string()], "kept for the retry");
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_drops_rejected_events_and_retries_only_a_failing_row() {
+        let (_d, db) = fresh_db();
+        let shell = Shell::new(db.clone());
+        let start = |name: &str, action: &str| {
+            let wf = workflow(name, json!({"tasks": {"a": {"action": action}}}));
+            shell.start_workflow(caller(), wf, StartOptions::default())
+        };
+        let waiting = start("w", "std.async_noop").await.unwrap();
+        let done = start("d", "std.noop").await.unwrap();
+        assert_eq!(settle(&shell, &done.id).await.state, "SUCCESS");
+        assert_eq!(reload(&db, &waiting.id).await.state, "RUNNING");
+        let mut broken = reload(&db, &done.id).await;
+        broken.id = "broken".into();
+        broken.state = "RUNNING".into();
+        broken.engine_state = "{corrupt".into();
+        let msgs: Vec<(String, String)> = [&done.id, &broken.id, &waiting.id, &waiting.id]
+            .into_iter()
+            .map(|to| {
+                let m = Message::Deliver {
+                    execution_id: to.clone(),
+                    event: Event::Pause,
+                };
+                (to.clone(), serde_json::to_string(&m).unwrap())
+            })
+            .collect();
+        db.write(move |c| {
+            store::insert_execution(c, &broken)?;
+            for (to, m) in &msgs {
+                store::push_outbox(c, to, m)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(shell.pump().await.unwrap(), 4);
+        assert_eq!(reload(&db, &waiting.id).await.state, "PAUSED");
+        assert_eq!(reload(&db, &done.id).await.state, "SUCCESS");
+        let left = db.read(|c| store::unsent_outbox(c, 10)).await.unwrap();
+        assert_eq!(left.len(), 1, "only the failing row stays, for a retry");
+        assert_eq!(left[0].execution_id, "broken");
+        assert_eq!(shell.pump().await.unwrap(), 0, "backing off");
+    }
 }
