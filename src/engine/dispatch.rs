@@ -2,9 +2,13 @@
 //! inside the transaction that applies it, and looks after actions running in the in-process
 //! executor.
 //!
-//! * An outbox row or a job is locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
-//!   engine processes share the tables), applied, and deleted in one transaction: a crash at
-//!   any point either loses nothing or leaves it to be handed over again.
+//! * Outbox rows and jobs are locked in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//!   several engine processes share the tables), applied, and deleted in one transaction: a
+//!   crash at any point either loses nothing or leaves them to be handed over again. The
+//!   events of a batch for one execution are applied with one command; the std actions that
+//!   only compute their result from their input (`std.noop`, `std.echo` without delay, …)
+//!   are applied right in the batch, as if the executor had answered at once. A batch that
+//!   fails is tried again with a savepoint per execution, then row by row.
 //! * A hand-over that fails is retried with exponential backoff; one that can never succeed
 //!   (undecodable, or still failing after [`MAX_ATTEMPTS`]) is logged and parked. An event the
 //!   target execution rejects (e.g. pausing a finished sub-workflow) is dropped: it is a
