@@ -304,6 +304,42 @@ pub fn claim_outbox(conn: &mut DbConnection, seq: i64) -> Result<Option<OutboxRo
     Ok(rows.into_iter().next())
 }
 
+/// Locks up to `limit` outbox rows ready for hand-over at `now` (oldest first) until the
+/// transaction ends; rows being handed over by another engine right now are skipped
+/// (PostgreSQL `SKIP LOCKED`; SQLite writes are serialised).
+pub fn claim_due_outbox(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, DbError> {
+    if conn.is_postgres() {
+        Ok(diesel::sql_query(
+            "SELECT seq, execution_id, message, sent, created_at FROM engine_outbox \
+             WHERE NOT sent AND NOT parked AND (not_before IS NULL OR not_before <= $1) \
+             ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load(conn)?)
+    } else {
+        Ok(ob::engine_outbox
+            .filter(ob::sent.eq(false).and(ob::parked.eq(false)))
+            .filter(ob::not_before.is_null().or(ob::not_before.le(now)))
+            .order(ob::seq.asc())
+            .limit(limit)
+            .select(OutboxRow::as_select())
+            .load(conn)?)
+    }
+}
+
+/// Removes rows that were handed over (in the transaction that applied them).
+pub fn delete_outbox_rows(conn: &mut DbConnection, seqs: &[i64]) -> Result<(), DbError> {
+    for chunk in seqs.chunks(500) {
+        diesel::delete(ob::engine_outbox.filter(ob::seq.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Removes a row that was handed over (in the transaction that applied it).
 pub fn delete_outbox(conn: &mut DbConnection, seq: i64) -> Result<(), DbError> {
     diesel::delete(ob::engine_outbox.filter(ob::seq.eq(seq))).execute(conn)?;
@@ -410,6 +446,39 @@ pub fn claim_job(
     Ok(rows.into_iter().next())
 }
 
+/// Locks up to `limit` jobs due at `now` (earliest first) until the transaction ends,
+/// skipping (PostgreSQL) those another engine is running right now.
+pub fn claim_due_jobs(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<JobRow>, DbError> {
+    if conn.is_postgres() {
+        Ok(diesel::sql_query(
+            "SELECT id, execution_id, message, run_at, created_at FROM scheduled_jobs \
+             WHERE run_at <= $1 AND NOT parked ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load(conn)?)
+    } else {
+        Ok(sj::scheduled_jobs
+            .filter(sj::run_at.le(now).and(sj::parked.eq(false)))
+            .order(sj::run_at.asc())
+            .limit(limit)
+            .select(JobRow::as_select())
+            .load(conn)?)
+    }
+}
+
+/// Removes jobs that were run (in the transaction that applied them).
+pub fn delete_jobs(conn: &mut DbConnection, ids: &[String]) -> Result<(), DbError> {
+    for chunk in ids.chunks(500) {
+        diesel::delete(sj::scheduled_jobs.filter(sj::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn delete_job(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
     diesel::delete(sj::scheduled_jobs.filter(sj::id.eq(id))).execute(conn)?;
     Ok(())
@@ -473,6 +542,25 @@ pub fn put_lease(conn: &mut DbConnection, lease: &LeaseRow) -> Result<(), DbErro
     diesel::insert_into(al::action_leases)
         .values(lease)
         .execute(conn)?;
+    Ok(())
+}
+
+/// Takes (or takes over) the leases of several action executions.
+pub fn put_leases(conn: &mut DbConnection, leases: &[LeaseRow]) -> Result<(), DbError> {
+    for chunk in leases.chunks(100) {
+        let ids: Vec<&str> = chunk
+            .iter()
+            .map(|l| l.action_execution_id.as_str())
+            .collect();
+        diesel::delete(al::action_leases.filter(al::action_execution_id.eq_any(&ids)))
+            .execute(conn)?;
+        // One statement per row: diesel has no multi-row insert over both backends.
+        for lease in chunk {
+            diesel::insert_into(al::action_leases)
+                .values(lease)
+                .execute(conn)?;
+        }
+    }
     Ok(())
 }
 
@@ -787,6 +875,23 @@ pub fn get_action_execution(
         .first(conn)
         .optional()?
         .ok_or_else(|| DbError::NotFound(format!("ActionExecution not found [id={id}]")))
+}
+
+/// Which of the action executions `ids` are RUNNING (index rows).
+pub fn running_actions(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<std::collections::HashSet<String>, DbError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<String> = ae::action_executions
+            .filter(ae::id.eq_any(chunk))
+            .filter(ae::state.eq("RUNNING"))
+            .select(ae::id)
+            .load(conn)?;
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// Inserts or updates a stand-alone action execution (not part of a workflow).

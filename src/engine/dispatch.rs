@@ -2,9 +2,13 @@
 //! inside the transaction that applies it, and looks after actions running in the in-process
 //! executor.
 //!
-//! * An outbox row or a job is locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
-//!   engine processes share the tables), applied, and deleted in one transaction: a crash at
-//!   any point either loses nothing or leaves it to be handed over again.
+//! * Outbox rows and jobs are locked in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//!   several engine processes share the tables), applied, and deleted in one transaction: a
+//!   crash at any point either loses nothing or leaves them to be handed over again. The
+//!   events of a batch for one execution are applied with one command; the std actions that
+//!   only compute their result from their input (`std.noop`, `std.echo` without delay, …)
+//!   are applied right in the batch, as if the executor had answered at once. A batch that
+//!   fails is tried again with a savepoint per execution, then row by row.
 //! * A hand-over that fails is retried with exponential backoff; one that can never succeed
 //!   (undecodable, or still failing after [`MAX_ATTEMPTS`]) is logged and parked. An event the
 //!   target execution rejects (e.g. pausing a finished sub-workflow) is dropped: it is a
@@ -42,6 +46,45 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const LEASE_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// The error an action gets when its executor vanished (upstream's heartbeat checker).
 pub const HEARTBEAT_LOST: &str = "Heartbeat wasn't received.";
+
+/// Most outbox rows (and, besides them, most due jobs) handed over in one transaction.
+const HAND_OVER_BATCH: i64 = 200;
+
+/// A batch of messages being handed over in one transaction.
+#[derive(Default)]
+struct Batch {
+    /// Events per target execution, in arrival order, not applied yet.
+    events: std::collections::BTreeMap<String, Vec<Event>>,
+    /// Actions to start if still RUNNING (their leases), with their messages.
+    checks: Vec<LeaseRow>,
+    check_msgs: Vec<Message>,
+    /// Actions to start after commit.
+    spawn: Vec<Message>,
+    /// Savepoints around the events of each execution (see [`Shell::hand_over_batch`]).
+    careful: bool,
+}
+
+/// The outcome of an action that needs no executor: std actions that only compute their
+/// result from their input, at once (`std.echo` without `delay`). The hand-over applies it
+/// in its own transaction, as if the executor had answered at once, so such an action costs
+/// no lease and no transaction of its own.
+fn inline_outcome(
+    base_action: &str,
+    input: &serde_json::Value,
+    action_execution_id: &str,
+) -> Option<ActionOutcome> {
+    match base_action {
+        "std.noop" | "std.fail" | "std.test_dict" => {}
+        "std.echo" => {
+            let delay = input.get("delay").and_then(serde_json::Value::as_f64);
+            if delay.is_some_and(|d| d.is_finite() && d > 0.0) {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    crate::engine::sim::run_std_action(base_action, input, action_execution_id)
+}
 
 /// std actions without side effects: running one again after its executor died is harmless.
 fn rerun_is_safe(base_action: &str) -> bool {
@@ -304,35 +347,257 @@ impl Shell {
     }
 
     /// Hands over every due outbox row and every due job; returns how many were handled.
+    ///
+    /// They are handed over in batches, each in one transaction ([`Shell::hand_over_batch`]);
+    /// when a batch fails, its rows are handed over one by one, so a row that cannot be
+    /// applied gets its own retry (and eventually parking) without holding the others back.
     pub async fn pump(&self) -> Result<usize, DbError> {
         let mut n = 0;
         loop {
-            let now = chrono::Utc::now().naive_utc();
-            let rows = self
-                .db
-                .read(move |conn| store::due_outbox(conn, now, 100))
-                .await?;
-            let jobs = self
-                .db
-                .read(move |conn| store::due_jobs(conn, now, 100))
-                .await?;
-            let mut progress = false;
-            for seq in rows {
-                if self.hand_over_outbox(seq).await? {
-                    n += 1;
-                    progress = true;
+            let k = match self.hand_over_batch(false).await {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::debug!("batched hand-over failed, again with savepoints: {e}");
+                    match self.hand_over_batch(true).await {
+                        Ok(k) => k,
+                        Err(e) => {
+                            tracing::debug!("batched hand-over failed, one by one: {e}");
+                            self.pump_one_by_one().await?
+                        }
+                    }
                 }
-            }
-            for id in jobs {
-                if self.run_job(id).await? {
-                    n += 1;
-                    progress = true;
-                }
-            }
-            if !progress {
+            };
+            if k == 0 {
                 return Ok(n);
             }
+            n += k;
         }
+    }
+
+    /// One pass over the due outbox rows and jobs, each in its own transaction; returns how
+    /// many were handled.
+    async fn pump_one_by_one(&self) -> Result<usize, DbError> {
+        let now = chrono::Utc::now().naive_utc();
+        let rows = self
+            .db
+            .read(move |conn| store::due_outbox(conn, now, HAND_OVER_BATCH))
+            .await?;
+        let jobs = self
+            .db
+            .read(move |conn| store::due_jobs(conn, now, HAND_OVER_BATCH))
+            .await?;
+        let mut n = 0;
+        for seq in rows {
+            if self.hand_over_outbox(seq).await? {
+                n += 1;
+            }
+        }
+        for id in jobs {
+            if self.run_job(id).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Claims up to [`HAND_OVER_BATCH`] due outbox rows and as many due jobs, applies them in
+    /// one transaction and deletes them in it; starts the actions handed over after commit.
+    /// Returns how many rows and jobs were handled (0: nothing was due).
+    ///
+    /// Without `careful`, any failure (even a rejected event) fails the whole batch: no
+    /// savepoint per execution, the common case. With it, the events of each execution are
+    /// applied under a savepoint, and a rejected event is dropped.
+    async fn hand_over_batch(&self, careful: bool) -> Result<usize, DbError> {
+        let me = self.clone();
+        let now = chrono::Utc::now().naive_utc();
+        let (n, spawn) = self
+            .db
+            .write(move |conn| {
+                let rows = store::claim_due_outbox(conn, now, HAND_OVER_BATCH)?;
+                let jobs = store::claim_due_jobs(conn, now, HAND_OVER_BATCH)?;
+                let n = rows.len() + jobs.len();
+                if n == 0 {
+                    return Ok((0, Vec::new()));
+                }
+                let mut batch = Batch {
+                    careful,
+                    ..Batch::default()
+                };
+                let mut done_rows = Vec::with_capacity(rows.len());
+                for row in rows {
+                    match serde_json::from_str::<Message>(&row.message) {
+                        Ok(msg) => {
+                            me.batch_message(conn, &mut batch, msg, row.message)?;
+                            done_rows.push(row.seq);
+                        }
+                        Err(e) => {
+                            tracing::error!("outbox message {} parked: undecodable: {e}", row.seq);
+                            store::park_outbox(
+                                conn,
+                                row.seq,
+                                &format!("undecodable message: {e}"),
+                            )?;
+                        }
+                    }
+                }
+                let mut done_jobs = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    match serde_json::from_str::<Message>(&job.message) {
+                        Ok(msg) => {
+                            me.batch_message(conn, &mut batch, msg, job.message)?;
+                            done_jobs.push(job.id);
+                        }
+                        Err(e) => {
+                            tracing::error!("scheduled job {} parked: undecodable: {e}", job.id);
+                            store::park_job(conn, &job.id, &format!("undecodable message: {e}"))?;
+                        }
+                    }
+                }
+                me.flush_checks(conn, &mut batch)?;
+                me.flush_events(conn, &mut batch)?;
+                store::delete_outbox_rows(conn, &done_rows)?;
+                store::delete_jobs(conn, &done_jobs)?;
+                Ok((n, batch.spawn))
+            })
+            .await?;
+        for msg in spawn {
+            self.spawn_action(msg);
+        }
+        Ok(n)
+    }
+
+    /// Adds one message of a batch, applying first whatever of the batch it must follow.
+    /// Events for one execution are gathered and applied together; so are the checks of
+    /// actions to start. Order per execution is kept: an event is applied after the start
+    /// check of an earlier action of its execution, and an action is checked after the
+    /// earlier events of its execution.
+    fn batch_message(
+        &self,
+        conn: &mut DbConnection,
+        batch: &mut Batch,
+        msg: Message,
+        raw: String,
+    ) -> Result<(), DbError> {
+        match msg {
+            Message::Deliver {
+                execution_id,
+                event,
+            } => {
+                if batch.checks.iter().any(|c| c.execution_id == execution_id) {
+                    self.flush_checks(conn, batch)?;
+                }
+                batch.events.entry(execution_id).or_default().push(event);
+            }
+            Message::RunAction {
+                execution_id,
+                action_execution_id,
+                base_action,
+                input,
+                safe_rerun,
+                task_execution_id,
+                workflow_name,
+                timeout,
+            } => {
+                if let Some(outcome) = inline_outcome(&base_action, &input, &action_execution_id) {
+                    // Applied right here, as if the executor had returned at once; a result
+                    // for an action no longer RUNNING (cancelled) is ignored.
+                    if batch.checks.iter().any(|c| c.execution_id == execution_id) {
+                        self.flush_checks(conn, batch)?;
+                    }
+                    batch
+                        .events
+                        .entry(execution_id)
+                        .or_default()
+                        .push(Event::ActionCompleted {
+                            action_execution_id,
+                            outcome,
+                        });
+                    return Ok(());
+                }
+                if batch.events.contains_key(&execution_id) {
+                    self.flush_events(conn, batch)?;
+                }
+                batch.checks.push(LeaseRow {
+                    action_execution_id: action_execution_id.clone(),
+                    execution_id: execution_id.clone(),
+                    owner: self.owner.to_string(),
+                    safe_rerun,
+                    message: raw,
+                    expires_at: lease_expiry(),
+                });
+                batch.check_msgs.push(Message::RunAction {
+                    execution_id,
+                    action_execution_id,
+                    base_action,
+                    input,
+                    safe_rerun,
+                    task_execution_id,
+                    workflow_name,
+                    timeout,
+                });
+            }
+            Message::StartSubWorkflow { .. } => {
+                self.flush_checks(conn, batch)?;
+                self.flush_events(conn, batch)?;
+                self.apply_message(conn, msg, &raw)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the leases of the batch's actions still RUNNING (a cancelled execution's actions
+    /// are not started); they start after commit.
+    fn flush_checks(&self, conn: &mut DbConnection, batch: &mut Batch) -> Result<(), DbError> {
+        if batch.checks.is_empty() {
+            return Ok(());
+        }
+        let checks = std::mem::take(&mut batch.checks);
+        let msgs = std::mem::take(&mut batch.check_msgs);
+        let ids: Vec<&str> = checks
+            .iter()
+            .map(|c| c.action_execution_id.as_str())
+            .collect();
+        let running = store::running_actions(conn, &ids)?;
+        let (leases, msgs): (Vec<LeaseRow>, Vec<Message>) = checks
+            .into_iter()
+            .zip(msgs)
+            .filter(|(l, _)| running.contains(&l.action_execution_id))
+            .unzip();
+        store::put_leases(conn, &leases)?;
+        batch.spawn.extend(msgs);
+        Ok(())
+    }
+
+    /// Applies the gathered events, one command per execution (in id order, so two engines
+    /// lock executions in the same order). In a careful batch, the events of an execution
+    /// with a rejected event are applied again event by event: a rejected event is dropped (a
+    /// legitimate race, e.g. pausing a finished sub-workflow), the others are applied.
+    fn flush_events(&self, conn: &mut DbConnection, batch: &mut Batch) -> Result<(), DbError> {
+        for (execution_id, events) in std::mem::take(&mut batch.events) {
+            if !batch.careful {
+                self.command_in(conn, &execution_id, events)?;
+                continue;
+            }
+            if events.len() > 1 {
+                // A savepoint: a rejected event leaves the transaction usable.
+                match conn.transaction(|c| self.command_in(c, &execution_id, events.clone())) {
+                    Err(DbError::Invalid(_)) | Err(DbError::Forbidden(_)) => {}
+                    r => {
+                        r?;
+                        continue;
+                    }
+                }
+            }
+            for event in events {
+                match conn.transaction(|c| self.command_in(c, &execution_id, vec![event])) {
+                    Err(DbError::Invalid(m)) | Err(DbError::Forbidden(m)) => {
+                        tracing::debug!("event for {execution_id} rejected: {m}");
+                    }
+                    r => r?,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Recovers the actions whose lease expired (their executor is gone); returns how many.
@@ -697,5 +962,49 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(later, vec!["j1".to_string()], "kept for the retry");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_drops_rejected_events_and_retries_only_a_failing_row() {
+        let (_d, db) = fresh_db();
+        let shell = Shell::new(db.clone());
+        let start = |name: &str, action: &str| {
+            let wf = workflow(name, json!({"tasks": {"a": {"action": action}}}));
+            shell.start_workflow(caller(), wf, StartOptions::default())
+        };
+        let waiting = start("w", "std.async_noop").await.unwrap();
+        let done = start("d", "std.noop").await.unwrap();
+        assert_eq!(settle(&shell, &done.id).await.state, "SUCCESS");
+        assert_eq!(reload(&db, &waiting.id).await.state, "RUNNING");
+        let mut broken = reload(&db, &done.id).await;
+        broken.id = "broken".into();
+        broken.state = "RUNNING".into();
+        broken.engine_state = "{corrupt".into();
+        let msgs: Vec<(String, String)> = [&done.id, &broken.id, &waiting.id, &waiting.id]
+            .into_iter()
+            .map(|to| {
+                let m = Message::Deliver {
+                    execution_id: to.clone(),
+                    event: Event::Pause,
+                };
+                (to.clone(), serde_json::to_string(&m).unwrap())
+            })
+            .collect();
+        db.write(move |c| {
+            store::insert_execution(c, &broken)?;
+            for (to, m) in &msgs {
+                store::push_outbox(c, to, m)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(shell.pump().await.unwrap(), 4);
+        assert_eq!(reload(&db, &waiting.id).await.state, "PAUSED");
+        assert_eq!(reload(&db, &done.id).await.state, "SUCCESS");
+        let left = db.read(|c| store::unsent_outbox(c, 10)).await.unwrap();
+        assert_eq!(left.len(), 1, "only the failing row stays, for a retry");
+        assert_eq!(left[0].execution_id, "broken");
+        assert_eq!(shell.pump().await.unwrap(), 0, "backing off");
     }
 }
