@@ -355,6 +355,15 @@ fn create_or_update_workflow(
 }
 
 /// DELETE /workflows/{identifier}.
+/// A trigger referring to a workflow (`kind`: `c` cron, `e` event).
+#[derive(QueryableByName)]
+struct TriggerRef {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
 pub fn delete_workflow(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -370,20 +379,37 @@ pub fn delete_workflow(
         &row.project_id,
         row.is_system,
     )?;
-    let crons = super::triggers::cron_triggers_of_workflow(conn, &row.id)?;
+    // The triggers of both kinds in one round trip: cron ones first, each kind oldest first.
+    let refs: Vec<TriggerRef> = diesel::sql_query(if conn.is_postgres() {
+        "SELECT 'c' AS kind, id, created_at FROM cron_triggers WHERE workflow_id = $1 \
+         UNION ALL SELECT 'e' AS kind, id, created_at FROM event_triggers WHERE workflow_id = $2 \
+         ORDER BY kind, created_at"
+    } else {
+        "SELECT 'c' AS kind, id, created_at FROM cron_triggers WHERE workflow_id = ? \
+         UNION ALL SELECT 'e' AS kind, id, created_at FROM event_triggers WHERE workflow_id = ? \
+         ORDER BY kind, created_at"
+    })
+    .bind::<diesel::sql_types::Text, _>(&row.id)
+    .bind::<diesel::sql_types::Text, _>(&row.id)
+    .load(conn)?;
+    let ids = |kind: &str| -> Vec<&str> {
+        refs.iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.id.as_str())
+            .collect()
+    };
+    let crons = ids("c");
     if !crons.is_empty() {
-        let ids: Vec<&str> = crons.iter().map(|t| t.id.as_str()).collect();
         return Err(DbError::Invalid(format!(
             "Can't delete workflow that has cron triggers associated. [workflow_identifier={identifier}, namespace={namespace}], [cron_trigger_id(s)={}]",
-            ids.join(", ")
+            crons.join(", ")
         )));
     }
-    let events = super::triggers::event_triggers_of_workflow(conn, &row.id)?;
+    let events = ids("e");
     if !events.is_empty() {
-        let ids: Vec<&str> = events.iter().map(|t| t.id.as_str()).collect();
         return Err(DbError::Invalid(format!(
             "Can't delete workflow that has event triggers associated. [workflow_identifier={identifier}], [event_trigger_id(s)={}]",
-            ids.join(", ")
+            events.join(", ")
         )));
     }
     diesel::delete(wf::table.filter(wf::id.eq(&row.id))).execute(conn)?;

@@ -137,6 +137,9 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Connections a file/server database pool keeps open even when idle.
+const WARM_CONNECTIONS: u32 = 4;
+
 /// The database handle shared by the API, the engine and the scheduler.
 #[derive(Clone)]
 pub struct Db {
@@ -174,8 +177,14 @@ impl Db {
         let memory = matches!(url, DatabaseUrl::Sqlite(p) if p.as_os_str() == ":memory:");
         let pool = Pool::builder()
             .max_size(size)
-            // An in-memory database lives only as long as its single connection.
-            .min_idle(Some(if memory { 1 } else { 0 }))
+            // An in-memory database lives only as long as its single connection. Otherwise a
+            // few connections are opened ahead (in the background) and kept, so that the
+            // first requests do not pay for connection set-up (TLS + auth on PostgreSQL).
+            .min_idle(Some(if memory {
+                1
+            } else {
+                size.min(WARM_CONNECTIONS)
+            }))
             .idle_timeout(if memory {
                 None
             } else {
@@ -283,7 +292,33 @@ pub fn new_id() -> String {
 
 /// The response format of timestamps: `2024-05-01 13:37:00`.
 pub fn format_ts(ts: &chrono::NaiveDateTime) -> String {
-    ts.format("%Y-%m-%d %H:%M:%S").to_string()
+    use chrono::{Datelike, Timelike};
+    let year = ts.year();
+    if !(0..=9999).contains(&year) {
+        return ts.format("%Y-%m-%d %H:%M:%S").to_string();
+    }
+    // What the format above writes, without parsing the format string on every call (list
+    // responses format thousands of timestamps).
+    let mut b = *b"0000-00-00 00:00:00";
+    let mut put = |at: usize, v: u32, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year as u32, 4);
+    put(5, ts.month(), 2);
+    put(8, ts.day(), 2);
+    put(11, ts.hour(), 2);
+    put(14, ts.minute(), 2);
+    // A leap second (nanosecond >= 1e9) still prints as :60 with chrono's %S.
+    put(
+        17,
+        ts.second() + u32::from(ts.nanosecond() >= 1_000_000_000),
+        2,
+    );
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// Who is asking: decides row visibility (api.md 1.5).
@@ -303,6 +338,33 @@ impl Caller {
             None
         } else {
             Some(self.project_id.clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::format_ts;
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    fn ts(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, ns: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_nano_opt(h, mi, s, ns)
+            .unwrap()
+    }
+
+    #[test]
+    fn format_ts_writes_what_chrono_writes() {
+        for t in [
+            ts(2024, 5, 1, 13, 37, 0, 0),
+            ts(1, 1, 1, 0, 0, 0, 0),
+            ts(9999, 12, 31, 23, 59, 59, 999_999_999),
+            ts(2016, 12, 31, 23, 59, 59, 1_500_000_000),
+            ts(-5, 3, 4, 5, 6, 7, 0),
+            ts(12345, 3, 4, 5, 6, 7, 0),
+        ] {
+            assert_eq!(format_ts(&t), t.format("%Y-%m-%d %H:%M:%S").to_string());
         }
     }
 }
