@@ -354,7 +354,6 @@ fn create_or_update_workflow(
     }
 }
 
-/// DELETE /workflows/{identifier}.
 /// A trigger referring to a workflow (`kind`: `c` cron, `e` event).
 #[derive(QueryableByName)]
 struct TriggerRef {
@@ -364,12 +363,53 @@ struct TriggerRef {
     id: String,
 }
 
+/// DELETE /workflows/{identifier}.
 pub fn delete_workflow(
     conn: &mut DbConnection,
     caller: &Caller,
     identifier: &str,
     namespace: &str,
 ) -> Result<(), DbError> {
+    let id = deletable_workflow(conn, caller, identifier, namespace)?;
+    diesel::delete(wf::table.filter(wf::id.eq(&id))).execute(conn)?;
+    Ok(())
+}
+
+/// [`delete_workflow`] outside a transaction (PostgreSQL, autocommit: no BEGIN/COMMIT round
+/// trips): the same checks, then one DELETE that also re-checks that no trigger refers to the
+/// workflow. `Ok(false)`: the row changed in between (deleted, or a trigger appeared); the
+/// caller then runs [`delete_workflow`] in a transaction, which answers as usual.
+pub fn delete_workflow_autocommit(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    namespace: &str,
+) -> Result<bool, DbError> {
+    let id = deletable_workflow(conn, caller, identifier, namespace)?;
+    let n = diesel::sql_query(if conn.is_postgres() {
+        "DELETE FROM workflow_definitions WHERE id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM cron_triggers WHERE workflow_id = $2) \
+         AND NOT EXISTS (SELECT 1 FROM event_triggers WHERE workflow_id = $3)"
+    } else {
+        "DELETE FROM workflow_definitions WHERE id = ? \
+         AND NOT EXISTS (SELECT 1 FROM cron_triggers WHERE workflow_id = ?) \
+         AND NOT EXISTS (SELECT 1 FROM event_triggers WHERE workflow_id = ?)"
+    })
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The id of the workflow a DELETE names, after the access and trigger checks (with their
+/// upstream errors).
+fn deletable_workflow(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    namespace: &str,
+) -> Result<String, DbError> {
     let vis = caller.visibility();
     let row = get_workflow(conn, vis.as_deref(), identifier, namespace)?;
     check_access(
@@ -412,8 +452,7 @@ pub fn delete_workflow(
             events.join(", ")
         )));
     }
-    diesel::delete(wf::table.filter(wf::id.eq(&row.id))).execute(conn)?;
-    Ok(())
+    Ok(row.id)
 }
 
 // ------------------------------------------------------------------------------------------
