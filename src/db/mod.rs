@@ -21,7 +21,7 @@ pub mod schema;
 pub mod triggers;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -100,6 +100,16 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// A pooled connection and when it last went back to the pool healthy.
+pub struct PoolConn {
+    conn: DbConnection,
+    returned: Instant,
+}
+
+/// A connection handed back less than this long ago is not pinged again on checkout (the
+/// ping is a round trip per request on PostgreSQL); older ones are.
+const TRUST_RECENTLY_USED: Duration = Duration::from_secs(1);
+
 /// Builds connections of the configured backend (never guesses from the URL text).
 #[derive(Debug, Clone)]
 pub struct Manager {
@@ -107,10 +117,34 @@ pub struct Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = PoolConn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<PoolConn, r2d2::Error> {
+        Ok(PoolConn {
+            conn: self.open()?,
+            returned: Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), r2d2::Error> {
+        if conn.returned.elapsed() < TRUST_RECENTLY_USED {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        if std::thread::panicking() || conn.conn.is_broken() {
+            return true;
+        }
+        conn.returned = Instant::now();
+        false
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let mut c = SqliteConnection::establish(&path.to_string_lossy())
@@ -126,14 +160,6 @@ impl ManageConnection for Manager {
                 .map(DbConnection::Pg)
                 .map_err(r2d2::Error::ConnectionError),
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -163,7 +189,7 @@ impl Db {
         };
         let manager = Manager { url: url.clone() };
         // Fail fast with libpq's/SQLite's own reason instead of r2d2's retry timeout.
-        let first = manager.connect().map_err(|e| {
+        let first = manager.open().map_err(|e| {
             let reason = e.to_string();
             let reason = reason
                 .lines()
@@ -222,7 +248,7 @@ impl Db {
     pub fn run_migrations(&self) -> Result<Vec<String>, DbError> {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut conn = self.conn()?;
-        let applied = match &mut *conn {
+        let applied = match &mut conn.conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
             DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
         }
@@ -236,7 +262,7 @@ impl Db {
         f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let mut conn = self.conn()?;
-        f(&mut conn)
+        f(&mut conn.conn)
     }
 
     /// Runs `f` inside one transaction: everything it wrote commits together or not at all.
@@ -250,7 +276,7 @@ impl Db {
             None
         };
         let mut conn = self.conn()?;
-        conn.transaction(|c| f(c))
+        conn.conn.transaction(|c| f(c))
     }
 
     /// [`Db::read_blocking`] on tokio's blocking pool.
