@@ -170,6 +170,37 @@ impl ListRequest {
         Value::Object(m)
     }
 
+    /// [`ListRequest::envelope`] as JSON text, from items already written as JSON text
+    /// (`last_id`: the id of the last item).
+    pub fn envelope_text(
+        &self,
+        app_url: &str,
+        def: &CollectionDef,
+        items: &[String],
+        last_id: Option<&str>,
+    ) -> String {
+        let len: usize = items.iter().map(|i| i.len() + 2).sum();
+        let mut out = String::with_capacity(len + def.name.len() + 256);
+        out.push('{');
+        super::pyjson::write_str(&mut out, def.name);
+        out.push_str(": [");
+        for (i, it) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(it);
+        }
+        out.push(']');
+        if !items.is_empty() && items.len() as i64 == self.limit {
+            if let Some(id) = last_id {
+                out.push_str(", \"next\": ");
+                super::pyjson::write_str(&mut out, &self.next_link(app_url, def.name, id));
+            }
+        }
+        out.push('}');
+        out
+    }
+
     /// The exact upstream `next` link.
     pub fn next_link(&self, app_url: &str, collection: &str, marker: &str) -> String {
         let mut s = format!(

@@ -10,9 +10,11 @@ use super::collection::{CollectionDef, ListRequest};
 use super::error::{ApiError, JSON};
 use super::jsonbody::{json_dict_attr, read_object, text_attr};
 use super::params::Query;
-use super::{app_url, caller, json_response, stored_json, ts_value, AppState};
+use super::{app_url, caller, json_response, json_text_response, stored_json, ts_value, AppState};
 use crate::db::definitions;
-use crate::db::executions::{self as store, ExecutionRow, EXECUTIONS};
+use crate::db::executions::{
+    self as store, execution_list_select, ExecutionListRow, ExecutionRow, EXECUTIONS,
+};
 use crate::engine::shell::{load_state, load_state_without_records, StartOptions};
 use crate::engine::{Event, State as ExState, WorkflowState};
 
@@ -67,28 +69,132 @@ fn str_json(text: &Option<String>) -> Value {
     }
 }
 
+/// The Execution resource of either row type (both have the same fields).
+macro_rules! execution_json {
+    ($row:expr, $with_output:expr) => {{
+        let row = $row;
+        let mut m = Map::new();
+        m.insert("id".into(), json!(row.id));
+        m.insert("workflow_id".into(), json!(row.workflow_id));
+        m.insert("workflow_name".into(), json!(row.workflow_name));
+        m.insert("workflow_namespace".into(), json!(row.workflow_namespace));
+        m.insert("description".into(), json!(row.description));
+        m.insert("tags".into(), stored_json(&row.tags));
+        m.insert("params".into(), str_json(&row.params));
+        m.insert("task_execution_id".into(), json!(row.task_execution_id));
+        m.insert("root_execution_id".into(), json!(row.root_execution_id));
+        m.insert("state".into(), json!(row.state));
+        m.insert("state_info".into(), json!(row.state_info));
+        m.insert("input".into(), str_json(&row.input));
+        if $with_output {
+            m.insert("output".into(), str_json(&row.output));
+        }
+        m.insert("created_at".into(), ts_value(&Some(row.created_at)));
+        m.insert("updated_at".into(), ts_value(&row.updated_at));
+        m.insert("project_id".into(), json!(row.project_id));
+        m
+    }};
+}
+
 /// The Execution resource.
 pub fn to_json(row: &ExecutionRow, with_output: bool) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(row.id));
-    m.insert("workflow_id".into(), json!(row.workflow_id));
-    m.insert("workflow_name".into(), json!(row.workflow_name));
-    m.insert("workflow_namespace".into(), json!(row.workflow_namespace));
-    m.insert("description".into(), json!(row.description));
-    m.insert("tags".into(), stored_json(&row.tags));
-    m.insert("params".into(), str_json(&row.params));
-    m.insert("task_execution_id".into(), json!(row.task_execution_id));
-    m.insert("root_execution_id".into(), json!(row.root_execution_id));
-    m.insert("state".into(), json!(row.state));
-    m.insert("state_info".into(), json!(row.state_info));
-    m.insert("input".into(), str_json(&row.input));
-    if with_output {
-        m.insert("output".into(), str_json(&row.output));
+    execution_json!(row, with_output)
+}
+
+/// The Execution resource of a list row (read with output when `with_output`).
+pub fn list_item_json(row: &ExecutionListRow, with_output: bool) -> Map<String, Value> {
+    execution_json!(row, with_output)
+}
+
+/// `pyjson::dumps(list_item_json(row, with_output))`, written directly (list responses
+/// render thousands of rows).
+pub fn write_list_item(out: &mut String, row: &ExecutionListRow, with_output: bool) {
+    use super::pyjson::{write, write_str};
+    fn opt(out: &mut String, v: &Option<String>) {
+        match v {
+            Some(s) => write_str(out, s),
+            None => out.push_str("null"),
+        }
     }
-    m.insert("created_at".into(), ts_value(&Some(row.created_at)));
-    m.insert("updated_at".into(), ts_value(&row.updated_at));
-    m.insert("project_id".into(), json!(row.project_id));
-    m
+    fn as_text(out: &mut String, v: &Option<String>) {
+        match stored_json(v) {
+            Value::Null => out.push_str("null"),
+            v => write_str(out, &super::pyjson::dumps(&v)),
+        }
+    }
+    out.push_str("{\"id\": ");
+    write_str(out, &row.id);
+    out.push_str(", \"workflow_id\": ");
+    opt(out, &row.workflow_id);
+    out.push_str(", \"workflow_name\": ");
+    write_str(out, &row.workflow_name);
+    out.push_str(", \"workflow_namespace\": ");
+    write_str(out, &row.workflow_namespace);
+    out.push_str(", \"description\": ");
+    write_str(out, &row.description);
+    out.push_str(", \"tags\": ");
+    write(out, &stored_json(&row.tags));
+    out.push_str(", \"params\": ");
+    as_text(out, &row.params);
+    out.push_str(", \"task_execution_id\": ");
+    opt(out, &row.task_execution_id);
+    out.push_str(", \"root_execution_id\": ");
+    opt(out, &row.root_execution_id);
+    out.push_str(", \"state\": ");
+    write_str(out, &row.state);
+    out.push_str(", \"state_info\": ");
+    opt(out, &row.state_info);
+    out.push_str(", \"input\": ");
+    as_text(out, &row.input);
+    if with_output {
+        out.push_str(", \"output\": ");
+        as_text(out, &row.output);
+    }
+    out.push_str(", \"created_at\": ");
+    write_str(out, &crate::db::format_ts(&row.created_at));
+    out.push_str(", \"updated_at\": ");
+    match &row.updated_at {
+        Some(t) => write_str(out, &crate::db::format_ts(t)),
+        None => out.push_str("null"),
+    }
+    out.push_str(", \"project_id\": ");
+    write_str(out, &row.project_id);
+    out.push('}');
+}
+
+/// The list response of execution rows: written directly unless `fields` selects some.
+fn list_response(
+    req: &ListRequest,
+    headers: &HeaderMap,
+    rows: &[ExecutionListRow],
+    include_output: bool,
+) -> Response {
+    let app = app_url(headers);
+    if !req.fields.is_empty() {
+        let items = rows
+            .iter()
+            .map(|r| req.project(list_item_json(r, include_output)))
+            .collect();
+        return json_response(
+            StatusCode::OK,
+            &req.envelope(&app, &COLLECTION, items),
+            JSON,
+        );
+    }
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let mut s = String::with_capacity(512);
+            write_list_item(&mut s, r, include_output);
+            s
+        })
+        .collect();
+    let last = rows.last().map(|r| r.id.as_str());
+    json_text_response(
+        StatusCode::OK,
+        req.envelope_text(&app, &COLLECTION, &items, last),
+        JSON,
+    )
 }
 
 /// `published_global`: the execution context minus internal keys and the workflow's vars.
@@ -253,19 +359,12 @@ pub async fn list(
     }
     let mut spec = req.to_spec(vis);
     spec.nulls = null_cols;
-    let rows: Vec<ExecutionRow> = st
+    let select = execution_list_select(include_output);
+    let rows: Vec<ExecutionListRow> = st
         .db
-        .read(move |conn| crate::db::list::list(conn, &EXECUTIONS, &spec))
+        .read(move |conn| crate::db::list::list_select(conn, &EXECUTIONS, &spec, select))
         .await?;
-    let items = rows
-        .iter()
-        .map(|r| req.project(to_json(r, include_output)))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &req.envelope(&app_url(&headers), &COLLECTION, items),
-        JSON,
-    ))
+    Ok(list_response(&req, &headers, &rows, include_output))
 }
 
 pub async fn update(
@@ -452,19 +551,12 @@ pub async fn of_task(
     req = req.with_filter(crate::db::list::Filter::eq("task_execution_id", &task_id));
     let include_output = q.flag("include_output");
     let spec = req.to_spec(vis);
-    let rows: Vec<ExecutionRow> = st
+    let select = execution_list_select(include_output);
+    let rows: Vec<ExecutionListRow> = st
         .db
-        .read(move |conn| crate::db::list::list(conn, &EXECUTIONS, &spec))
+        .read(move |conn| crate::db::list::list_select(conn, &EXECUTIONS, &spec, select))
         .await?;
-    let items = rows
-        .iter()
-        .map(|r| req.project(to_json(r, include_output)))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &req.envelope(&app_url(&headers), &COLLECTION, items),
-        JSON,
-    ))
+    Ok(list_response(&req, &headers, &rows, include_output))
 }
 
 /// `GET /tasks/{id}/executions`: the sub-execution trees of a task's child workflows.
@@ -503,4 +595,93 @@ pub async fn task_sub_executions(
         &json!({ "executions": items }),
         JSON,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: usize) -> ExecutionListRow {
+        let even = n.is_multiple_of(2);
+        let ts = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        ExecutionListRow {
+            id: format!("00000000-0000-4000-a000-00000000000{n}"),
+            workflow_name: "wf \"q\" é\n".into(),
+            workflow_id: if even { Some("w-1".into()) } else { None },
+            workflow_namespace: String::new(),
+            description: "d\\x\u{1F600}".into(),
+            tags: if even {
+                Some("[\"a\", \"é\"]".into())
+            } else {
+                None
+            },
+            state: "SUCCESS".into(),
+            state_info: if even { None } else { Some("boom\t".into()) },
+            params: Some("{\"namespace\":\"\",\"env\":{},\"f\":1.0,\"u\":\"ü\"}".into()),
+            input: if even {
+                Some("{}".into())
+            } else {
+                Some("not json".into())
+            },
+            output: if even {
+                Some("{\"r\":[1,2,{\"x\":null}]}".into())
+            } else {
+                None
+            },
+            task_execution_id: None,
+            root_execution_id: Some("r".into()),
+            project_id: "<default-project>".into(),
+            created_at: ts("2024-05-01 13:37:00"),
+            updated_at: if even {
+                Some(ts("2024-05-01 13:38:09"))
+            } else {
+                None
+            },
+        }
+    }
+
+    #[test]
+    fn direct_list_rendering_is_byte_identical_to_the_generic_one() {
+        for with_output in [false, true] {
+            for limit in [2, 3, 5] {
+                let q = Query::parse(Some(&format!("limit={limit}&state=SUCCESS")));
+                let mut req = ListRequest::parse(&q, &COLLECTION, 1000).unwrap();
+                let _ = req.to_spec(None);
+                let rows: Vec<ExecutionListRow> = (0..3).map(row).collect();
+                let generic = super::super::pyjson::dumps(
+                    &req.envelope(
+                        "http://h:8989",
+                        &COLLECTION,
+                        rows.iter()
+                            .map(|r| list_item_json(r, with_output))
+                            .collect(),
+                    ),
+                );
+                let items: Vec<String> = rows
+                    .iter()
+                    .map(|r| {
+                        let mut s = String::new();
+                        write_list_item(&mut s, r, with_output);
+                        s
+                    })
+                    .collect();
+                let direct = req.envelope_text(
+                    "http://h:8989",
+                    &COLLECTION,
+                    &items,
+                    rows.last().map(|r| r.id.as_str()),
+                );
+                assert_eq!(direct, generic);
+                let empty = req.envelope_text("http://h:8989", &COLLECTION, &[], None);
+                assert_eq!(
+                    empty,
+                    super::super::pyjson::dumps(&req.envelope(
+                        "http://h:8989",
+                        &COLLECTION,
+                        vec![]
+                    ))
+                );
+            }
+        }
+    }
 }

@@ -344,6 +344,20 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("Internal server error: {e}")))?
 }
 
+/// A response whose JSON text is already written (see [`json_response`]).
+pub fn json_text_response(
+    status: StatusCode,
+    text: String,
+    content_type: &'static str,
+) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        text,
+    )
+        .into_response()
+}
+
 /// A JSON response with an exact content type, serialised like Python's `json.dumps`.
 pub fn json_response(status: StatusCode, value: &Value, content_type: &'static str) -> Response {
     (

@@ -5,8 +5,26 @@ use serde_json::Value;
 
 pub fn dumps_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    write_str(&mut out, s);
+    out
+}
+
+/// Appends `dumps_str(s)` to `out` (runs of printable ASCII are copied as they are).
+pub fn write_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            continue;
+        }
+        if b >= 0x80 && !s.is_char_boundary(i) {
+            continue; // inside a multi-byte character: handled at its first byte
+        }
+        out.push_str(&s[start..i]);
+        let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+        start = i + c.len_utf8();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -15,17 +33,24 @@ pub fn dumps_str(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    push_u_escape(out, *unit);
                 }
             }
-            c => out.push(c),
         }
     }
+    out.push_str(&s[start..]);
     out.push('"');
-    out
+}
+
+fn push_u_escape(out: &mut String, unit: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((unit >> shift) & 0xf) as usize] as char);
+    }
 }
 
 /// `json.dumps(value)`.
@@ -35,7 +60,8 @@ pub fn dumps(v: &Value) -> String {
     out
 }
 
-fn write(out: &mut String, v: &Value) {
+/// Appends `dumps(v)` to `out`.
+pub fn write(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -51,7 +77,7 @@ fn write(out: &mut String, v: &Value) {
                 out.push_str(&n.to_string());
             }
         }
-        Value::String(s) => out.push_str(&dumps_str(s)),
+        Value::String(s) => write_str(out, s),
         Value::Array(items) => {
             out.push('[');
             for (i, it) in items.iter().enumerate() {
@@ -68,7 +94,7 @@ fn write(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                out.push_str(&dumps_str(k));
+                write_str(out, k);
                 out.push_str(": ");
                 write(out, val);
             }
@@ -89,5 +115,11 @@ mod tests {
             "{\"a\": [1, 2.0, \"\\u00e9\"], \"b\": null}"
         );
         assert_eq!(dumps_str("x\"y"), "\"x\\\"y\"");
+        assert_eq!(
+            dumps_str("a\u{7f}b\u{1}\té\u{1F600}z\\"),
+            "\"a\\u007fb\\u0001\\t\\u00e9\\ud83d\\ude00z\\\\\""
+        );
+        assert_eq!(dumps_str(""), "\"\"");
+        assert_eq!(dumps_str("plain"), "\"plain\"");
     }
 }

@@ -305,6 +305,18 @@ pub async fn delete(
     let q = Query::parse(raw.as_deref());
     q.only(&["namespace"])?;
     let namespace = q.text("namespace", "");
+    if !st.db.is_sqlite() {
+        // PostgreSQL: checks and a guarded DELETE in autocommit mode (two round trips fewer
+        // than a transaction); the transaction below only when the row changed in between.
+        let (c, i, n) = (c.clone(), identifier.clone(), namespace.clone());
+        let done = st
+            .db
+            .read(move |conn| definitions::delete_workflow_autocommit(conn, &c, &i, &n))
+            .await?;
+        if done {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
     st.db
         .write(move |conn| definitions::delete_workflow(conn, &c, &identifier, &namespace))
         .await?;

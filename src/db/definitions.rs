@@ -354,6 +354,15 @@ fn create_or_update_workflow(
     }
 }
 
+/// A trigger referring to a workflow (`kind`: `c` cron, `e` event).
+#[derive(QueryableByName)]
+struct TriggerRef {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
 /// DELETE /workflows/{identifier}.
 pub fn delete_workflow(
     conn: &mut DbConnection,
@@ -361,6 +370,46 @@ pub fn delete_workflow(
     identifier: &str,
     namespace: &str,
 ) -> Result<(), DbError> {
+    let id = deletable_workflow(conn, caller, identifier, namespace)?;
+    diesel::delete(wf::table.filter(wf::id.eq(&id))).execute(conn)?;
+    Ok(())
+}
+
+/// [`delete_workflow`] outside a transaction (PostgreSQL, autocommit: no BEGIN/COMMIT round
+/// trips): the same checks, then one DELETE that also re-checks that no trigger refers to the
+/// workflow. `Ok(false)`: the row changed in between (deleted, or a trigger appeared); the
+/// caller then runs [`delete_workflow`] in a transaction, which answers as usual.
+pub fn delete_workflow_autocommit(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    namespace: &str,
+) -> Result<bool, DbError> {
+    let id = deletable_workflow(conn, caller, identifier, namespace)?;
+    let n = diesel::sql_query(if conn.is_postgres() {
+        "DELETE FROM workflow_definitions WHERE id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM cron_triggers WHERE workflow_id = $2) \
+         AND NOT EXISTS (SELECT 1 FROM event_triggers WHERE workflow_id = $3)"
+    } else {
+        "DELETE FROM workflow_definitions WHERE id = ? \
+         AND NOT EXISTS (SELECT 1 FROM cron_triggers WHERE workflow_id = ?) \
+         AND NOT EXISTS (SELECT 1 FROM event_triggers WHERE workflow_id = ?)"
+    })
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The id of the workflow a DELETE names, after the access and trigger checks (with their
+/// upstream errors).
+fn deletable_workflow(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    identifier: &str,
+    namespace: &str,
+) -> Result<String, DbError> {
     let vis = caller.visibility();
     let row = get_workflow(conn, vis.as_deref(), identifier, namespace)?;
     check_access(
@@ -370,24 +419,40 @@ pub fn delete_workflow(
         &row.project_id,
         row.is_system,
     )?;
-    let crons = super::triggers::cron_triggers_of_workflow(conn, &row.id)?;
+    // The triggers of both kinds in one round trip: cron ones first, each kind oldest first.
+    let refs: Vec<TriggerRef> = diesel::sql_query(if conn.is_postgres() {
+        "SELECT 'c' AS kind, id, created_at FROM cron_triggers WHERE workflow_id = $1 \
+         UNION ALL SELECT 'e' AS kind, id, created_at FROM event_triggers WHERE workflow_id = $2 \
+         ORDER BY kind, created_at"
+    } else {
+        "SELECT 'c' AS kind, id, created_at FROM cron_triggers WHERE workflow_id = ? \
+         UNION ALL SELECT 'e' AS kind, id, created_at FROM event_triggers WHERE workflow_id = ? \
+         ORDER BY kind, created_at"
+    })
+    .bind::<diesel::sql_types::Text, _>(&row.id)
+    .bind::<diesel::sql_types::Text, _>(&row.id)
+    .load(conn)?;
+    let ids = |kind: &str| -> Vec<&str> {
+        refs.iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.id.as_str())
+            .collect()
+    };
+    let crons = ids("c");
     if !crons.is_empty() {
-        let ids: Vec<&str> = crons.iter().map(|t| t.id.as_str()).collect();
         return Err(DbError::Invalid(format!(
             "Can't delete workflow that has cron triggers associated. [workflow_identifier={identifier}, namespace={namespace}], [cron_trigger_id(s)={}]",
-            ids.join(", ")
+            crons.join(", ")
         )));
     }
-    let events = super::triggers::event_triggers_of_workflow(conn, &row.id)?;
+    let events = ids("e");
     if !events.is_empty() {
-        let ids: Vec<&str> = events.iter().map(|t| t.id.as_str()).collect();
         return Err(DbError::Invalid(format!(
             "Can't delete workflow that has event triggers associated. [workflow_identifier={identifier}], [event_trigger_id(s)={}]",
-            ids.join(", ")
+            events.join(", ")
         )));
     }
-    diesel::delete(wf::table.filter(wf::id.eq(&row.id))).execute(conn)?;
-    Ok(())
+    Ok(row.id)
 }
 
 // ------------------------------------------------------------------------------------------

@@ -142,6 +142,43 @@ pub const EXECUTIONS: Table = Table {
     scoped: true,
 };
 
+/// What the execution lists show of a row: everything but the engine state (which can be
+/// large and is never part of the Execution resource).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+#[diesel(table_name = workflow_executions)]
+pub struct ExecutionListRow {
+    pub id: String,
+    pub workflow_name: String,
+    pub workflow_id: Option<String>,
+    pub workflow_namespace: String,
+    pub description: String,
+    pub tags: Option<String>,
+    pub state: String,
+    pub state_info: Option<String>,
+    pub params: Option<String>,
+    pub input: Option<String>,
+    /// `None` when the list was read without output ([`execution_list_select`]).
+    pub output: Option<String>,
+    pub task_execution_id: Option<String>,
+    pub root_execution_id: Option<String>,
+    pub project_id: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// The select list of [`ExecutionListRow`]; `output` is only read when it is shown.
+pub fn execution_list_select(with_output: bool) -> &'static str {
+    if with_output {
+        "id, workflow_name, workflow_id, workflow_namespace, description, tags, state, \
+         state_info, params, input, output, task_execution_id, root_execution_id, project_id, \
+         created_at, updated_at"
+    } else {
+        "id, workflow_name, workflow_id, workflow_namespace, description, tags, state, \
+         state_info, params, input, CAST(NULL AS TEXT) AS output, task_execution_id, \
+         root_execution_id, project_id, created_at, updated_at"
+    }
+}
+
 fn not_found(id: &str) -> DbError {
     DbError::NotFound(format!("WorkflowExecution not found [id={id}]"))
 }

@@ -308,8 +308,22 @@ pub fn list<T>(conn: &mut DbConnection, table: &Table, spec: &ListSpec) -> Resul
 where
     T: QueryableByName<Backend> + 'static,
 {
+    list_select(conn, table, spec, "*")
+}
+
+/// [`list`] reading only `select` (a select list such as `id, name, NULL AS output`; it must
+/// name every field of `T`). Keeps large columns a response does not show out of the query.
+pub fn list_select<T>(
+    conn: &mut DbConnection,
+    table: &Table,
+    spec: &ListSpec,
+    select: &str,
+) -> Result<Vec<T>, DbError>
+where
+    T: QueryableByName<Backend> + 'static,
+{
     let mut sql = Sql {
-        text: format!("SELECT * FROM {}", table.name),
+        text: format!("SELECT {select} FROM {}", table.name),
         binds: vec![],
         pg: conn.is_postgres(),
     };

@@ -23,7 +23,7 @@ pub mod triggers;
 pub mod writer;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -102,6 +102,16 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// A pooled connection and when it last went back to the pool healthy.
+pub struct PoolConn {
+    conn: DbConnection,
+    returned: Instant,
+}
+
+/// A connection handed back less than this long ago is not pinged again on checkout (the
+/// ping is a round trip per request on PostgreSQL); older ones are.
+const TRUST_RECENTLY_USED: Duration = Duration::from_secs(1);
+
 /// Builds connections of the configured backend (never guesses from the URL text).
 #[derive(Debug, Clone)]
 pub struct Manager {
@@ -109,10 +119,34 @@ pub struct Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = PoolConn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<PoolConn, r2d2::Error> {
+        Ok(PoolConn {
+            conn: self.open()?,
+            returned: Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), r2d2::Error> {
+        if conn.returned.elapsed() < TRUST_RECENTLY_USED {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        if std::thread::panicking() || conn.conn.is_broken() {
+            return true;
+        }
+        conn.returned = Instant::now();
+        false
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let mut c = SqliteConnection::establish(&path.to_string_lossy())
@@ -130,15 +164,10 @@ impl ManageConnection for Manager {
                 .map_err(r2d2::Error::ConnectionError),
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
-    }
 }
+
+/// Connections a file/server database pool keeps open even when idle.
+const WARM_CONNECTIONS: u32 = 4;
 
 /// The database handle shared by the API, the engine and the scheduler.
 #[derive(Clone)]
@@ -165,7 +194,7 @@ impl Db {
         };
         let manager = Manager { url: url.clone() };
         // Fail fast with libpq's/SQLite's own reason instead of r2d2's retry timeout.
-        let first = manager.connect().map_err(|e| {
+        let first = manager.open().map_err(|e| {
             let reason = e.to_string();
             let reason = reason
                 .lines()
@@ -179,8 +208,14 @@ impl Db {
         let memory = matches!(url, DatabaseUrl::Sqlite(p) if p.as_os_str() == ":memory:");
         let pool = Pool::builder()
             .max_size(size)
-            // An in-memory database lives only as long as its single connection.
-            .min_idle(Some(if memory { 1 } else { 0 }))
+            // An in-memory database lives only as long as its single connection. Otherwise a
+            // few connections are opened ahead (in the background) and kept, so that the
+            // first requests do not pay for connection set-up (TLS + auth on PostgreSQL).
+            .min_idle(Some(if memory {
+                1
+            } else {
+                size.min(WARM_CONNECTIONS)
+            }))
             .idle_timeout(if memory {
                 None
             } else {
@@ -223,7 +258,7 @@ impl Db {
     pub fn run_migrations(&self) -> Result<Vec<String>, DbError> {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut conn = self.conn()?;
-        let applied = match &mut *conn {
+        let applied = match &mut conn.conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
             DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
         }
@@ -237,7 +272,7 @@ impl Db {
         f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let mut conn = self.conn()?;
-        f(&mut conn)
+        f(&mut conn.conn)
     }
 
     /// Runs `f` inside one transaction: everything it wrote commits together or not at all.
@@ -253,7 +288,7 @@ impl Db {
             None
         };
         let mut conn = self.conn()?;
-        conn.transaction(|c| f(c))
+        conn.conn.transaction(|c| f(c))
     }
 
     /// [`Db::read_blocking`] on tokio's blocking pool.
@@ -298,7 +333,33 @@ pub fn new_id() -> String {
 
 /// The response format of timestamps: `2024-05-01 13:37:00`.
 pub fn format_ts(ts: &chrono::NaiveDateTime) -> String {
-    ts.format("%Y-%m-%d %H:%M:%S").to_string()
+    use chrono::{Datelike, Timelike};
+    let year = ts.year();
+    if !(0..=9999).contains(&year) {
+        return ts.format("%Y-%m-%d %H:%M:%S").to_string();
+    }
+    // What the format above writes, without parsing the format string on every call (list
+    // responses format thousands of timestamps).
+    let mut b = *b"0000-00-00 00:00:00";
+    let mut put = |at: usize, v: u32, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year as u32, 4);
+    put(5, ts.month(), 2);
+    put(8, ts.day(), 2);
+    put(11, ts.hour(), 2);
+    put(14, ts.minute(), 2);
+    // A leap second (nanosecond >= 1e9) still prints as :60 with chrono's %S.
+    put(
+        17,
+        ts.second() + u32::from(ts.nanosecond() >= 1_000_000_000),
+        2,
+    );
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// Who is asking: decides row visibility (api.md 1.5).
@@ -318,6 +379,33 @@ impl Caller {
             None
         } else {
             Some(self.project_id.clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::format_ts;
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    fn ts(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, ns: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_nano_opt(h, mi, s, ns)
+            .unwrap()
+    }
+
+    #[test]
+    fn format_ts_writes_what_chrono_writes() {
+        for t in [
+            ts(2024, 5, 1, 13, 37, 0, 0),
+            ts(1, 1, 1, 0, 0, 0, 0),
+            ts(9999, 12, 31, 23, 59, 59, 999_999_999),
+            ts(2016, 12, 31, 23, 59, 59, 1_500_000_000),
+            ts(-5, 3, 4, 5, 6, 7, 0),
+            ts(12345, 3, 4, 5, 6, 7, 0),
+        ] {
+            assert_eq!(format_ts(&t), t.format("%Y-%m-%d %H:%M:%S").to_string());
         }
     }
 }

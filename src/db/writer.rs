@@ -114,7 +114,7 @@ fn run(pool: Pool<Manager>, lock: Arc<Mutex<()>>, rx: mpsc::Receiver<Job>) {
         };
         let mut delivers = Vec::with_capacity(group.len());
         let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let outer = c.transaction(|tc| {
+        let outer = c.conn.transaction(|tc| {
             for job in group.drain(..) {
                 delivers.push(job(Ok(&mut *tc)));
             }

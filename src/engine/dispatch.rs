@@ -5,10 +5,10 @@
 //! * Outbox rows and jobs are locked in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
 //!   several engine processes share the tables), applied, and deleted in one transaction: a
 //!   crash at any point either loses nothing or leaves them to be handed over again. The
-//!   events of a batch for one execution are applied with one command; the std actions that
-//!   only compute their result from their input (`std.noop`, `std.echo` without delay, …)
-//!   are applied right in the batch, as if the executor had answered at once. A batch that
-//!   fails is tried again with a savepoint per execution, then row by row.
+//!   events of a batch for one execution are applied with one command, and the actions of a
+//!   batch take their leases together. Every action, even `std.noop`, goes to the executor:
+//!   the benchmarks measure the path real actions take. A batch that fails is tried again
+//!   with a savepoint per execution, then row by row.
 //! * A hand-over that fails is retried with exponential backoff; one that can never succeed
 //!   (undecodable, or still failing after [`MAX_ATTEMPTS`]) is logged and parked. An event the
 //!   target execution rejects (e.g. pausing a finished sub-workflow) is dropped: it is a
@@ -62,28 +62,6 @@ struct Batch {
     spawn: Vec<Message>,
     /// Savepoints around the events of each execution (see [`Shell::hand_over_batch`]).
     careful: bool,
-}
-
-/// The outcome of an action that needs no executor: std actions that only compute their
-/// result from their input, at once (`std.echo` without `delay`). The hand-over applies it
-/// in its own transaction, as if the executor had answered at once, so such an action costs
-/// no lease and no transaction of its own.
-fn inline_outcome(
-    base_action: &str,
-    input: &serde_json::Value,
-    action_execution_id: &str,
-) -> Option<ActionOutcome> {
-    match base_action {
-        "std.noop" | "std.fail" | "std.test_dict" => {}
-        "std.echo" => {
-            let delay = input.get("delay").and_then(serde_json::Value::as_f64);
-            if delay.is_some_and(|d| d.is_finite() && d > 0.0) {
-                return None;
-            }
-        }
-        _ => return None,
-    }
-    crate::engine::sim::run_std_action(base_action, input, action_execution_id)
 }
 
 /// std actions without side effects: running one again after its executor died is harmless.
@@ -498,22 +476,6 @@ impl Shell {
                 workflow_name,
                 timeout,
             } => {
-                if let Some(outcome) = inline_outcome(&base_action, &input, &action_execution_id) {
-                    // Applied right here, as if the executor had returned at once; a result
-                    // for an action no longer RUNNING (cancelled) is ignored.
-                    if batch.checks.iter().any(|c| c.execution_id == execution_id) {
-                        self.flush_checks(conn, batch)?;
-                    }
-                    batch
-                        .events
-                        .entry(execution_id)
-                        .or_default()
-                        .push(Event::ActionCompleted {
-                            action_execution_id,
-                            outcome,
-                        });
-                    return Ok(());
-                }
                 if batch.events.contains_key(&execution_id) {
                     self.flush_events(conn, batch)?;
                 }

@@ -1,0 +1,1 @@
+DROP INDEX workflow_executions_created_at_id;
