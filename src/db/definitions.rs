@@ -92,6 +92,20 @@ macro_rules! visible {
     }};
 }
 
+/// `.first()` of a query, restricted to what `vis` may see, without boxing: boxed queries
+/// are prepared again on every call, these stay in the connection's statement cache (the
+/// hot lookups of every execution start and GET).
+macro_rules! first_visible {
+    ($conn:expr, $vis:expr, $tbl:ident, $q:expr) => {{
+        match $vis {
+            None => $q.first($conn),
+            Some(p) => $q
+                .filter($tbl::project_id.eq(p).or($tbl::scope.eq("public")))
+                .first($conn),
+        }
+    }};
+}
+
 /// `id = identifier OR (name = identifier AND namespace = ns)`, as seen by `vis`.
 pub fn find_workflow(
     conn: &mut DbConnection,
@@ -105,12 +119,9 @@ pub fn find_workflow(
                 .eq(identifier)
                 .or(wf::name.eq(identifier).and(wf::namespace.eq(namespace))),
         )
-        .into_boxed();
-    let q = visible!(q, wf, vis);
-    Ok(q.order(wf::created_at.asc())
-        .select(WorkflowRow::as_select())
-        .first(conn)
-        .optional()?)
+        .order(wf::created_at.asc())
+        .select(WorkflowRow::as_select());
+    Ok(first_visible!(conn, vis, wf, q).optional()?)
 }
 
 /// [`find_workflow`] or 404 `Workflow not found [workflow_identifier=X, namespace=NS]`.
@@ -151,14 +162,11 @@ pub fn load_workflow(
         .filter(
             wf::name
                 .eq(name)
-                .and(wf::namespace.eq_any(vec![namespace.to_string(), String::new()])),
+                .and(wf::namespace.eq(namespace).or(wf::namespace.eq(""))),
         )
-        .into_boxed();
-    let q = visible!(q, wf, vis);
-    Ok(q.order(wf::namespace.desc())
-        .select(WorkflowRow::as_select())
-        .first(conn)
-        .optional()?)
+        .order(wf::namespace.desc())
+        .select(WorkflowRow::as_select());
+    Ok(first_visible!(conn, vis, wf, q).optional()?)
 }
 
 fn workflow_duplicate(name: &str, namespace: &str) -> DbError {
@@ -599,9 +607,8 @@ pub fn find_action(
 ) -> Result<Option<ActionRow>, DbError> {
     let q = ad::table
         .filter(ad::name.eq(name).and(ad::namespace.eq(namespace)))
-        .into_boxed();
-    let q = visible!(q, ad, vis);
-    Ok(q.select(ActionRow::as_select()).first(conn).optional()?)
+        .select(ActionRow::as_select());
+    Ok(first_visible!(conn, vis, ad, q).optional()?)
 }
 
 fn find_action_by_id_or_name(
