@@ -1,5 +1,7 @@
-//! Storage of workflow executions (with the engine's complete state of each), the engine
-//! outbox and scheduled jobs (migrations/*/2026-11-27-000100_executions).
+//! Storage of workflow executions (with the engine's state of each: the definition and the
+//! execution in `engine_state`, one `engine_records` row per task and action execution), the
+//! engine outbox and scheduled jobs (migrations/*/2026-11-27-000100_executions,
+//! 2026-11-28-000400_engine_records).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
