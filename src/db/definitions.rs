@@ -92,17 +92,20 @@ macro_rules! visible {
     }};
 }
 
-/// `.first()` of a query, restricted to what `vis` may see, without boxing: boxed queries
-/// are prepared again on every call, these stay in the connection's statement cache (the
-/// hot lookups of every execution start and GET).
+/// The first row of a query, restricted to what `vis` may see, as `Option`. The query is
+/// not boxed (boxed queries are prepared again on every call; these stay in the
+/// connection's statement cache: the hot lookups of every execution start and GET), and it
+/// has no `LIMIT ?` (SQLite plans a bound LIMIT by its value and so prepares the statement
+/// again whenever the value is bound). The lookups match a handful of rows at most.
 macro_rules! first_visible {
     ($conn:expr, $vis:expr, $tbl:ident, $q:expr) => {{
-        match $vis {
-            None => $q.first($conn),
+        let rows: Result<Vec<_>, diesel::result::Error> = match $vis {
+            None => $q.load($conn),
             Some(p) => $q
                 .filter($tbl::project_id.eq(p).or($tbl::scope.eq("public")))
-                .first($conn),
-        }
+                .load($conn),
+        };
+        rows.map(|r| r.into_iter().next())
     }};
 }
 
@@ -121,7 +124,7 @@ pub fn find_workflow(
         )
         .order(wf::created_at.asc())
         .select(WorkflowRow::as_select());
-    Ok(first_visible!(conn, vis, wf, q).optional()?)
+    Ok(first_visible!(conn, vis, wf, q)?)
 }
 
 /// [`find_workflow`] or 404 `Workflow not found [workflow_identifier=X, namespace=NS]`.
@@ -166,7 +169,7 @@ pub fn load_workflow(
         )
         .order(wf::namespace.desc())
         .select(WorkflowRow::as_select());
-    Ok(first_visible!(conn, vis, wf, q).optional()?)
+    Ok(first_visible!(conn, vis, wf, q)?)
 }
 
 fn workflow_duplicate(name: &str, namespace: &str) -> DbError {
@@ -608,7 +611,7 @@ pub fn find_action(
     let q = ad::table
         .filter(ad::name.eq(name).and(ad::namespace.eq(namespace)))
         .select(ActionRow::as_select());
-    Ok(first_visible!(conn, vis, ad, q).optional()?)
+    Ok(first_visible!(conn, vis, ad, q)?)
 }
 
 fn find_action_by_id_or_name(
