@@ -771,8 +771,9 @@ impl Shell {
             Some(st) => (st, false),
             None => load_stored(conn, &row)?,
         };
-        // A snapshot: the records are shared, so this copies pointers, not records.
-        let before = st.clone();
+        // A snapshot of the records only: they are shared, so this copies pointers (the
+        // definition and the execution are not needed to tell what changed).
+        let (before_tasks, before_actions) = (st.tasks.clone(), st.actions.clone());
         let namespace = st
             .execution
             .params
@@ -833,7 +834,7 @@ impl Shell {
         }
         fill_row(&mut row, &st);
         store::update_execution(conn, &row)?;
-        let before = (!legacy).then_some((&before.tasks[..], &before.actions[..]));
+        let before = (!legacy).then_some((&before_tasks[..], &before_actions[..]));
         store_records(conn, &row, before, &st)?;
         self.apply_effects(conn, &row, effects)?;
         if !st.execution.state.is_completed() {
